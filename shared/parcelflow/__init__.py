@@ -1,0 +1,1 @@
+"""Parcelflow: order-to-shipment pipeline for cross-border sellers."""

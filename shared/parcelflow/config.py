@@ -1,0 +1,48 @@
+"""Settings, read once from the environment into a validated model (never at import time)."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+
+from pydantic import BaseModel, Field, ValidationError
+
+
+class Settings(BaseModel):
+    table_name: str = Field(min_length=1)
+    label_bucket: str = Field(min_length=1)
+    idempotency_table: str = Field(min_length=1)
+    confirm_queue_url: str | None = None
+    state_machine_arn: str | None = None
+    label_url_expiry_s: int = Field(default=900, ge=60, le=7 * 24 * 3600)
+
+
+class MissingSetting(RuntimeError):
+    pass
+
+
+_ENV = {
+    "table_name": "TABLE_NAME",
+    "label_bucket": "LABEL_BUCKET",
+    "idempotency_table": "IDEMPOTENCY_TABLE",
+    "confirm_queue_url": "CONFIRM_QUEUE_URL",
+    "state_machine_arn": "STATE_MACHINE_ARN",
+    "label_url_expiry_s": "LABEL_URL_EXPIRY_S",
+}
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    raw = {field: os.environ[var] for field, var in _ENV.items() if os.environ.get(var)}
+    try:
+        return Settings.model_validate(raw)
+    except ValidationError as exc:
+        names = ", ".join(_ENV[str(e["loc"][0])] for e in exc.errors() if e["loc"])
+        raise MissingSetting(f"environment variables missing or invalid: {names}") from exc
+
+
+def require(value: str | None, variable: str) -> str:
+    """A setting that only some functions carry (the template gives it to those that need it)."""
+    if not value:
+        raise MissingSetting(f"environment variable {variable} is not set for this function")
+    return value

@@ -1,0 +1,75 @@
+"""Named errors. Their class names are the state machine's contract: ASL `ErrorEquals` matches them.
+
+Business errors (the order or the package is in a state that needs a person) are caught and end the
+execution in a visible state; transient errors (the other side is down or slow) are retried.
+"""
+
+from __future__ import annotations
+
+
+class ParcelflowError(Exception):
+    """Base of every error the pipeline raises on purpose."""
+
+
+class BusinessError(ParcelflowError):
+    """Needs a person: retrying will not help."""
+
+
+class TransientError(ParcelflowError):
+    """The other side failed or is slow: the same call may succeed later."""
+
+
+class OrderNotFound(BusinessError):
+    def __init__(self, order_id: str) -> None:
+        super().__init__(f"no order {order_id}")
+        self.order_id = order_id
+
+
+class PackageNotFound(BusinessError):
+    def __init__(self, package_ref: str) -> None:
+        super().__init__(f"no package {package_ref}")
+        self.package_ref = package_ref
+
+
+class StoreNotFound(BusinessError):
+    def __init__(self, store_id: str) -> None:
+        super().__init__(f"no store {store_id}")
+
+
+class ChannelNotFound(BusinessError):
+    def __init__(self, code: str) -> None:
+        super().__init__(f"no logistics channel {code}")
+
+
+class OrderNotActive(BusinessError):
+    """The order was held or cancelled while work on it was under way: stop before spending money."""
+
+    def __init__(self, order_id: str, status: str, reason: str | None) -> None:
+        super().__init__(f"order {order_id} is {status}: {reason or 'no reason given'}")
+
+
+class WaybillRejected(BusinessError):
+    """The carrier refused the pre-advice (bad address, postcode, weight…): fix and retry."""
+
+    def __init__(self, package_id: str, reason: str) -> None:
+        super().__init__(f"carrier rejected package {package_id}: {reason}")
+        self.package_id = package_id
+        self.reason = reason
+
+
+class CarrierUnavailable(TransientError):
+    pass
+
+
+class MarketplaceRejected(BusinessError):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class MarketplaceUnavailable(TransientError):
+    pass
+
+
+class ConcurrentChange(TransientError):
+    """Someone else changed the item between our read and our write, and it is not a replay."""

@@ -1,0 +1,101 @@
+"""Fulfilment statuses, mirroring the ERP's tabs, and the one table of allowed transitions.
+
+Orders and packages share one vocabulary. An order is reviewed on its own (pending_review, on_hold,
+cancelled); from pending_processing on, its status is the rollup of its packages' statuses, written in
+the same transaction as the package change that moved it.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class FulfilmentStatus(StrEnum):
+    PENDING_REVIEW = "pending_review"  # 待审核
+    ON_HOLD = "on_hold"  # 搁置
+    PENDING_PROCESSING = "pending_processing"  # 待处理
+    WAYBILL_REQUESTED = "waybill_requested"  # 运单号申请中: the carrier call is claimed
+    WAYBILL_FAILED = "waybill_failed"  # 申请失败
+    TO_PRINT = "to_print"  # 待打印
+    AWAITING_SCAN = "awaiting_scan"  # 待发货 (label printed)
+    SHIPPED = "shipped"  # 已发货 (scanned out)
+    CONFIRMED = "confirmed"  # marketplace told
+    CANCELLED = "cancelled"
+
+
+S = FulfilmentStatus
+
+# Before the parcel leaves the warehouse an order can still be held or cancelled.
+_BEFORE_SHIPPING = (
+    S.PENDING_REVIEW,
+    S.PENDING_PROCESSING,
+    S.WAYBILL_REQUESTED,
+    S.WAYBILL_FAILED,
+    S.TO_PRINT,
+    S.AWAITING_SCAN,
+)
+
+ALLOWED_TRANSITIONS: dict[FulfilmentStatus, frozenset[FulfilmentStatus]] = {
+    S.PENDING_REVIEW: frozenset({S.PENDING_PROCESSING, S.ON_HOLD, S.CANCELLED}),
+    S.ON_HOLD: frozenset({S.PENDING_REVIEW, S.CANCELLED}),
+    S.PENDING_PROCESSING: frozenset({S.WAYBILL_REQUESTED, S.ON_HOLD, S.CANCELLED}),
+    # waybill_requested -> waybill_requested never happens: a second claim is a replay.
+    S.WAYBILL_REQUESTED: frozenset({S.TO_PRINT, S.WAYBILL_FAILED, S.ON_HOLD, S.CANCELLED}),
+    # An operator fixes the address and the package is requested again.
+    S.WAYBILL_FAILED: frozenset({S.WAYBILL_REQUESTED, S.PENDING_PROCESSING, S.ON_HOLD, S.CANCELLED}),
+    S.TO_PRINT: frozenset({S.AWAITING_SCAN, S.ON_HOLD, S.CANCELLED}),
+    # A reprint is a replay of to_print -> awaiting_scan, not a transition back.
+    S.AWAITING_SCAN: frozenset({S.SHIPPED, S.ON_HOLD, S.CANCELLED}),
+    S.SHIPPED: frozenset({S.CONFIRMED}),
+    S.CONFIRMED: frozenset(),
+    S.CANCELLED: frozenset(),
+}
+
+# The order in which a package advances; an order with several packages shows its slowest one.
+PACKAGE_PROGRESS: tuple[FulfilmentStatus, ...] = (
+    S.PENDING_PROCESSING,
+    S.WAYBILL_FAILED,
+    S.WAYBILL_REQUESTED,
+    S.TO_PRINT,
+    S.AWAITING_SCAN,
+    S.SHIPPED,
+    S.CONFIRMED,
+)
+
+# An order in one of these must not go out of the door: the scan answers STOP.
+STOP_STATUSES = frozenset({S.ON_HOLD, S.CANCELLED})
+
+
+class IllegalTransition(Exception):
+    """A status change that the table does not allow."""
+
+    def __init__(self, entity: str, current: FulfilmentStatus, target: FulfilmentStatus) -> None:
+        super().__init__(f"{entity} cannot go from {current} to {target}")
+        self.entity = entity
+        self.current = current
+        self.target = target
+
+
+def can_transition(current: FulfilmentStatus, target: FulfilmentStatus) -> bool:
+    return target in ALLOWED_TRANSITIONS[current]
+
+
+def check_transition(entity: str, current: FulfilmentStatus, target: FulfilmentStatus) -> bool:
+    """True if the change must be written, False if it is a replay; IllegalTransition otherwise."""
+    if current == target:
+        return False
+    if not can_transition(current, target):
+        raise IllegalTransition(entity, current, target)
+    return True
+
+
+def is_before_shipping(status: FulfilmentStatus) -> bool:
+    return status in _BEFORE_SHIPPING
+
+
+def rollup(package_statuses: list[FulfilmentStatus]) -> FulfilmentStatus:
+    """The order's status from its live packages: the least advanced one. Cancelled packages do not count."""
+    live = [s for s in package_statuses if s != S.CANCELLED]
+    if not live:
+        return S.CANCELLED
+    return min(live, key=PACKAGE_PROGRESS.index)

@@ -1,0 +1,130 @@
+"""Ports: what the services need from the outside world, as typing.Protocol. Adapters implement them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from parcelflow.domain.models import (
+    Address,
+    Channel,
+    ConfirmedShipment,
+    Order,
+    Package,
+    PlatformOrder,
+    Store,
+)
+from parcelflow.domain.statuses import FulfilmentStatus
+
+
+@dataclass(frozen=True)
+class UpsertResult:
+    order: Order
+    created: bool
+    previous_platform_status: str | None  # None when created
+
+
+class OrderRepository(Protocol):
+    """Orders, packages, stores and channels, with status changes as conditional writes."""
+
+    def put_store(self, store: Store) -> None: ...
+    def get_store(self, store_id: str) -> Store: ...
+    def put_channel(self, channel: Channel) -> None: ...
+    def get_channel(self, code: str) -> Channel: ...
+    def get_sync_cursor(self, store_id: str) -> datetime | None: ...
+    def set_sync_cursor(self, store_id: str, cursor: datetime) -> None: ...
+
+    def upsert_platform_order(self, store: Store, platform_order: PlatformOrder) -> UpsertResult: ...
+    def get_order(self, order_id: str) -> Order: ...
+    def get_packages(self, order_id: str) -> list[Package]: ...
+    def get_package(self, order_id: str, package_id: str) -> Package: ...
+    def find_package_by_tracking(self, tracking_number: str) -> Package | None: ...
+    def list_orders_by_status(self, status: FulfilmentStatus, limit: int = 100) -> list[Order]: ...
+    def list_packages_by_status(self, status: FulfilmentStatus, limit: int = 100) -> list[Package]: ...
+
+    def transition_order(
+        self,
+        order_id: str,
+        target: FulfilmentStatus,
+        *,
+        reason: str,
+        by: str,
+        changes: dict[str, Any] | None = None,
+    ) -> Order: ...
+    def start_processing(
+        self, order_id: str, packages: list[Package], *, channel_code: str, reason: str, by: str
+    ) -> list[Package]: ...
+    def transition_package(
+        self,
+        order_id: str,
+        package_id: str,
+        target: FulfilmentStatus,
+        *,
+        reason: str,
+        by: str,
+        changes: dict[str, Any] | None = None,
+    ) -> Package: ...
+    def update_order_fields(self, order_id: str, changes: dict[str, Any]) -> Order: ...
+    def update_package_fields(
+        self, order_id: str, package_id: str, expected: FulfilmentStatus, changes: dict[str, Any]
+    ) -> Package: ...
+    def list_stores(self) -> list[Store]: ...
+
+
+class MarketplaceClient(Protocol):
+    """One store's marketplace account."""
+
+    def fetch_orders_updated_since(self, since: datetime) -> Iterator[PlatformOrder]: ...
+    def confirm_shipment(self, shipment: ConfirmedShipment) -> None: ...
+
+
+@dataclass(frozen=True)
+class WaybillRequest:
+    package: Package
+    channel: Channel
+    recipient: Address
+    sender: Address
+
+
+@dataclass(frozen=True)
+class Waybill:
+    customer_order_number: str
+    waybill_number: str
+    tracking_number: str | None  # some carriers assign it later than the waybill number
+
+
+class CarrierClient(Protocol):
+    """One carrier account. The package id is the carrier's customer order number (our idempotency key)."""
+
+    def find_waybill(self, customer_order_number: str) -> Waybill | None: ...
+    def create_waybill(self, request: WaybillRequest) -> Waybill: ...
+
+
+class LabelStorage(Protocol):
+    def put_label(self, key: str, pdf: bytes) -> None: ...
+    def get_label(self, key: str) -> bytes: ...
+    def presigned_url(self, key: str, expires_in_s: int) -> str: ...
+
+
+class WorkflowStarter(Protocol):
+    def start_order_workflow(self, order_id: str) -> None: ...
+
+
+class ConfirmationQueue(Protocol):
+    def enqueue_confirmation(self, order_id: str, package_id: str) -> None: ...
+
+
+class OnceGuard(Protocol):
+    """Runs an action that changes the outside world at most once per key, under duplicate delivery."""
+
+    def run_once(self, key: str, action: Callable[[], None]) -> bool: ...
+
+
+class MarketplaceFactory(Protocol):
+    def __call__(self, store: Store) -> MarketplaceClient: ...
+
+
+class CarrierFactory(Protocol):
+    def __call__(self, channel: Channel) -> CarrierClient: ...
