@@ -1,0 +1,557 @@
+"""The order repository on one DynamoDB table. Key design and access patterns: docs/architecture.md.
+
+Every status change is a conditional write on the expected current status and version. When the
+condition fails, the item as it is now (ALL_OLD) decides: already at the target is a replay and
+succeeds; anything else is re-evaluated against the transition table, at most a few times.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
+from pydantic import BaseModel
+
+from parcelflow.domain.errors import (
+    ChannelNotFound,
+    ConcurrentChange,
+    OrderNotFound,
+    PackageNotFound,
+    StoreNotFound,
+)
+from parcelflow.domain.models import (
+    Channel,
+    HistoryEntry,
+    Order,
+    Package,
+    PlatformOrder,
+    Store,
+    utcnow,
+)
+from parcelflow.domain.statuses import (
+    PACKAGE_PROGRESS,
+    FulfilmentStatus,
+    IllegalTransition,
+    check_transition,
+    rollup,
+)
+from parcelflow.ports import UpsertResult
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+M = TypeVar("M", bound=BaseModel)
+
+STATUS_INDEX = "by-status"
+TRACKING_INDEX = "by-tracking-number"
+_ATTEMPTS = 4
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+
+def _order_pk(order_id: str) -> str:
+    return f"ORDER#{order_id}"
+
+
+def _package_sk(seq: int) -> str:
+    return f"PACKAGE#{seq:03d}"
+
+
+def _plain(value: Any) -> Any:
+    """A value as DynamoDB can hold it: models and datetimes in their JSON form."""
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _to_item(attrs: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: _serializer.serialize(_plain(v)) for k, v in attrs.items()}
+
+
+def _from_item(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: _deserializer.deserialize(v) for k, v in item.items()}
+
+
+def _as_model(model: type[M], item: Mapping[str, Any]) -> M:
+    data = _from_item(item)
+    return model.model_validate({k: v for k, v in data.items() if k in model.model_fields})
+
+
+def _status_keys(kind: str, status: FulfilmentStatus, entity_id: str, at: datetime) -> dict[str, str]:
+    return {"status_key": f"{kind}#{status}", "status_sort": f"{at.isoformat()}#{entity_id}"}
+
+
+class DynamoDbOrderRepository:
+    def __init__(self, table_name: str, client: DynamoDBClient) -> None:
+        self._table = table_name
+        self._db = client
+
+    # --- stores, channels and sync cursors -------------------------------------------------------
+
+    def put_store(self, store: Store) -> None:
+        self._put({"pk": "STORES", "sk": store.store_id, **store.model_dump(mode="json")})
+
+    def get_store(self, store_id: str) -> Store:
+        item = self._get("STORES", store_id)
+        if item is None:
+            raise StoreNotFound(store_id)
+        return _as_model(Store, item)
+
+    def list_stores(self) -> list[Store]:
+        return [_as_model(Store, i) for i in self._query_partition("STORES")]
+
+    def put_channel(self, channel: Channel) -> None:
+        self._put({"pk": "CHANNELS", "sk": channel.code, **channel.model_dump(mode="json")})
+
+    def get_channel(self, code: str) -> Channel:
+        item = self._get("CHANNELS", code)
+        if item is None:
+            raise ChannelNotFound(code)
+        return _as_model(Channel, item)
+
+    def get_sync_cursor(self, store_id: str) -> datetime | None:
+        item = self._get("SYNC_CURSORS", store_id)
+        return datetime.fromisoformat(_from_item(item)["cursor"]) if item else None
+
+    def set_sync_cursor(self, store_id: str, cursor: datetime) -> None:
+        self._put({"pk": "SYNC_CURSORS", "sk": store_id, "cursor": cursor.isoformat()})
+
+    # --- orders -------------------------------------------------------------------------------
+
+    def upsert_platform_order(self, store: Store, platform_order: PlatformOrder) -> UpsertResult:
+        """One order per store and platform order id, however often the marketplace shows it."""
+        order_id = Order.key_for(store.store_id, platform_order.platform_order_id)
+        now = utcnow()
+        order = Order(
+            order_id=order_id,
+            store_id=store.store_id,
+            marketplace=store.marketplace,
+            platform_order_id=platform_order.platform_order_id,
+            platform_status=platform_order.platform_status,
+            platform_status_raw=platform_order.platform_status_raw,
+            status=FulfilmentStatus.PENDING_REVIEW,
+            ordered_at=platform_order.ordered_at,
+            platform_updated_at=platform_order.updated_at,
+            ship_by=platform_order.ship_by,
+            lines=platform_order.lines,
+            shipping_address=platform_order.shipping_address,
+            buyer_note=platform_order.buyer_note,
+            total=platform_order.total,
+            history=[
+                HistoryEntry(
+                    from_status=None,
+                    to_status=FulfilmentStatus.PENDING_REVIEW,
+                    reason=f"synced from {store.marketplace} ({platform_order.platform_status_raw})",
+                    at=now,
+                    by="sync_orders",
+                )
+            ],
+        )
+        try:
+            self._db.put_item(
+                TableName=self._table,
+                Item=_to_item(self._order_attrs(order, now)),
+                ConditionExpression="attribute_not_exists(pk)",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+            return UpsertResult(order=order, created=True, previous_platform_status=None)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+            current = _as_model(Order, exc.response["Item"])  # type: ignore[typeddict-item]
+        if platform_order.updated_at <= current.platform_updated_at:
+            return UpsertResult(
+                order=current, created=False, previous_platform_status=current.platform_status
+            )
+        # Only what the platform owns is refreshed; our status and notes are ours. The condition keeps
+        # an older page, processed late, from overwriting a newer platform state.
+        try:
+            result = self._db.update_item(
+                TableName=self._table,
+                Key=_to_item({"pk": _order_pk(order_id), "sk": "ORDER"}),
+                UpdateExpression=(
+                    "SET platform_status = :ps, platform_status_raw = :raw, platform_updated_at = :pu, "
+                    "ship_by = :sb, version = version + :one"
+                ),
+                ConditionExpression="platform_updated_at < :pu",
+                ExpressionAttributeValues=_to_item(
+                    {
+                        ":ps": platform_order.platform_status,
+                        ":raw": platform_order.platform_status_raw,
+                        ":pu": platform_order.updated_at,
+                        ":sb": platform_order.ship_by,
+                        ":one": 1,
+                    }
+                ),
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+            return UpsertResult(
+                order=self.get_order(order_id),
+                created=False,
+                previous_platform_status=current.platform_status,
+            )
+        return UpsertResult(
+            order=_as_model(Order, result["Attributes"]),
+            created=False,
+            previous_platform_status=current.platform_status,
+        )
+
+    def get_order(self, order_id: str) -> Order:
+        item = self._get(_order_pk(order_id), "ORDER")
+        if item is None:
+            raise OrderNotFound(order_id)
+        return _as_model(Order, item)
+
+    def get_packages(self, order_id: str) -> list[Package]:
+        return [
+            _as_model(Package, i) for i in self._query_partition(_order_pk(order_id), sk_prefix="PACKAGE#")
+        ]
+
+    def get_package(self, order_id: str, package_id: str) -> Package:
+        for package in self.get_packages(order_id):
+            if package.package_id == package_id:
+                return package
+        raise PackageNotFound(package_id)
+
+    def find_package_by_tracking(self, tracking_number: str) -> Package | None:
+        found = self._db.query(
+            TableName=self._table,
+            IndexName=TRACKING_INDEX,
+            KeyConditionExpression="tracking_number = :t",
+            ExpressionAttributeValues=_to_item({":t": tracking_number}),
+            Limit=1,
+        )["Items"]
+        if not found:
+            return None
+        keys = _from_item(found[0])
+        item = self._get(keys["pk"], keys["sk"])
+        return _as_model(Package, item) if item else None
+
+    def list_orders_by_status(self, status: FulfilmentStatus, limit: int = 100) -> list[Order]:
+        return [_as_model(Order, i) for i in self._query_status(f"ORDER#{status}", limit)]
+
+    def list_packages_by_status(self, status: FulfilmentStatus, limit: int = 100) -> list[Package]:
+        return [_as_model(Package, i) for i in self._query_status(f"PACKAGE#{status}", limit)]
+
+    def update_order_fields(self, order_id: str, changes: dict[str, Any]) -> Order:
+        """Fields that are not a status change (a flag, an alert): guarded only by the order existing."""
+        sets, values, names = self._set_clauses(changes)
+        try:
+            result = self._db.update_item(
+                TableName=self._table,
+                Key=_to_item({"pk": _order_pk(order_id), "sk": "ORDER"}),
+                UpdateExpression="SET " + ", ".join([*sets, "version = version + :one"]),
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=_to_item({**values, ":one": 1}),
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                raise OrderNotFound(order_id) from exc
+            raise
+        return _as_model(Order, result["Attributes"])
+
+    # --- status changes ---------------------------------------------------------------------------
+
+    def transition_order(
+        self,
+        order_id: str,
+        target: FulfilmentStatus,
+        *,
+        reason: str,
+        by: str,
+        changes: dict[str, Any] | None = None,
+    ) -> Order:
+        order = self.get_order(order_id)
+        for _ in range(_ATTEMPTS):
+            if not check_transition(f"order {order_id}", order.status, target):
+                return order
+            update = self._status_update(
+                "ORDER",
+                order_id,
+                {"pk": _order_pk(order_id), "sk": "ORDER"},
+                order.status,
+                order.version,
+                target,
+                reason,
+                by,
+                changes or {},
+            )
+            try:
+                result = self._db.update_item(TableName=self._table, ReturnValues="ALL_NEW", **update)
+                return _as_model(Order, result["Attributes"])
+            except ClientError as exc:
+                if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                    raise
+                order = _as_model(Order, exc.response["Item"])  # type: ignore[typeddict-item]
+        raise ConcurrentChange(f"order {order_id} kept changing while moving it to {target}")
+
+    def start_processing(
+        self, order_id: str, packages: list[Package], *, channel_code: str, reason: str, by: str
+    ) -> list[Package]:
+        """pending_review -> pending_processing and the packages created, in one transaction."""
+        order = self.get_order(order_id)
+        if not check_transition(f"order {order_id}", order.status, FulfilmentStatus.PENDING_PROCESSING):
+            return self.get_packages(order_id)
+        now = utcnow()
+        update = self._status_update(
+            "ORDER",
+            order_id,
+            {"pk": _order_pk(order_id), "sk": "ORDER"},
+            order.status,
+            order.version,
+            FulfilmentStatus.PENDING_PROCESSING,
+            reason,
+            by,
+            {"channel_code": channel_code},
+        )
+        created = [
+            p.model_copy(
+                update={
+                    "history": [
+                        HistoryEntry(from_status=None, to_status=p.status, reason=reason, at=now, by=by)
+                    ]
+                }
+            )
+            for p in packages
+        ]
+        items: list[Any] = [{"Update": {"TableName": self._table, **update}}]
+        items += [
+            {
+                "Put": {
+                    "TableName": self._table,
+                    "Item": _to_item(self._package_attrs(p, now)),
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            }
+            for p in created
+        ]
+        try:
+            self._db.transact_write_items(TransactItems=items)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "TransactionCanceledException":
+                raise
+            current = self.get_order(order_id)
+            if current.status in PACKAGE_PROGRESS:
+                return self.get_packages(order_id)  # someone else already started it: a replay
+            raise IllegalTransition(
+                f"order {order_id}", current.status, FulfilmentStatus.PENDING_PROCESSING
+            ) from exc
+        return created
+
+    def transition_package(
+        self,
+        order_id: str,
+        package_id: str,
+        target: FulfilmentStatus,
+        *,
+        reason: str,
+        by: str,
+        changes: dict[str, Any] | None = None,
+    ) -> Package:
+        """A package's status change and, when it moves the order's rollup, the order's, atomically."""
+        for _ in range(_ATTEMPTS):
+            order, packages = self._order_with_packages(order_id)
+            package = next((p for p in packages if p.package_id == package_id), None)
+            if package is None:
+                raise PackageNotFound(package_id)
+            if not check_transition(f"package {package_id}", package.status, target):
+                return package
+            items: list[Any] = [
+                {
+                    "Update": {
+                        "TableName": self._table,
+                        **self._status_update(
+                            "PACKAGE",
+                            package_id,
+                            {"pk": _order_pk(order_id), "sk": _package_sk(package.seq)},
+                            package.status,
+                            package.version,
+                            target,
+                            reason,
+                            by,
+                            changes or {},
+                        ),
+                    }
+                }
+            ]
+            new_order_status = rollup([target if p.package_id == package_id else p.status for p in packages])
+            # A held or cancelled order keeps its status: the packages may finish what was under way.
+            if order.status in PACKAGE_PROGRESS and new_order_status != order.status:
+                items.append(
+                    {
+                        "Update": {
+                            "TableName": self._table,
+                            **self._status_update(
+                                "ORDER",
+                                order_id,
+                                {"pk": _order_pk(order_id), "sk": "ORDER"},
+                                order.status,
+                                order.version,
+                                new_order_status,
+                                f"package {package_id}: {reason}",
+                                by,
+                                {},
+                            ),
+                        }
+                    }
+                )
+            try:
+                self._db.transact_write_items(TransactItems=items)
+            except ClientError as exc:
+                if exc.response["Error"]["Code"] != "TransactionCanceledException":
+                    raise
+                continue  # re-read and decide again: a replay, an illegal move, or a retry
+            return self.get_package(order_id, package_id)
+        raise ConcurrentChange(f"package {package_id} kept changing while moving it to {target}")
+
+    def update_package_fields(
+        self, order_id: str, package_id: str, expected: FulfilmentStatus, changes: dict[str, Any]
+    ) -> Package:
+        """Fields that belong to the current status (the waybill numbers, an error), guarded by it."""
+        package = self.get_package(order_id, package_id)
+        sets, values, names = self._set_clauses(changes)
+        names["#status_now"] = "status"
+        try:
+            result = self._db.update_item(
+                TableName=self._table,
+                Key=_to_item({"pk": _order_pk(order_id), "sk": _package_sk(package.seq)}),
+                UpdateExpression="SET " + ", ".join([*sets, "version = version + :one"]),
+                ConditionExpression="#status_now = :expected",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=_to_item({**values, ":expected": expected, ":one": 1}),
+                ReturnValues="ALL_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+            now = _as_model(Package, exc.response["Item"])  # type: ignore[typeddict-item]
+            raise IllegalTransition(f"package {package_id}", now.status, expected) from exc
+        return _as_model(Package, result["Attributes"])
+
+    # --- helpers ----------------------------------------------------------------------------------
+
+    def _order_attrs(self, order: Order, now: datetime) -> dict[str, Any]:
+        return {
+            "pk": _order_pk(order.order_id),
+            "sk": "ORDER",
+            "kind": "order",
+            **_status_keys("ORDER", order.status, order.order_id, now),
+            **order.model_dump(mode="json"),
+        }
+
+    def _package_attrs(self, package: Package, now: datetime) -> dict[str, Any]:
+        attrs = {
+            "pk": _order_pk(package.order_id),
+            "sk": _package_sk(package.seq),
+            "kind": "package",
+            **_status_keys("PACKAGE", package.status, package.package_id, now),
+            **package.model_dump(mode="json", exclude_none=True),
+        }
+        return attrs
+
+    def _status_update(
+        self,
+        kind: str,
+        entity_id: str,
+        key: dict[str, str],
+        current: FulfilmentStatus,
+        version: int,
+        target: FulfilmentStatus,
+        reason: str,
+        by: str,
+        changes: dict[str, Any],
+    ) -> dict[str, Any]:
+        now = utcnow()
+        entry = HistoryEntry(from_status=current, to_status=target, reason=reason, at=now, by=by)
+        sets, values, names = self._set_clauses(
+            {"status": target, **_status_keys(kind, target, entity_id, now), **changes}
+        )
+        sets += ["version = version + :one", "history = list_append(history, :entry)"]
+        values |= {":expected": current, ":version": version, ":one": 1, ":entry": [entry]}
+        names["#status_now"] = "status"
+        return {
+            "Key": _to_item(key),
+            "UpdateExpression": "SET " + ", ".join(sets),
+            "ConditionExpression": "#status_now = :expected AND version = :version",
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": _to_item(values),
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+        }
+
+    @staticmethod
+    def _set_clauses(changes: dict[str, Any]) -> tuple[list[str], dict[str, Any], dict[str, str]]:
+        sets, values, names = [], {}, {}
+        for i, (field, value) in enumerate(changes.items()):
+            names[f"#f{i}"] = field
+            values[f":v{i}"] = value
+            sets.append(f"#f{i} = :v{i}")
+        return sets, values, names
+
+    def _order_with_packages(self, order_id: str) -> tuple[Order, list[Package]]:
+        order: Order | None = None
+        packages: list[Package] = []
+        for item in self._query_partition(_order_pk(order_id)):
+            sk = item["sk"]["S"]
+            if sk == "ORDER":
+                order = _as_model(Order, item)
+            elif sk.startswith("PACKAGE#"):
+                packages.append(_as_model(Package, item))
+        if order is None:
+            raise OrderNotFound(order_id)
+        return order, packages
+
+    def _put(self, attrs: dict[str, Any]) -> None:
+        self._db.put_item(TableName=self._table, Item=_to_item(attrs))
+
+    def _get(self, pk: str, sk: str) -> dict[str, Any] | None:
+        found = self._db.get_item(
+            TableName=self._table, Key=_to_item({"pk": pk, "sk": sk}), ConsistentRead=True
+        )
+        return found.get("Item")
+
+    def _query_partition(self, pk: str, sk_prefix: str | None = None) -> list[dict[str, Any]]:
+        condition = "pk = :pk" + (" AND begins_with(sk, :prefix)" if sk_prefix else "")
+        values: dict[str, Any] = {":pk": pk} | ({":prefix": sk_prefix} if sk_prefix else {})
+        items: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": condition,
+            "ExpressionAttributeValues": _to_item(values),
+            "ConsistentRead": True,
+        }
+        while True:
+            page = self._db.query(**kwargs)
+            items += page["Items"]
+            if "LastEvaluatedKey" not in page:
+                return items
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def _query_status(self, status_key: str, limit: int) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {
+            "TableName": self._table,
+            "IndexName": STATUS_INDEX,
+            "KeyConditionExpression": "status_key = :s",
+            "ExpressionAttributeValues": _to_item({":s": status_key}),
+            "Limit": limit,
+        }
+        while len(items) < limit:
+            page = self._db.query(**kwargs)
+            items += page["Items"]
+            if "LastEvaluatedKey" not in page:
+                break
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return items[:limit]

@@ -1,0 +1,153 @@
+"""The DynamoDB repository against moto: conditional writes, replays, rollups, indexes."""
+
+from datetime import timedelta
+
+import pytest
+
+from parcelflow.adapters.dynamodb import DynamoDbOrderRepository
+from parcelflow.domain import rules
+from parcelflow.domain.errors import OrderNotFound
+from parcelflow.domain.models import PlatformStatus
+from parcelflow.domain.statuses import FulfilmentStatus, IllegalTransition
+from tests import factories
+
+S = FulfilmentStatus
+
+
+def _stored_order(repo: DynamoDbOrderRepository, platform_id: str = "111-0000001-0000001") -> str:
+    store = factories.store()
+    repo.put_store(store)
+    repo.put_channel(factories.channel())
+    return repo.upsert_platform_order(store, factories.platform_order(platform_id)).order.order_id
+
+
+def _processing(repo: DynamoDbOrderRepository) -> tuple[str, str]:
+    order_id = _stored_order(repo)
+    order = repo.get_order(order_id)
+    [package] = repo.start_processing(
+        order_id,
+        rules.pack(order, factories.store(), factories.channel()),
+        channel_code="YT-US",
+        reason="approved",
+        by="test",
+    )
+    return order_id, package.package_id
+
+
+def test_one_order_per_store_and_platform_id_however_often_seen(repo: DynamoDbOrderRepository) -> None:
+    store = factories.store()
+    first = repo.upsert_platform_order(store, factories.platform_order())
+    again = repo.upsert_platform_order(store, factories.platform_order())
+    assert first.created and not again.created
+    assert first.order.order_id == again.order.order_id == "amzus1-111-0000001-0000001"
+    assert len(repo.list_orders_by_status(S.PENDING_REVIEW)) == 1
+
+
+def test_a_newer_platform_status_updates_the_order_and_an_older_one_does_not(
+    repo: DynamoDbOrderRepository,
+) -> None:
+    store = factories.store()
+    repo.upsert_platform_order(store, factories.platform_order())
+    later = factories.T0 + timedelta(hours=1)
+    updated = repo.upsert_platform_order(
+        store, factories.platform_order(status=PlatformStatus.CANCEL_REQUESTED, updated_at=later)
+    )
+    assert updated.previous_platform_status == PlatformStatus.AWAITING_SHIPMENT
+    assert updated.order.platform_status == PlatformStatus.CANCEL_REQUESTED
+    stale = repo.upsert_platform_order(store, factories.platform_order(updated_at=factories.T0))
+    assert stale.order.platform_status == PlatformStatus.CANCEL_REQUESTED
+    # Our own status is not the platform's to change.
+    assert repo.get_order(updated.order.order_id).status == S.PENDING_REVIEW
+
+
+def test_order_transition_is_written_once_and_replayed_without_a_second_history_entry(
+    repo: DynamoDbOrderRepository,
+) -> None:
+    order_id = _stored_order(repo)
+    held = repo.transition_order(
+        order_id,
+        S.ON_HOLD,
+        reason="buyer asked to cancel",
+        by="test",
+        changes={"hold_reason": "buyer asked to cancel"},
+    )
+    replay = repo.transition_order(order_id, S.ON_HOLD, reason="again", by="test")
+    assert held.status == replay.status == S.ON_HOLD
+    assert replay.hold_reason == "buyer asked to cancel"
+    assert [(h.from_status, h.to_status) for h in replay.history] == [
+        (None, S.PENDING_REVIEW),
+        (S.PENDING_REVIEW, S.ON_HOLD),
+    ]
+    assert replay.history[-1].by == "test" and replay.history[-1].reason == "buyer asked to cancel"
+    assert [o.order_id for o in repo.list_orders_by_status(S.ON_HOLD)] == [order_id]
+    assert repo.list_orders_by_status(S.PENDING_REVIEW) == []
+
+
+def test_an_illegal_order_transition_is_a_named_error(repo: DynamoDbOrderRepository) -> None:
+    order_id = _stored_order(repo)
+    with pytest.raises(IllegalTransition, match="pending_review to shipped"):
+        repo.transition_order(order_id, S.SHIPPED, reason="x", by="test")
+    with pytest.raises(OrderNotFound):
+        repo.transition_order("amzus1-nope", S.ON_HOLD, reason="x", by="test")
+
+
+def test_start_processing_creates_packages_once(repo: DynamoDbOrderRepository) -> None:
+    order_id, package_id = _processing(repo)
+    order = repo.get_order(order_id)
+    again = repo.start_processing(
+        order_id,
+        rules.pack(order, factories.store(), factories.channel()),
+        channel_code="YT-US",
+        reason="approved",
+        by="test",
+    )
+    assert [p.package_id for p in again] == [package_id]
+    assert repo.get_order(order_id).status == S.PENDING_PROCESSING
+    assert repo.get_order(order_id).channel_code == "YT-US"
+
+
+def test_a_package_change_moves_the_order_rollup_in_the_same_write(repo: DynamoDbOrderRepository) -> None:
+    order_id, package_id = _processing(repo)
+    repo.transition_package(order_id, package_id, S.WAYBILL_REQUESTED, reason="pre-advice", by="test")
+    package = repo.update_package_fields(
+        order_id, package_id, S.WAYBILL_REQUESTED, {"waybill_number": "WB1", "tracking_number": "YT0001"}
+    )
+    assert package.tracking_number == "YT0001"
+    repo.transition_package(order_id, package_id, S.TO_PRINT, reason="label", by="test")
+    order = repo.get_order(order_id)
+    assert order.status == S.TO_PRINT
+    assert order.history[-1].reason == f"package {package_id}: label"
+    assert [p.package_id for p in repo.list_packages_by_status(S.TO_PRINT)] == [package_id]
+    found = repo.find_package_by_tracking("YT0001")
+    assert found is not None and found.package_id == package_id
+    assert repo.find_package_by_tracking("YT9999") is None
+
+
+def test_package_replay_succeeds_and_illegal_move_raises(repo: DynamoDbOrderRepository) -> None:
+    order_id, package_id = _processing(repo)
+    first = repo.transition_package(order_id, package_id, S.WAYBILL_REQUESTED, reason="a", by="test")
+    second = repo.transition_package(order_id, package_id, S.WAYBILL_REQUESTED, reason="b", by="test")
+    assert first.version == second.version
+    with pytest.raises(IllegalTransition):
+        repo.transition_package(order_id, package_id, S.SHIPPED, reason="c", by="test")
+
+
+def test_a_held_order_keeps_its_status_while_its_package_moves_on(repo: DynamoDbOrderRepository) -> None:
+    order_id, package_id = _processing(repo)
+    repo.transition_package(order_id, package_id, S.WAYBILL_REQUESTED, reason="a", by="test")
+    repo.transition_order(order_id, S.ON_HOLD, reason="buyer cancelled", by="test")
+    repo.transition_package(order_id, package_id, S.WAYBILL_FAILED, reason="bad postcode", by="test")
+    assert repo.get_order(order_id).status == S.ON_HOLD
+
+
+def test_a_stale_write_is_detected_and_decided_again(
+    repo: DynamoDbOrderRepository, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    order_id = _stored_order(repo)
+    stale = repo.get_order(order_id)
+    # Another writer bumps the version between our read and our write: the condition fails, the
+    # repository takes the current item from the failure and, the move still being legal, writes it.
+    repo.update_order_fields(order_id, {"seller_note": "fragile"})
+    monkeypatch.setattr(repo, "get_order", lambda _order_id: stale)
+    moved = repo.transition_order(order_id, S.ON_HOLD, reason="x", by="test")
+    assert moved.status == S.ON_HOLD and moved.seller_note == "fragile"
