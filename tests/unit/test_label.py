@@ -1,0 +1,266 @@
+"""The shipping label: checked the way a printer and a scanner would see it, not through our own encoder."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+import pymupdf
+import pytest
+import zxingcpp
+
+from parcelflow.domain.label import render_label
+from parcelflow.domain.models import (
+    Address,
+    Channel,
+    DeclarationLine,
+    Marketplace,
+    Money,
+    Order,
+    OrderLine,
+    Package,
+    PackageLine,
+    PlatformStatus,
+)
+from parcelflow.domain.statuses import FulfilmentStatus
+
+T0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
+MM = 72 / 25.4
+TRACKING = "YT2412345678901234"
+
+
+def recipient(**overrides: Any) -> Address:
+    values: dict[str, Any] = {
+        "name": "Анна Петрова",
+        "line1": "ул. Тверская, д. 7, кв. 12",
+        "city": "Москва",
+        "province": "Московская обл.",
+        "postcode": "125009",
+        "country_code": "RU",
+        "phone": "+7 495 123-45-67",
+    }
+    return Address(**(values | overrides))
+
+
+def sender() -> Address:
+    return Address(
+        name="Shenzhen Warehouse",
+        company="深圳市示例电子商务有限公司",
+        line1="Bao'an District, 88 Logistics Road",
+        city="Shenzhen",
+        province="Guangdong",
+        postcode="518000",
+        country_code="CN",
+        phone="+86 755 0000 0000",
+    )
+
+
+def channel() -> Channel:
+    return Channel(
+        code="YT-RU",
+        name="YunExpress Global Direct Line",
+        carrier="yunexpress",
+        product_code="THPHR",
+        endpoint="http://127.0.0.1:1",
+        secret_name="parcelflow/carriers/yunexpress",
+        max_weight_g=2000,
+        carrier_code="Other",
+        shipping_method="YunExpress Global Direct Line",
+    )
+
+
+LINES = [
+    ("CASE-BLK", "Phone case black, shockproof silicone", 2),
+    ("GLASS-15PM", "手机钢化膜 iPhone 15 Pro Max", 1),
+]
+
+
+def order(address: Address | None = None, **overrides: Any) -> Order:
+    values: dict[str, Any] = {
+        "order_id": "aliru1-8123456789012345",
+        "store_id": "aliru1",
+        "marketplace": Marketplace.ALIEXPRESS,
+        "platform_order_id": "8123456789012345",
+        "platform_status": PlatformStatus.AWAITING_SHIPMENT,
+        "platform_status_raw": "WAIT_SELLER_SEND_GOODS",
+        "status": FulfilmentStatus.TO_PRINT,
+        "ordered_at": T0,
+        "platform_updated_at": T0,
+        "lines": [
+            OrderLine(line_id=f"item-{sku}", sku=sku, title=title, quantity=qty) for sku, title, qty in LINES
+        ],
+        "shipping_address": address or recipient(),
+        "seller_note": "易碎 轻放",
+        "buyer_note": "Упакуйте как подарок, пожалуйста",
+    }
+    return Order(**(values | overrides))
+
+
+def package(**overrides: Any) -> Package:
+    values: dict[str, Any] = {
+        "package_id": "aliru1-8123456789012345-1",
+        "order_id": "aliru1-8123456789012345",
+        "store_id": "aliru1",
+        "seq": 1,
+        "status": FulfilmentStatus.TO_PRINT,
+        "channel_code": "YT-RU",
+        "lines": [
+            PackageLine(line_id=f"item-{sku}", sku=sku, title=title, quantity=qty)
+            for sku, title, qty in LINES
+        ],
+        "declaration": [
+            DeclarationLine(
+                sku="CASE-BLK",
+                name_en="Phone case",
+                name_local="手机壳",
+                quantity=2,
+                unit_value=Money(amount=Decimal("5.00"), currency="USD"),
+                unit_weight_g=120,
+            )
+        ],
+        "weight_g": 350,
+        "tracking_number": TRACKING,
+    }
+    return Package(**(values | overrides))
+
+
+def render(an_order: Order | None = None, a_package: Package | None = None) -> pymupdf.Page:
+    pdf = render_label(an_order or order(), a_package or package(), channel(), sender())
+    document = pymupdf.open(stream=pdf, filetype="pdf")
+    assert document.page_count == 1
+    return document[0]
+
+
+def decode(page: pymupdf.Page) -> list[Any]:
+    """Rasterise the page as a 203-dpi thermal printer would and read it with zxing-cpp."""
+    pixmap = page.get_pixmap(dpi=203, colorspace=pymupdf.csGRAY)
+    pixels = np.frombuffer(pixmap.samples, dtype=np.uint8).reshape(pixmap.height, pixmap.stride)[
+        :, : pixmap.width
+    ]
+    return list(zxingcpp.read_barcodes(pixels))
+
+
+def test_the_page_is_a_100_by_150_mm_label() -> None:
+    page = render()
+    assert page.rect.width == pytest.approx(100 * MM, abs=0.01)
+    assert page.rect.height == pytest.approx(150 * MM, abs=0.01)
+
+
+@pytest.mark.parametrize(
+    "tracking_number", [TRACKING, "LX123456789CN", "1Z999AA10123456784", "9400111899223197428490"]
+)
+def test_the_barcode_scans_as_the_tracking_number_at_203_dpi(tracking_number: str) -> None:
+    page = render(a_package=package(tracking_number=tracking_number))
+    found = decode(page)
+    assert [(barcode.text, barcode.format) for barcode in found] == [
+        (tracking_number, zxingcpp.BarcodeFormat.Code128)
+    ]
+
+
+def test_the_tracking_number_is_printed_under_the_barcode() -> None:
+    page = render()
+    [barcode] = decode(page)
+    bars_bottom = barcode.position.bottom_left.y * 72 / 203
+    [digits] = page.search_for(TRACKING)
+    assert digits.y0 >= bars_bottom - 1
+    assert digits.y0 - bars_bottom < 10 * MM
+
+
+def test_the_text_layer_has_what_the_carrier_and_the_packer_read() -> None:
+    text = render().get_text()
+    for expected in [
+        "YunExpress Global Direct Line",
+        "THPHR",  # channel and product
+        "Анна Петрова",
+        "ул. Тверская, д. 7, кв. 12",
+        "Москва",
+        "125009",
+        "RU",
+        "+7 495 123-45-67",  # recipient
+        "Shenzhen Warehouse",
+        "518000",  # sender
+        "aliru1-8123456789012345",
+        "aliru1-8123456789012345-1",
+        "#1",
+        "0.350 kg",  # order, package, weight
+        "CASE-BLK × 2",
+        "GLASS-15PM × 1",
+        "手机钢化膜",  # picking
+        "易碎 轻放",
+        "Упакуйте как подарок",  # seller's and buyer's notes
+    ]:
+        assert expected in text
+
+
+def test_every_font_is_embedded() -> None:
+    fonts = render().get_fonts()
+    assert fonts
+    assert all(ext != "n/a" for _xref, ext, *_rest in fonts), fonts
+
+
+@pytest.mark.parametrize("tracking_number", [None, "", "   "])
+def test_a_package_without_a_tracking_number_is_refused(tracking_number: str | None) -> None:
+    with pytest.raises(ValueError, match="tracking_number"):
+        render_label(order(), package(tracking_number=tracking_number), channel(), sender())
+
+
+def test_a_tracking_number_code128_cannot_carry_is_refused() -> None:
+    with pytest.raises(ValueError, match="tracking_number"):
+        render_label(order(), package(tracking_number="YT24123456789№"), channel(), sender())
+
+
+def test_a_tracking_number_too_long_to_scan_from_the_label_is_refused() -> None:
+    with pytest.raises(ValueError, match="tracking_number"):
+        render_label(order(), package(tracking_number="YT-" + "AB" * 20), channel(), sender())
+
+
+def test_very_long_text_is_shortened_and_stays_on_the_page() -> None:
+    words = "Very Long Street Name With Many Words " * 20
+    address = recipient(
+        name="Maximilian Alexander Friedrich von Hohenzollern-Sigmaringen " * 4,
+        company="Ätherische Öle & Naturkosmetik Großhandel GmbH " * 4,
+        line1=words,
+        line2="Hinterhaus, 4. OG links, bei Müller/Schulze " * 5,
+        city="Санкт-Петербург " * 10,
+        province="Ленинградская область " * 5,
+    )
+    lines = [
+        PackageLine(
+            line_id=str(i), sku=f"SKU-{i:03d}-LONG-VARIANT-CODE", title="超长商品标题 " * 30, quantity=i + 1
+        )
+        for i in range(30)
+    ]
+    page = render(
+        order(address, seller_note="易碎 轻放，" + "请用气泡膜包三层，" * 40, buyer_note="Please " * 200),
+        package(lines=lines),
+    )
+
+    page_rect = page.rect
+    spans = [
+        span
+        for block in page.get_text("dict")["blocks"]
+        for line in block.get("lines", [])
+        for span in line["spans"]
+    ]
+    assert spans
+    for span in spans:
+        assert pymupdf.Rect(span["bbox"]) in page_rect, span["text"]
+    text = page.get_text()
+    for kept in [
+        "125009",
+        "RU",
+        "+7 495 123-45-67",
+        "SKU-000-LONG-VARIANT-CODE × 1",
+        "易碎 轻放",
+        "more SKU",
+    ]:
+        assert kept in text
+    assert len(decode(page)) == 1
+
+
+def test_the_same_package_renders_to_the_same_bytes() -> None:
+    assert render_label(order(), package(), channel(), sender()) == render_label(
+        order(), package(), channel(), sender()
+    )
