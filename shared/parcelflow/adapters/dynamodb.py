@@ -540,7 +540,8 @@ class DynamoDbOrderRepository:
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def _query_status(self, status_key: str, limit: int) -> list[dict[str, Any]]:
-        items: list[dict[str, Any]] = []
+        """The index holds keys only (cheap to rewrite on every change); the items come by batch get."""
+        keys: list[dict[str, Any]] = []
         kwargs: dict[str, Any] = {
             "TableName": self._table,
             "IndexName": STATUS_INDEX,
@@ -548,10 +549,23 @@ class DynamoDbOrderRepository:
             "ExpressionAttributeValues": _to_item({":s": status_key}),
             "Limit": limit,
         }
-        while len(items) < limit:
+        while len(keys) < limit:
             page = self._db.query(**kwargs)
-            items += page["Items"]
+            keys += [{"pk": i["pk"], "sk": i["sk"]} for i in page["Items"]]
             if "LastEvaluatedKey" not in page:
                 break
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-        return items[:limit]
+        items = self._batch_get(keys[:limit])
+        # The index is eventually consistent: drop what has moved on since it was read.
+        return [i for i in items if i.get("status_key", {}).get("S") == status_key]
+
+    def _batch_get(self, keys: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        found: dict[tuple[str, str], dict[str, Any]] = {}
+        for start in range(0, len(keys), 100):
+            pending: dict[str, Any] = {self._table: {"Keys": keys[start : start + 100], "ConsistentRead": True}}
+            while pending:
+                page = self._db.batch_get_item(RequestItems=pending)
+                for item in page["Responses"].get(self._table, []):
+                    found[(item["pk"]["S"], item["sk"]["S"])] = item
+                pending = page.get("UnprocessedKeys") or {}
+        return [found[(k["pk"]["S"], k["sk"]["S"])] for k in keys if (k["pk"]["S"], k["sk"]["S"]) in found]

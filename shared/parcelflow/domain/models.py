@@ -86,7 +86,7 @@ class PlatformOrder(Model):
 class HistoryEntry(Model):
     """One audit line: every status change says from where, to where, why, when and by what."""
 
-    from_status: FulfilmentStatus | None
+    from_status: FulfilmentStatus | None = None  # None: the item was created
     to_status: FulfilmentStatus
     reason: str
     at: datetime

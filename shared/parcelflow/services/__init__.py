@@ -1,0 +1,1 @@
+"""Use cases, one module each, called by the Lambda handlers and by the CLI alike."""

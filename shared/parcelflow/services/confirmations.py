@@ -1,0 +1,59 @@
+"""确认发货: tell the marketplace the tracking number of a package that left the warehouse."""
+
+from __future__ import annotations
+
+from parcelflow.domain.errors import MarketplaceRejected
+from parcelflow.domain.models import ConfirmedShipment, utcnow
+from parcelflow.domain.statuses import FulfilmentStatus, IllegalTransition
+from parcelflow.ports import MarketplaceFactory, OnceGuard, OrderRepository
+from parcelflow.services.outcomes import PackageOutcome
+
+BY = "confirm_shipment"
+S = FulfilmentStatus
+
+
+def confirm_package(
+    order_id: str,
+    package_id: str,
+    *,
+    repo: OrderRepository,
+    marketplace_for: MarketplaceFactory,
+    once: OnceGuard,
+) -> PackageOutcome:
+    """Exactly one confirmation per package, however often the message is delivered.
+
+    A refusal (e.g. Amazon's 400) will not change on retry: it is kept on the package and the order
+    carries an alert for the operator, and the message is done. Transient failures raise and retry.
+    """
+    package = repo.get_package(order_id, package_id)
+    if package.status == S.CONFIRMED:
+        return PackageOutcome.of(package)
+    if package.status != S.SHIPPED or package.scanned_at is None:
+        raise IllegalTransition(f"package {package_id}", package.status, S.CONFIRMED)
+    order = repo.get_order(order_id)
+    store = repo.get_store(order.store_id)
+    shipment = ConfirmedShipment(
+        order=order,
+        package=package,
+        channel=repo.get_channel(package.channel_code),
+        shipped_at=package.scanned_at,
+    )
+    marketplace = marketplace_for(store)
+    try:
+        once.run_once(f"confirm:{package_id}", lambda: marketplace.confirm_shipment(shipment))
+    except MarketplaceRejected as rejected:
+        repo.update_package_fields(order_id, package_id, S.SHIPPED, {"confirm_error": rejected.reason})
+        repo.update_order_fields(
+            order_id,
+            {"alert": f"marketplace refused the shipment confirmation of {package_id}: {rejected.reason}"},
+        )
+        return PackageOutcome.of(repo.get_package(order_id, package_id))
+    confirmed = repo.transition_package(
+        order_id,
+        package_id,
+        S.CONFIRMED,
+        reason=f"tracking number uploaded to {store.marketplace}",
+        by=BY,
+        changes={"confirmed_at": utcnow(), "confirm_error": None},
+    )
+    return PackageOutcome.of(confirmed)

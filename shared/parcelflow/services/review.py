@@ -1,0 +1,58 @@
+"""审核 and 待处理: approve or hold an order; approved orders get their channel and packages."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+from parcelflow.domain import rules
+from parcelflow.domain.statuses import PACKAGE_PROGRESS, FulfilmentStatus
+from parcelflow.ports import OrderRepository
+
+BY = "review_order"
+
+
+class ReviewOutcome(BaseModel):
+    order_id: str
+    approved: bool
+    reason: str
+    package_ids: list[str]
+
+
+def review_order(order_id: str, *, repo: OrderRepository) -> ReviewOutcome:
+    order = repo.get_order(order_id)
+    if order.status in PACKAGE_PROGRESS:  # reviewed before: a duplicate run carries on where it is
+        packages = repo.get_packages(order_id)
+        return ReviewOutcome(
+            order_id=order_id,
+            approved=True,
+            reason="already approved",
+            package_ids=[p.package_id for p in packages],
+        )
+    if order.status != FulfilmentStatus.PENDING_REVIEW:
+        return ReviewOutcome(
+            order_id=order_id, approved=False, reason=order.hold_reason or order.status, package_ids=[]
+        )
+
+    decision = rules.review(order)
+    if not decision.approved:
+        repo.transition_order(
+            order_id,
+            FulfilmentStatus.ON_HOLD,
+            reason=decision.reason,
+            by=BY,
+            changes={"hold_reason": decision.reason},
+        )
+        return ReviewOutcome(order_id=order_id, approved=False, reason=decision.reason, package_ids=[])
+
+    store = repo.get_store(order.store_id)
+    channel = repo.get_channel(store.default_channel)
+    packages = repo.start_processing(
+        order_id,
+        rules.pack(order, store, channel),
+        channel_code=channel.code,
+        reason=f"{decision.reason}; channel {channel.name}",
+        by=BY,
+    )
+    return ReviewOutcome(
+        order_id=order_id, approved=True, reason=decision.reason, package_ids=[p.package_id for p in packages]
+    )

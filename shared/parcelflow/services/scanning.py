@@ -1,0 +1,84 @@
+"""扫码出库: a packer scans a parcel's label on its way out of the warehouse."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel
+
+from parcelflow.domain.errors import PackageNotFound
+from parcelflow.domain.models import utcnow
+from parcelflow.domain.statuses import STOP_STATUSES, FulfilmentStatus
+from parcelflow.ports import ConfirmationQueue, OrderRepository
+
+S = FulfilmentStatus
+
+
+class ScanVerdict(StrEnum):
+    SHIPPED = "shipped"  # put it on the outgoing pile
+    ALREADY_SCANNED = "already_scanned"
+    STOP = "stop"  # put it aside: it must not leave
+    NOT_READY = "not_ready"  # its label was never printed through Parcelflow
+
+
+class ScanResult(BaseModel):
+    verdict: ScanVerdict
+    message: str
+    tracking_number: str
+    order_id: str
+    package_id: str
+    scanned_at: datetime | None = None
+
+
+def scan_parcel(
+    code: str, *, repo: OrderRepository, confirmations: ConfirmationQueue, scanner: str
+) -> ScanResult:
+    tracking = code.strip()
+    package = repo.find_package_by_tracking(tracking)
+    if package is None:
+        raise PackageNotFound(f"with tracking number {tracking}")
+    order = repo.get_order(package.order_id)
+
+    def result(verdict: ScanVerdict, message: str, at: datetime | None = None) -> ScanResult:
+        return ScanResult(
+            verdict=verdict,
+            message=message,
+            tracking_number=tracking,
+            order_id=order.order_id,
+            package_id=package.package_id,
+            scanned_at=at,
+        )
+
+    if package.status in (S.SHIPPED, S.CONFIRMED):
+        if package.status == S.SHIPPED:
+            # The confirmation may have been lost between the first scan and the queue; it is idempotent.
+            confirmations.enqueue_confirmation(order.order_id, package.package_id)
+        return result(
+            ScanVerdict.ALREADY_SCANNED,
+            f"already scanned at {package.scanned_at:%Y-%m-%d %H:%M:%S} UTC"
+            if package.scanned_at
+            else "already scanned",
+            package.scanned_at,
+        )
+    if order.status in STOP_STATUSES:
+        return result(
+            ScanVerdict.STOP,
+            f"STOP - do not ship: order {order.status}: {order.hold_reason or 'no reason given'}",
+        )
+    if package.status != S.AWAITING_SCAN:
+        return result(ScanVerdict.NOT_READY, f"STOP - label not printed yet (package is {package.status})")
+
+    now = utcnow()
+    shipped = repo.transition_package(
+        order.order_id,
+        package.package_id,
+        S.SHIPPED,
+        reason="scanned out",
+        by=f"scanner:{scanner}",
+        changes={"scanned_at": now},
+    )
+    if shipped.scanned_at != now:  # a simultaneous scan of the same parcel won the write
+        return result(ScanVerdict.ALREADY_SCANNED, "already scanned", shipped.scanned_at)
+    confirmations.enqueue_confirmation(order.order_id, package.package_id)
+    return result(ScanVerdict.SHIPPED, "OK - shipped", now)

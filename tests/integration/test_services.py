@@ -1,0 +1,285 @@
+"""Each use case against the real repository on moto, with fakes for the outside world."""
+
+from datetime import timedelta
+
+import pytest
+
+from parcelflow.adapters.dynamodb import DynamoDbOrderRepository
+from parcelflow.domain.errors import CarrierUnavailable, OrderNotActive, PackageNotFound, WaybillRejected
+from parcelflow.domain.models import PlatformStatus
+from parcelflow.domain.statuses import FulfilmentStatus
+from parcelflow.services.confirmations import confirm_package
+from parcelflow.services.labels import print_labels, render_package_label
+from parcelflow.services.review import review_order
+from parcelflow.services.scanning import ScanVerdict, scan_parcel
+from parcelflow.services.sync import sync_all_stores
+from parcelflow.services.waybills import request_waybill, retry_waybill
+from tests import factories
+from tests.fakes import FakeCarrier, FakeMarketplace, FakeQueue, FakeWorkflow, MemoryLabels, MemoryOnce
+
+S = FulfilmentStatus
+
+
+@pytest.fixture
+def seeded(repo: DynamoDbOrderRepository) -> DynamoDbOrderRepository:
+    repo.put_store(factories.store())
+    repo.put_channel(factories.channel())
+    return repo
+
+
+def _new_order(repo: DynamoDbOrderRepository, platform_id: str = "111-0000001-0000001", **kw: object) -> str:
+    return repo.upsert_platform_order(
+        factories.store(), factories.platform_order(platform_id, **kw)
+    ).order.order_id  # type: ignore[arg-type]
+
+
+def _approved(repo: DynamoDbOrderRepository, platform_id: str = "111-0000001-0000001") -> tuple[str, str]:
+    order_id = _new_order(repo, platform_id)
+    outcome = review_order(order_id, repo=repo)
+    return order_id, outcome.package_ids[0]
+
+
+def _labelled(
+    repo: DynamoDbOrderRepository,
+    carrier: FakeCarrier,
+    labels: MemoryLabels,
+    platform_id: str = "111-0000001-0000001",
+) -> tuple[str, str, str]:
+    order_id, package_id = _approved(repo, platform_id)
+    outcome = request_waybill(order_id, package_id, repo=repo, carrier_for=carrier)
+    render_package_label(order_id, package_id, repo=repo, labels=labels)
+    assert outcome.tracking_number
+    return order_id, package_id, outcome.tracking_number
+
+
+# --- review --------------------------------------------------------------------------------------
+
+
+def test_review_approves_packs_and_picks_the_default_channel(seeded: DynamoDbOrderRepository) -> None:
+    order_id = _new_order(seeded)
+    outcome = review_order(order_id, repo=seeded)
+    assert outcome.approved and outcome.package_ids == [f"{order_id}-1"]
+    order = seeded.get_order(order_id)
+    assert order.status == S.PENDING_PROCESSING and order.channel_code == "YT-US"
+    assert review_order(order_id, repo=seeded).package_ids == outcome.package_ids  # a duplicate run
+
+
+def test_review_holds_an_unpaid_order_with_the_reason(seeded: DynamoDbOrderRepository) -> None:
+    order_id = _new_order(seeded, status=PlatformStatus.UNPAID)
+    outcome = review_order(order_id, repo=seeded)
+    assert not outcome.approved
+    order = seeded.get_order(order_id)
+    assert order.status == S.ON_HOLD and order.hold_reason == "buyer has not paid yet"
+
+
+# --- waybill -------------------------------------------------------------------------------------
+
+
+def test_waybill_is_requested_once_even_when_the_task_runs_twice(seeded: DynamoDbOrderRepository) -> None:
+    carrier = FakeCarrier()
+    order_id, package_id = _approved(seeded)
+    first = request_waybill(order_id, package_id, repo=seeded, carrier_for=carrier)
+    second = request_waybill(order_id, package_id, repo=seeded, carrier_for=carrier)
+    assert first.tracking_number == second.tracking_number == "YT0000000000000001"
+    assert carrier.create_calls == 1
+    package = seeded.get_package(order_id, package_id)
+    assert package.status == S.WAYBILL_REQUESTED and package.waybill_number == "WB00000001"
+
+
+def test_after_a_lost_answer_the_retry_looks_the_waybill_up_instead_of_buying_another(
+    seeded: DynamoDbOrderRepository,
+) -> None:
+    carrier = FakeCarrier(fail_after_create=1)
+    order_id, package_id = _approved(seeded)
+    with pytest.raises(CarrierUnavailable):
+        request_waybill(order_id, package_id, repo=seeded, carrier_for=carrier)
+    outcome = request_waybill(order_id, package_id, repo=seeded, carrier_for=carrier)
+    assert outcome.tracking_number and carrier.create_calls == 1 and carrier.find_calls == 1
+
+
+def test_a_tracking_number_assigned_late_is_fetched_on_retry(seeded: DynamoDbOrderRepository) -> None:
+    carrier = FakeCarrier(assign_tracking_late=True)
+    order_id, package_id = _approved(seeded)
+    with pytest.raises(CarrierUnavailable, match="tracking number"):
+        request_waybill(order_id, package_id, repo=seeded, carrier_for=carrier)
+    assert seeded.get_package(order_id, package_id).waybill_number == "WB00000001"
+    outcome = request_waybill(order_id, package_id, repo=seeded, carrier_for=carrier)
+    assert outcome.tracking_number and carrier.create_calls == 1
+
+
+def test_a_rejection_leaves_the_package_failed_with_the_reason_and_can_be_retried(
+    seeded: DynamoDbOrderRepository,
+) -> None:
+    order_id, package_id = _approved(seeded)
+    carrier = FakeCarrier(reject={package_id: "postal_code: 1234 is not a valid US postcode"})
+    with pytest.raises(WaybillRejected):
+        request_waybill(order_id, package_id, repo=seeded, carrier_for=carrier)
+    package = seeded.get_package(order_id, package_id)
+    assert package.status == S.WAYBILL_FAILED
+    assert package.failure_reason == "postal_code: 1234 is not a valid US postcode"
+    assert seeded.get_order(order_id).status == S.WAYBILL_FAILED
+    carrier.reject.clear()  # the operator fixed the address
+    outcome = retry_waybill(order_id, package_id, repo=seeded, carrier_for=carrier, by="operator:test")
+    assert outcome.tracking_number
+    assert seeded.get_package(order_id, package_id).failure_reason is None
+
+
+def test_no_waybill_is_bought_for_an_order_held_meanwhile(seeded: DynamoDbOrderRepository) -> None:
+    carrier = FakeCarrier()
+    order_id, package_id = _approved(seeded)
+    seeded.transition_order(
+        order_id,
+        S.ON_HOLD,
+        reason="buyer asked to cancel",
+        by="test",
+        changes={"hold_reason": "buyer asked to cancel"},
+    )
+    with pytest.raises(OrderNotActive, match="buyer asked to cancel"):
+        request_waybill(order_id, package_id, repo=seeded, carrier_for=carrier)
+    assert carrier.create_calls == 0
+
+
+# --- label, print, scan, confirm ----------------------------------------------------------------
+
+
+def test_print_scan_confirm(seeded: DynamoDbOrderRepository) -> None:
+    carrier, labels, queue = FakeCarrier(), MemoryLabels(), FakeQueue()
+    order_id, package_id, tracking = _labelled(seeded, carrier, labels)
+    package = seeded.get_package(order_id, package_id)
+    assert package.status == S.TO_PRINT
+    assert package.label_key == f"labels/amzus1/{package_id}.pdf"
+    assert labels.objects[package.label_key].startswith(b"%PDF")
+
+    batch = print_labels(repo=seeded, labels=labels, expires_in_s=900, by="operator:test")
+    assert [(p.package_id, p.tracking_number) for p in batch.printed] == [(package_id, tracking)]
+    assert "X-Amz-Expires=900" in batch.printed[0].url
+    assert seeded.get_package(order_id, package_id).status == S.AWAITING_SCAN
+    assert print_labels(repo=seeded, labels=labels, expires_in_s=900, by="operator:test").printed == []
+
+    first = scan_parcel(f" {tracking}\n", repo=seeded, confirmations=queue, scanner="dock-1")
+    assert first.verdict == ScanVerdict.SHIPPED
+    assert queue.messages == [(order_id, package_id)]
+    second = scan_parcel(tracking, repo=seeded, confirmations=queue, scanner="dock-1")
+    assert second.verdict == ScanVerdict.ALREADY_SCANNED and second.scanned_at == first.scanned_at
+    assert "already scanned at" in second.message
+
+    marketplace, once = FakeMarketplace(), MemoryOnce()
+    for _ in range(2):  # the message is delivered twice
+        confirm_package(order_id, package_id, repo=seeded, marketplace_for=marketplace, once=once)
+    assert len(marketplace.confirmations) == 1
+    assert marketplace.confirmations[0].package.tracking_number == tracking
+    assert seeded.get_order(order_id).status == S.CONFIRMED
+
+
+def test_scan_says_stop_for_an_order_held_after_printing(seeded: DynamoDbOrderRepository) -> None:
+    carrier, labels, queue = FakeCarrier(), MemoryLabels(), FakeQueue()
+    order_id, _package_id, tracking = _labelled(seeded, carrier, labels)
+    print_labels(repo=seeded, labels=labels, expires_in_s=900, by="operator:test")
+    seeded.transition_order(
+        order_id,
+        S.ON_HOLD,
+        reason="buyer asked to cancel",
+        by="test",
+        changes={"hold_reason": "buyer asked to cancel"},
+    )
+    result = scan_parcel(tracking, repo=seeded, confirmations=queue, scanner="dock-1")
+    assert result.verdict == ScanVerdict.STOP and "buyer asked to cancel" in result.message
+    assert queue.messages == []
+
+
+def test_a_held_order_s_label_is_not_handed_out_for_printing(seeded: DynamoDbOrderRepository) -> None:
+    carrier, labels = FakeCarrier(), MemoryLabels()
+    order_id, package_id, _ = _labelled(seeded, carrier, labels)
+    seeded.transition_order(
+        order_id, S.ON_HOLD, reason="operator hold", by="test", changes={"hold_reason": "operator hold"}
+    )
+    batch = print_labels(repo=seeded, labels=labels, expires_in_s=900, by="operator:test")
+    assert batch.printed == [] and [h.package_id for h in batch.held] == [package_id]
+
+
+def test_scan_of_an_unknown_or_unprinted_code(seeded: DynamoDbOrderRepository) -> None:
+    carrier, labels, queue = FakeCarrier(), MemoryLabels(), FakeQueue()
+    with pytest.raises(PackageNotFound):
+        scan_parcel("NOPE123", repo=seeded, confirmations=queue, scanner="dock-1")
+    _, _, tracking = _labelled(seeded, carrier, labels)
+    assert (
+        scan_parcel(tracking, repo=seeded, confirmations=queue, scanner="d").verdict == ScanVerdict.NOT_READY
+    )
+
+
+def test_a_refused_confirmation_is_kept_on_the_package_and_flagged(seeded: DynamoDbOrderRepository) -> None:
+    carrier, labels, queue = FakeCarrier(), MemoryLabels(), FakeQueue()
+    order_id, package_id, tracking = _labelled(seeded, carrier, labels)
+    print_labels(repo=seeded, labels=labels, expires_in_s=900, by="t")
+    scan_parcel(tracking, repo=seeded, confirmations=queue, scanner="d")
+    marketplace = FakeMarketplace(refuse_with="InvalidInput: shipDate is before the order date")
+    confirm_package(order_id, package_id, repo=seeded, marketplace_for=marketplace, once=MemoryOnce())
+    package = seeded.get_package(order_id, package_id)
+    assert package.status == S.SHIPPED
+    assert package.confirm_error == "InvalidInput: shipDate is before the order date"
+    assert "shipDate" in (seeded.get_order(order_id).alert or "")
+
+
+# --- sync ----------------------------------------------------------------------------------------
+
+
+def test_sync_stores_new_orders_and_starts_only_the_shippable(seeded: DynamoDbOrderRepository) -> None:
+    marketplace = FakeMarketplace(
+        orders=[
+            factories.platform_order("111-1"),
+            factories.platform_order("111-2", status=PlatformStatus.UNPAID),
+        ]
+    )
+    workflow = FakeWorkflow()
+    now = factories.T0 + timedelta(minutes=5)
+    report = sync_all_stores(repo=seeded, marketplace_for=marketplace, workflow=workflow, now=lambda: now)
+    assert report.stores[0].created == 2 and report.stores[0].started == 1
+    assert workflow.started == ["amzus1-111-1"]
+    assert seeded.get_order("amzus1-111-1").workflow_started
+
+    # Funds clear: the next sync starts it, from the cursor minus the overlap.
+    marketplace.orders = [factories.platform_order("111-2", updated_at=now + timedelta(minutes=1))]
+    later = now + timedelta(minutes=5)
+    sync_all_stores(repo=seeded, marketplace_for=marketplace, workflow=workflow, now=lambda: later)
+    assert workflow.started == ["amzus1-111-1", "amzus1-111-2"]
+    assert marketplace.since_seen[-1] == now - timedelta(minutes=10)
+
+
+def test_a_cancellation_after_sync_holds_the_order_or_flags_a_shipped_one(
+    seeded: DynamoDbOrderRepository,
+) -> None:
+    carrier, labels, queue = FakeCarrier(), MemoryLabels(), FakeQueue()
+    held_id, _, held_tracking = _labelled(seeded, carrier, labels, "111-A")
+    shipped_id, _, shipped_tracking = _labelled(seeded, carrier, labels, "111-B")
+    print_labels(repo=seeded, labels=labels, expires_in_s=900, by="t")
+    scan_parcel(shipped_tracking, repo=seeded, confirmations=queue, scanner="d")
+
+    later = factories.T0 + timedelta(hours=2)
+    marketplace = FakeMarketplace(
+        orders=[
+            factories.platform_order(pid, status=PlatformStatus.CANCEL_REQUESTED, updated_at=later)
+            for pid in ("111-A", "111-B")
+        ]
+    )
+    report = sync_all_stores(
+        repo=seeded, marketplace_for=marketplace, workflow=FakeWorkflow(), now=lambda: later
+    )
+    assert report.stores[0].held_after_sync == [held_id]
+    assert seeded.get_order(held_id).status == S.ON_HOLD
+    assert (
+        scan_parcel(held_tracking, repo=seeded, confirmations=queue, scanner="d").verdict == ScanVerdict.STOP
+    )
+    shipped = seeded.get_order(shipped_id)
+    assert shipped.status == S.SHIPPED and "after the parcel was shipped" in (shipped.alert or "")
+
+
+def test_one_store_failing_leaves_the_others_syncing(seeded: DynamoDbOrderRepository) -> None:
+    seeded.put_store(factories.store(store_id="amzde1", name="Amazon DE"))
+    marketplace = FakeMarketplace(orders=[factories.platform_order("111-1")], failing_stores={"amzde1"})
+    report = sync_all_stores(
+        repo=seeded, marketplace_for=marketplace, workflow=FakeWorkflow(), now=lambda: factories.T0
+    )
+    by_store = {r.store_id: r for r in report.stores}
+    assert "access token rejected" in (by_store["amzde1"].error or "")
+    assert by_store["amzus1"].created == 1
+    assert seeded.get_sync_cursor("amzde1") is None
