@@ -1,0 +1,203 @@
+"""API Gateway (REST, Lambda proxy integration), locally: routes each Api event of the template to its
+function's handler on a local HTTP server, http://127.0.0.1:<port>/<stage>/<path>."""
+
+from __future__ import annotations
+
+import base64
+import hmac
+import json
+import logging
+import re
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from infra.local import runtime
+from infra.local.deploy import ApiRoute, LocalApi, LocalFunction
+
+logger = logging.getLogger(__name__)
+
+# API Gateway's own answers, byte for byte where a client might look at them.
+_MISSING_TOKEN = (403, "MissingAuthenticationTokenException", {"message": "Missing Authentication Token"})
+_FORBIDDEN = (403, "ForbiddenException", {"message": "Forbidden"})
+_BAD_GATEWAY = (502, "InternalServerErrorException", {"message": "Internal server error"})
+
+
+@dataclass(frozen=True)
+class _Route:
+    api: LocalApi
+    function: LocalFunction
+    route: ApiRoute
+    pattern: re.Pattern[str]
+    parameters: tuple[str, ...]
+
+    @classmethod
+    def build(cls, api: LocalApi, function: LocalFunction, route: ApiRoute) -> _Route:
+        names: list[str] = []
+        regex = ""
+        for literal, name in re.findall(r"([^{]*)(?:\{([^}]+)\})?", route.path):
+            regex += re.escape(literal)
+            if name:  # {id} is one path segment, {proxy+} the rest of the path
+                names.append(name.rstrip("+"))
+                regex += "(.+)" if name.endswith("+") else "([^/]+)"
+        return cls(api, function, route, re.compile(regex), tuple(names))
+
+
+class ApiGateway:
+    def __init__(
+        self, functions: list[LocalFunction], apis: dict[str, LocalApi], *, api_key: str, account_id: str
+    ):
+        routes = [
+            _Route.build(apis[route.api_id], function, route)
+            for function in functions
+            for route in function.api_routes
+        ]
+        # Literal paths win over templated ones, as in API Gateway.
+        self._routes = sorted(routes, key=lambda r: len(r.parameters))
+        self.apis = apis
+        self.api_key = api_key
+        self.account_id = account_id
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(self))
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, name="local-api-gateway")
+
+    @property
+    def port(self) -> int:
+        return int(self._server.server_address[1])
+
+    def url(self, api_logical_id: str) -> str:
+        return f"http://127.0.0.1:{self.port}/{self.apis[api_logical_id].stage}"
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._thread.is_alive():
+            self._server.shutdown()
+            self._thread.join()
+        self._server.server_close()
+
+    def handle(
+        self, method: str, target: str, headers: list[tuple[str, str]], body: bytes, source_ip: str
+    ) -> tuple[int, dict[str, str], bytes]:
+        url = urlsplit(target)
+        stage, _, rest = url.path.lstrip("/").partition("/")
+        path = "/" + rest
+        for candidate in self._routes:
+            match = candidate.pattern.fullmatch(path)
+            if match and candidate.api.stage == stage and candidate.route.method in (method, "ANY"):
+                break
+        else:
+            return _error(*_MISSING_TOKEN)
+        api_key = next((value for name, value in headers if name.lower() == "x-api-key"), None)
+        if candidate.route.api_key_required and not (api_key and hmac.compare_digest(api_key, self.api_key)):
+            return _error(*_FORBIDDEN)
+        event = self._event(candidate, method, path, url.query, headers, body, source_ip, api_key, match)
+        try:
+            response = runtime.invoke(candidate.function, event)
+            status = int(response["statusCode"])
+        except Exception:
+            logger.exception("%s failed on %s %s", candidate.function.logical_id, method, path)
+            return _error(*_BAD_GATEWAY)
+        out_headers = {name: str(value) for name, value in (response.get("headers") or {}).items()}
+        for name, values in (response.get("multiValueHeaders") or {}).items():
+            out_headers[name] = ", ".join(str(value) for value in values)
+        if not any(name.lower() == "content-type" for name in out_headers):
+            out_headers["Content-Type"] = "application/json"  # API Gateway's default for proxy responses
+        payload = response.get("body") or ""
+        raw = base64.b64decode(payload) if response.get("isBase64Encoded") else str(payload).encode()
+        return status, out_headers, raw
+
+    def _event(
+        self,
+        r: _Route,
+        method: str,
+        path: str,
+        query: str,
+        headers: list[tuple[str, str]],
+        body: bytes,
+        source_ip: str,
+        api_key: str | None,
+        match: re.Match[str],
+    ) -> dict[str, Any]:
+        multi_headers: dict[str, list[str]] = {}
+        for name, value in headers:
+            multi_headers.setdefault(name, []).append(value)
+        multi_query = parse_qs(query, keep_blank_values=True)
+        try:
+            text, is_base64 = body.decode("utf-8"), False
+        except UnicodeDecodeError:
+            text, is_base64 = base64.b64encode(body).decode(), True
+        request_id = str(uuid.uuid4())
+        now = time.time()
+        return {
+            "resource": r.route.path,
+            "path": path,
+            "httpMethod": method,
+            # API Gateway sends null, not {}, for absent headers, query strings and path parameters.
+            "headers": {name: values[-1] for name, values in multi_headers.items()} or None,
+            "multiValueHeaders": multi_headers or None,
+            "queryStringParameters": {name: values[-1] for name, values in multi_query.items()} or None,
+            "multiValueQueryStringParameters": multi_query or None,
+            "pathParameters": dict(zip(r.parameters, match.groups(), strict=True)) or None,
+            "stageVariables": None,
+            "requestContext": {
+                "accountId": self.account_id,
+                "apiId": r.api.rest_api_id,
+                "resourcePath": r.route.path,
+                "httpMethod": method,
+                "path": f"/{r.api.stage}{path}",
+                "stage": r.api.stage,
+                "requestId": request_id,
+                "extendedRequestId": request_id,
+                "requestTime": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
+                "requestTimeEpoch": int(now * 1000),
+                "protocol": "HTTP/1.1",
+                "identity": {
+                    "sourceIp": source_ip,
+                    "userAgent": next((v for k, v in headers if k.lower() == "user-agent"), None),
+                    "apiKey": api_key if r.route.api_key_required else None,
+                },
+                "domainName": next((v for k, v in headers if k.lower() == "host"), None),
+            },
+            "body": text if body else None,
+            "isBase64Encoded": is_base64,
+        }
+
+
+def _error(status: int, error_type: str, body: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
+    headers = {"Content-Type": "application/json", "x-amzn-ErrorType": error_type}
+    return status, headers, json.dumps(body).encode()
+
+
+def _make_handler(gateway: ApiGateway) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        # HTTP/1.0: one request per connection, so no idle keep-alive thread outlives stop().
+        protocol_version = "HTTP/1.0"
+
+        def _serve(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
+            status, headers, payload = gateway.handle(
+                self.command, self.path, list(self.headers.items()), body, self.client_address[0]
+            )
+            self.send_response(status)
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.send_header("x-amzn-RequestId", str(uuid.uuid4()))
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(payload)
+
+        # http.server dispatches on do_<METHOD>; every method goes through the same routing.
+        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = _serve  # noqa: N815
+
+        def log_message(self, format: str, *args: Any) -> None:
+            logger.debug("%s - %s", self.address_string(), format % args)
+
+    return Handler

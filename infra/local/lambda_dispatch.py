@@ -1,0 +1,104 @@
+"""The one place that hooks moto internals (moto is pinned to 5.2.5 in pyproject.toml for this reason).
+
+With moto's config {"lambda": {"use_docker": False}}, every Lambda Invoke - including the ones moto's Step
+Functions interpreter makes for Task states - ends in LambdaSimpleBackend.invoke, which would just echo the
+input. LambdaDispatch replaces it with a call to the function's real handler, in-process.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import traceback
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, cast
+
+from moto.awslambda_simple.models import LambdaSimpleBackend
+from moto.core.config import default_user_config
+
+from infra.local import runtime
+from infra.local.deploy import LocalFunction
+
+logger = logging.getLogger(__name__)
+
+
+_HERE = Path(__file__).resolve().parent
+
+
+def _function_error(response_headers: dict[str, str], exc: BaseException) -> bytes:
+    """Lambda's error payload; Step Functions' Retry and Catch match its errorType, the class name."""
+    response_headers["x-amz-function-error"] = "Unhandled"
+    # The stack trace as Lambda reports it: the function's frames, not this module's and runtime's.
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if Path(f.filename).parent != _HERE]
+    error = {"errorType": type(exc).__name__, "errorMessage": str(exc)}
+    return json.dumps({**error, "stackTrace": traceback.format_list(frames)}).encode()
+
+
+class ResourceNotFoundException(Exception):
+    """Lambda's error for a function it does not know (here: not registered by the stack)."""
+
+
+class LambdaDispatch:
+    """install() routes moto's Lambda Invoke to registered functions; uninstall() restores moto."""
+
+    def __init__(self) -> None:
+        self._functions: dict[str, LocalFunction] = {}
+        self._original_invoke: Any = None
+        self._saved_config: dict[str, Any] | None = None
+
+    def register(self, functions: Iterable[LocalFunction]) -> None:
+        self._functions = {function.name: function for function in functions}
+
+    def install(self) -> None:
+        if "_local_dispatch" in vars(LambdaSimpleBackend):
+            raise RuntimeError("another LambdaDispatch is installed: one embedded stack per process")
+        self._original_invoke = LambdaSimpleBackend.invoke
+        # moto's run-time config is process-global (POST /moto-api/config changes it in-process too):
+        # keep a copy so that uninstall() leaves later mock_aws() users the defaults they expect.
+        self._saved_config = copy.deepcopy(dict(default_user_config))
+        dispatch = self
+
+        def invoke(
+            backend: LambdaSimpleBackend,
+            function_name: str,
+            qualifier: str | None,
+            body: Any,
+            headers: Any,
+            response_headers: dict[str, str],
+        ) -> bytes:
+            return dispatch.invoke(function_name, body, headers, response_headers)
+
+        LambdaSimpleBackend.invoke = invoke  # type: ignore[method-assign,assignment]
+        LambdaSimpleBackend._local_dispatch = self  # type: ignore[attr-defined]
+
+    def uninstall(self) -> None:
+        if self._original_invoke is None:
+            return
+        LambdaSimpleBackend.invoke = self._original_invoke  # type: ignore[method-assign]
+        del LambdaSimpleBackend._local_dispatch  # type: ignore[attr-defined]
+        self._original_invoke = None
+        if self._saved_config is not None:
+            config = cast(dict[str, Any], default_user_config)
+            config.clear()
+            config.update(self._saved_config)
+
+    def invoke(self, function_name: str, body: Any, headers: Any, response_headers: dict[str, str]) -> bytes:
+        # Step Functions passes the function ARN; callers may pass a name or a qualified ARN.
+        parts = function_name.split(":")
+        name = parts[parts.index("function") + 1] if "function" in parts else function_name
+        function = self._functions.get(name)
+        if function is None:
+            return _function_error(response_headers, ResourceNotFoundException(f"{name} is not registered"))
+        if (headers or {}).get("X-Amz-Invocation-Type") == "DryRun":
+            return b""
+        if isinstance(body, bytes):
+            body = body.decode()
+        event = json.loads(body) if body else {}
+        try:
+            result = runtime.invoke(function, event)
+        except Exception as exc:
+            logger.info("%s raised %s: %s", function.logical_id, type(exc).__name__, exc)
+            return _function_error(response_headers, exc)
+        return json.dumps(result).encode()

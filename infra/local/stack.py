@@ -1,0 +1,268 @@
+"""EmbeddedAws: the whole of template.yaml running in this process, with no AWS account and no Docker.
+
+    with EmbeddedAws() as aws:
+        boto3.client("dynamodb").put_item(TableName=os.environ["TABLE_NAME"], ...)  # reaches moto
+        httpx.post(f"{aws.api_url}/scans", headers={"x-api-key": aws.api_key}, json=...)
+        aws.drain()
+
+moto serves every AWS API on 127.0.0.1; the functions' code runs in-process, called by the Step Functions
+interpreter (lambda_dispatch), the SQS pollers, the scheduler and the local API server.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import secrets
+import string
+import urllib.request
+from collections.abc import Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+import boto3
+from moto.server import ThreadedMotoServer
+
+from infra.local import runtime
+from infra.local.api_gateway import ApiGateway
+from infra.local.deploy import DEFAULT_TEMPLATE, Deployment, deploy
+from infra.local.lambda_dispatch import LambdaDispatch
+from infra.local.scheduler import Scheduler
+from infra.local.sqs_poller import SqsPollers
+
+_NO_PROXY_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+MOTO_CONFIG = {"lambda": {"use_docker": False}, "stepfunctions": {"execute_state_machine": True}}
+
+
+class _Environ:
+    """os.environ changes that can be undone exactly (a key that was absent is removed again)."""
+
+    def __init__(self) -> None:
+        self._saved: dict[str, str | None] = {}
+
+    def set(self, key: str, value: str | None) -> None:
+        self._saved.setdefault(key, os.environ.get(key))
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+    def restore(self) -> None:
+        for key, value in self._saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        self._saved.clear()
+
+
+class EmbeddedAws:
+    def __init__(
+        self,
+        template: str | Path = DEFAULT_TEMPLATE,
+        *,
+        parameter_overrides: Mapping[str, Any] | None = None,
+        region: str = "us-east-1",
+        stack_name: str = "parcelflow",
+        run_schedules: bool = False,
+        failure_visibility_timeout: int | None = None,
+        poll_wait_seconds: int = 1,
+    ) -> None:
+        """run_schedules: fire Schedule/ScheduleV2 events on their timers (off by default: the demo and
+        tests call fire_schedule()). failure_visibility_timeout: seconds before a message whose handling
+        failed is received again; None keeps the queue's VisibilityTimeout, as on AWS."""
+        self.template = Path(template)
+        self.parameter_overrides = dict(parameter_overrides or {})
+        self.region = region
+        self.stack_name = stack_name
+        self.run_schedules = run_schedules
+        self.failure_visibility_timeout = failure_visibility_timeout
+        self.poll_wait_seconds = poll_wait_seconds
+        # Looks like a real API key (40 alphanumerics), different for every stack.
+        self.api_key = "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(40))
+        self.endpoint_url = ""
+        self.deployment: Deployment | None = None
+        self._environ = _Environ()
+        self._dispatch = LambdaDispatch()
+        self._pollers: SqsPollers | None = None
+        self._scheduler: Scheduler | None = None
+        self._api: ApiGateway | None = None
+        self._undo = contextlib.ExitStack()
+
+    # -- what a test or the demo reads -------------------------------------------------------------------
+
+    @property
+    def outputs(self) -> dict[str, Any]:
+        """The template's Outputs, resolved (ScanApiUrl is the AWS form: use api_url locally)."""
+        return self._deployed.outputs
+
+    @property
+    def physical_ids(self) -> dict[str, str]:
+        """Logical id -> what Ref returns (table and bucket names, queue URLs, state machine ARNs)."""
+        return self._deployed.physical_ids
+
+    @property
+    def api_urls(self) -> dict[str, str]:
+        """Api logical id -> local base URL including the stage, e.g. http://127.0.0.1:43123/v1."""
+        if self._api is None:
+            return {}
+        return {logical_id: self._api.url(logical_id) for logical_id in self._deployed.apis}
+
+    @property
+    def api_url(self) -> str:
+        """The base URL of the template's only Api."""
+        (url,) = self.api_urls.values()
+        return url
+
+    def client(self, service: str) -> Any:
+        return boto3.session.Session().client(service, region_name=self.region)  # type: ignore[call-overload]
+
+    def fire_schedule(self, function_logical_id: str, event_name: str | None = None) -> Any:
+        """Run a function's schedule now; returns the handler's result (its exception propagates)."""
+        assert self._scheduler is not None, "the stack is not running"
+        return self._scheduler.fire(function_logical_id, event_name)
+
+    def drain(self, timeout: float = 30.0) -> None:
+        """Wait until every queue with a consumer is empty and no batch is being handled."""
+        assert self._pollers is not None, "the stack is not running"
+        self._pollers.drain(timeout)
+
+    # -- lifecycle -----------------------------------------------------------------------------------------
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        # Every step registers its undo on an ExitStack: stop() undoes them in reverse order, and keeps going
+        # (re-raising at the end) if one of them fails, so nothing is left half-running.
+        self._undo = contextlib.ExitStack()
+        try:
+            self._dispatch.install()  # first: it refuses a second stack before any shared state is touched
+            self._undo.callback(self._dispatch.uninstall)
+            self._undo.callback(runtime.unload_handlers)
+            self._undo.callback(self._environ.restore)
+            self._start_moto()
+            self._post("/moto-api/config", MOTO_CONFIG)
+            self._deploy()
+            self._undo.callback(self._stop_triggers)
+            self._start_triggers()
+        except BaseException:
+            self.stop()
+            raise
+
+    def stop(self) -> None:
+        """Stop every thread and server, forget all AWS state, restore os.environ and moto."""
+        try:
+            self._undo.close()
+        finally:
+            self.deployment = None
+            boto3.DEFAULT_SESSION = None  # it may hold clients configured for the stopped endpoint
+
+    def reset(self) -> None:
+        """Empty every table, bucket and queue: all state is dropped and the template deployed again under
+        the same names, so the environment, the API URL and the key stay valid."""
+        suffix = self._deployed.name_suffix
+        self._stop_triggers()
+        self._post("/moto-api/reset", {})
+        self._post("/moto-api/config", MOTO_CONFIG)
+        self._deploy(name_suffix=suffix)
+        self._start_triggers()
+
+    # -- internals -----------------------------------------------------------------------------------------
+
+    @property
+    def _deployed(self) -> Deployment:
+        assert self.deployment is not None, "the stack is not running"
+        return self.deployment
+
+    def _start_moto(self) -> None:
+        # moto logs every request through werkzeug's logger at INFO: keep the test and demo output readable.
+        werkzeug = logging.getLogger("werkzeug")
+        self._undo.callback(werkzeug.setLevel, werkzeug.level)
+        werkzeug.setLevel(logging.WARNING)
+        moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        moto.start()
+        self._undo.callback(moto.stop)
+        port = moto.get_host_and_port()[1]
+        self.endpoint_url = f"http://127.0.0.1:{port}"
+        # Backends are process-global even in server mode: clear them for the next stack or mock_aws().
+        self._undo.callback(self._post, "/moto-api/reset", {})
+        # Every boto3 client of the process - the handlers' plain boto3.client(...) included - goes to moto.
+        for key in [k for k in os.environ if k.startswith("AWS_ENDPOINT_URL_") or k == "AWS_PROFILE"]:
+            self._environ.set(key, None)
+        for key, value in {
+            "AWS_ENDPOINT_URL": self.endpoint_url,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",  # moto accepts any credentials
+            "AWS_SESSION_TOKEN": None,
+            "AWS_DEFAULT_REGION": self.region,
+            "AWS_REGION": self.region,
+            "MOTO_PORT": str(port),  # moto's Step Functions interpreter calls Lambda on localhost:$MOTO_PORT
+        }.items():
+            self._environ.set(key, value)
+        # An HTTP proxy of the developer's environment must not see the local endpoints.
+        for key in ("NO_PROXY", "no_proxy"):
+            value = ",".join(filter(None, [os.environ.get(key), "127.0.0.1", "localhost"]))
+            self._environ.set(key, value)
+        boto3.DEFAULT_SESSION = None  # a default session made earlier may hold other credentials
+
+    def _deploy(self, name_suffix: str | None = None) -> None:
+        self.deployment = deploy(
+            self.template,
+            session=boto3.session.Session(region_name=self.region),
+            parameter_overrides=self.parameter_overrides,
+            stack_name=self.stack_name,
+            name_suffix=name_suffix,
+        )
+        for key, value in self.deployment.environment().items():
+            self._environ.set(key, value)
+        self._dispatch.register(self.deployment.functions.values())
+
+    def _start_triggers(self) -> None:
+        deployment = self._deployed
+        functions = list(deployment.functions.values())
+        if self._api is None and deployment.apis:  # kept across reset(): same routes, same URL
+            self._api = ApiGateway(
+                functions, deployment.apis, api_key=self.api_key, account_id=deployment.account_id
+            )
+            self._api.start()
+            self._undo.callback(self._stop_api)
+        self._pollers = SqsPollers(
+            functions,
+            region=self.region,
+            wait_seconds=self.poll_wait_seconds,
+            failure_visibility_timeout=self.failure_visibility_timeout,
+        )
+        self._pollers.start()
+        self._scheduler = Scheduler(functions, region=self.region, account_id=deployment.account_id)
+        if self.run_schedules:
+            self._scheduler.start()
+
+    def _stop_triggers(self) -> None:
+        if self._scheduler is not None:
+            self._scheduler.stop()
+            self._scheduler = None
+        if self._pollers is not None:
+            self._pollers.stop()
+            self._pollers = None
+
+    def _stop_api(self) -> None:
+        if self._api is not None:
+            self._api.stop()
+            self._api = None
+
+    def _post(self, path: str, body: dict[str, Any]) -> None:
+        request = urllib.request.Request(
+            self.endpoint_url + path, data=json.dumps(body).encode(), method="POST"
+        )
+        with _NO_PROXY_OPENER.open(request, timeout=30) as response:
+            response.read()
