@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from parcelflow.domain.errors import CarrierUnavailable, MarketplaceRejected, WaybillRejected
-from parcelflow.domain.models import Channel, ConfirmedShipment, PlatformOrder, Store
+from parcelflow.domain.models import Channel, ConfirmedShipment, PlatformOrder, RejectedPlatformOrder, Store
 from parcelflow.ports import Waybill, WaybillRequest
 
 
@@ -54,6 +54,7 @@ class FakeMarketplace:
     refuse_with: str | None = None
     since_seen: list[datetime] = field(default_factory=list)
     failing_stores: set[str] = field(default_factory=set)
+    rejected: list[RejectedPlatformOrder] = field(default_factory=list)
 
     def __call__(self, store: Store) -> FakeMarketplace:
         if store.store_id in self.failing_stores:
@@ -63,6 +64,10 @@ class FakeMarketplace:
     def fetch_orders_updated_since(self, since: datetime) -> Iterator[PlatformOrder]:
         self.since_seen.append(since)
         yield from (o for o in self.orders if o.updated_at >= since)
+
+    def take_rejected(self) -> list[RejectedPlatformOrder]:
+        rejected, self.rejected = self.rejected, []
+        return rejected
 
     def confirm_shipment(self, shipment: ConfirmedShipment) -> None:
         if self.refuse_with:

@@ -14,6 +14,7 @@ from parcelflow.domain.models import (
     Order,
     Package,
     PlatformOrder,
+    RejectedPlatformOrder,
     Store,
 )
 from parcelflow.domain.statuses import FulfilmentStatus
@@ -71,12 +72,18 @@ class OrderRepository(Protocol):
         self, order_id: str, package_id: str, expected: FulfilmentStatus, changes: dict[str, Any]
     ) -> Package: ...
     def list_stores(self) -> list[Store]: ...
+    def put_rejected_order(self, store_id: str, rejected: RejectedPlatformOrder) -> None: ...
+    def list_rejected_orders(self, store_id: str | None = None) -> list[RejectedPlatformOrder]: ...
 
 
 class MarketplaceClient(Protocol):
     """One store's marketplace account."""
 
     def fetch_orders_updated_since(self, since: datetime) -> Iterator[PlatformOrder]: ...
+    def take_rejected(self) -> list[RejectedPlatformOrder]:
+        """Orders seen by the last fetch that did not map; each is handed over once."""
+        ...
+
     def confirm_shipment(self, shipment: ConfirmedShipment) -> None: ...
 
 

@@ -283,3 +283,52 @@ def test_one_store_failing_leaves_the_others_syncing(seeded: DynamoDbOrderReposi
     assert "access token rejected" in (by_store["amzde1"].error or "")
     assert by_store["amzus1"].created == 1
     assert seeded.get_sync_cursor("amzde1") is None
+
+
+def test_a_malformed_order_is_kept_with_its_error_and_does_not_break_the_batch(
+    seeded: DynamoDbOrderRepository,
+) -> None:
+    from parcelflow.domain.models import RejectedPlatformOrder
+
+    raw = {"orderId": "111-BAD", "recipient": {"deliveryAddress": {"city": "Lyon"}}, "weight": 0.25}
+    marketplace = FakeMarketplace(
+        orders=[factories.platform_order("111-1")],
+        rejected=[
+            RejectedPlatformOrder(
+                platform_order_id="111-BAD",
+                raw=raw,
+                error="recipient.deliveryAddress.countryCode: missing or empty",
+            )
+        ],
+    )
+    report = sync_all_stores(
+        repo=seeded, marketplace_for=marketplace, workflow=FakeWorkflow(), now=lambda: factories.T0
+    )
+    assert report.stores[0].created == 1
+    assert report.stores[0].rejected == ["111-BAD: recipient.deliveryAddress.countryCode: missing or empty"]
+    [kept] = seeded.list_rejected_orders("amzus1")
+    assert kept.raw == raw
+    assert "countryCode" in kept.error
+
+
+def test_a_cancellation_reaches_an_order_even_when_the_update_does_not_map(
+    seeded: DynamoDbOrderRepository,
+) -> None:
+    from parcelflow.domain.models import RejectedPlatformOrder
+
+    order_id, _ = _approved(seeded, "111-C")
+    marketplace = FakeMarketplace(
+        rejected=[
+            RejectedPlatformOrder(
+                platform_order_id="111-C",
+                raw={},
+                error="orderItems: missing",
+                platform_status=PlatformStatus.CANCELLED,
+            )
+        ]
+    )
+    report = sync_all_stores(
+        repo=seeded, marketplace_for=marketplace, workflow=FakeWorkflow(), now=lambda: factories.T0
+    )
+    assert report.stores[0].held_after_sync == [order_id]
+    assert seeded.get_order(order_id).status == S.ON_HOLD

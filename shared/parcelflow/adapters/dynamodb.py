@@ -7,6 +7,7 @@ succeeds; anything else is re-evaluated against the transition table, at most a 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -28,6 +29,7 @@ from parcelflow.domain.models import (
     Order,
     Package,
     PlatformOrder,
+    RejectedPlatformOrder,
     Store,
     utcnow,
 )
@@ -122,6 +124,32 @@ class DynamoDbOrderRepository:
 
     def set_sync_cursor(self, store_id: str, cursor: datetime) -> None:
         self._put({"pk": "SYNC_CURSORS", "sk": store_id, "cursor": cursor.isoformat()})
+
+    def put_rejected_order(self, store_id: str, rejected: RejectedPlatformOrder) -> None:
+        """The latest version of what the platform sent, with why it was refused (one item per order)."""
+        self._put(
+            {
+                "pk": "REJECTED",
+                "sk": f"{store_id}#{rejected.platform_order_id}",
+                "seen_at": utcnow().isoformat(),
+                **rejected.model_dump(mode="json", exclude={"raw"}),
+                # Platform payloads may hold floats, which DynamoDB's number type refuses: keep them as text.
+                "raw": json.dumps(rejected.raw, default=str),
+            }
+        )
+
+    def list_rejected_orders(self, store_id: str | None = None) -> list[RejectedPlatformOrder]:
+        items = self._query_partition("REJECTED", sk_prefix=f"{store_id}#" if store_id else None)
+        rejected = []
+        for item in items:
+            data = _from_item(item)
+            data["raw"] = json.loads(data["raw"])
+            rejected.append(
+                RejectedPlatformOrder.model_validate(
+                    {k: v for k, v in data.items() if k in RejectedPlatformOrder.model_fields}
+                )
+            )
+        return rejected
 
     # --- orders -------------------------------------------------------------------------------
 
@@ -562,7 +590,9 @@ class DynamoDbOrderRepository:
     def _batch_get(self, keys: list[dict[str, Any]]) -> list[dict[str, Any]]:
         found: dict[tuple[str, str], dict[str, Any]] = {}
         for start in range(0, len(keys), 100):
-            pending: dict[str, Any] = {self._table: {"Keys": keys[start : start + 100], "ConsistentRead": True}}
+            pending: dict[str, Any] = {
+                self._table: {"Keys": keys[start : start + 100], "ConsistentRead": True}
+            }
             while pending:
                 page = self._db.batch_get_item(RequestItems=pending)
                 for item in page["Responses"].get(self._table, []):

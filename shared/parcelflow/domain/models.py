@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
@@ -81,6 +81,19 @@ class PlatformOrder(Model):
     shipping_address: Address
     buyer_note: str | None = None
     total: Money | None = None
+
+
+class RejectedPlatformOrder(Model):
+    """An order the marketplace sent that does not map to ours: kept for a person to look at, never dropped.
+
+    `error` names the marketplace's field and what is wrong with it. `platform_status` is set when the
+    status itself mapped, so that a cancellation still reaches an order whose other fields do not.
+    """
+
+    platform_order_id: str
+    raw: dict[str, Any]
+    error: str
+    platform_status: PlatformStatus | None = None
 
 
 class HistoryEntry(Model):

@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 from pydantic import BaseModel, Field
 
 from parcelflow.domain import rules
-from parcelflow.domain.errors import ParcelflowError
-from parcelflow.domain.models import Order, PlatformStatus, Store, utcnow
+from parcelflow.domain.errors import OrderNotFound, ParcelflowError
+from parcelflow.domain.models import Order, PlatformStatus, RejectedPlatformOrder, Store, utcnow
 from parcelflow.domain.statuses import FulfilmentStatus, is_before_shipping
 from parcelflow.observability import logger
 from parcelflow.ports import MarketplaceFactory, OrderRepository, WorkflowStarter
@@ -29,6 +29,7 @@ class StoreSyncReport(BaseModel):
     updated: int = 0
     started: int = 0
     held_after_sync: list[str] = Field(default_factory=list)
+    rejected: list[str] = Field(default_factory=list)  # "<platform order id>: <field>: <why>"
     error: str | None = None
 
 
@@ -69,7 +70,8 @@ def sync_store(
     cursor = repo.get_sync_cursor(store.store_id)
     since = cursor - OVERLAP if cursor else run_started - FIRST_SYNC_LOOKBACK
     report = StoreSyncReport(store_id=store.store_id)
-    for platform_order in marketplace_for(store).fetch_orders_updated_since(since):
+    marketplace = marketplace_for(store)
+    for platform_order in marketplace.fetch_orders_updated_since(since):
         report.seen += 1
         result = repo.upsert_platform_order(store, platform_order)
         order = result.order
@@ -90,6 +92,8 @@ def sync_store(
             and _start(order, repo, workflow)  # funds cleared since the last sync
         ):
             report.started += 1
+    for rejected in marketplace.take_rejected():
+        _keep_rejected(store, rejected, repo, report)
     # Only after every order of the run is stored: a crash above re-reads the same window next time.
     repo.set_sync_cursor(store.store_id, run_started)
     return report
@@ -102,6 +106,26 @@ def start_waiting_orders(*, repo: OrderRepository, workflow: WorkflowStarter) ->
         if not order.workflow_started and order.platform_status not in _WAITING_FOR_FUNDS:
             started += _start(order, repo, workflow)
     return started
+
+
+def _keep_rejected(
+    store: Store, rejected: RejectedPlatformOrder, repo: OrderRepository, report: StoreSyncReport
+) -> None:
+    """Stored for the operator; and a cancellation still reaches an order we already have."""
+    repo.put_rejected_order(store.store_id, rejected)
+    report.rejected.append(f"{rejected.platform_order_id}: {rejected.error}")
+    logger.warning(
+        "order refused",
+        extra={"store_id": store.store_id, "order": rejected.platform_order_id, "error": rejected.error},
+    )
+    if rejected.platform_status is None or not rules.is_cancellation(rejected.platform_status):
+        return
+    try:
+        order = repo.get_order(Order.key_for(store.store_id, rejected.platform_order_id))
+    except OrderNotFound:
+        return
+    if _apply_cancellation(order.model_copy(update={"platform_status": rejected.platform_status}), repo):
+        report.held_after_sync.append(order.order_id)
 
 
 def _start(order: Order, repo: OrderRepository, workflow: WorkflowStarter) -> bool:

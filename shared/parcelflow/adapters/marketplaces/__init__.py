@@ -1,0 +1,5 @@
+"""Marketplace adapters, one module each."""
+
+from parcelflow.domain.models import RejectedPlatformOrder
+
+__all__ = ["RejectedPlatformOrder"]
