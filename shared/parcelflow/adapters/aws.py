@@ -19,8 +19,8 @@ if TYPE_CHECKING:
 _CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=15)
 
 
-def _client(service: str) -> Any:
-    return boto3.session.Session().client(service, config=_CONFIG)  # type: ignore[call-overload]
+def _client(service: str, config: Config = _CONFIG) -> Any:
+    return boto3.session.Session().client(service, config=config)  # type: ignore[call-overload]
 
 
 @lru_cache(maxsize=1)
@@ -31,7 +31,8 @@ def dynamodb() -> DynamoDBClient:
 
 @lru_cache(maxsize=1)
 def s3() -> S3Client:
-    client: S3Client = _client("s3")
+    # SigV4 presigned links carry X-Amz-Expires: a label link stops working when it says it does.
+    client: S3Client = _client("s3", _CONFIG.merge(Config(signature_version="s3v4")))
     return client
 
 

@@ -1,0 +1,34 @@
+"""SQS consumer: 确认发货. Failed records are reported one by one; after five tries they go to the DLQ."""
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from parcelflow import deps
+from parcelflow.observability import logger
+from parcelflow.services.confirmations import confirm_package
+from parcelflow.services.outcomes import PackageTask
+
+processor = BatchProcessor(event_type=EventType.SQS)
+
+
+def record_handler(record: SQSRecord) -> dict[str, Any]:
+    task = PackageTask.model_validate_json(record.body)
+    outcome = confirm_package(
+        task.order_id,
+        task.package_id,
+        repo=deps.repository(),
+        marketplace_for=deps.marketplace_for,
+        once=deps.once(),
+    )
+    return outcome.model_dump(mode="json")
+
+
+@logger.inject_lambda_context
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    deps.once().register_lambda_context(context)
+    return process_partial_response(
+        event=event, record_handler=record_handler, processor=processor, context=context
+    )

@@ -1,0 +1,20 @@
+"""Step Functions task: render one package's label into S3."""
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.parser import event_parser
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from parcelflow import deps
+from parcelflow.observability import logger
+from parcelflow.services.labels import render_package_label
+from parcelflow.services.outcomes import PackageTask
+
+
+@logger.inject_lambda_context
+@event_parser(model=PackageTask)
+def handler(task: PackageTask, context: LambdaContext) -> dict[str, Any]:
+    outcome = render_package_label(
+        task.order_id, task.package_id, repo=deps.repository(), labels=deps.labels()
+    )
+    return outcome.model_dump(mode="json")

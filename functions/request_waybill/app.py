@@ -1,0 +1,20 @@
+"""Step Functions task: 申请运单号 for one package (retried when transient, caught when rejected)."""
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.parser import event_parser
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from parcelflow import deps
+from parcelflow.observability import logger
+from parcelflow.services.outcomes import PackageTask
+from parcelflow.services.waybills import request_waybill
+
+
+@logger.inject_lambda_context
+@event_parser(model=PackageTask)
+def handler(task: PackageTask, context: LambdaContext) -> dict[str, Any]:
+    outcome = request_waybill(
+        task.order_id, task.package_id, repo=deps.repository(), carrier_for=deps.carrier_for
+    )
+    return outcome.model_dump(mode="json")

@@ -1,0 +1,17 @@
+"""Step Functions task: 审核 an order and pack it."""
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.parser import event_parser
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from parcelflow import deps
+from parcelflow.observability import logger
+from parcelflow.services.outcomes import OrderTask
+from parcelflow.services.review import review_order
+
+
+@logger.inject_lambda_context
+@event_parser(model=OrderTask)
+def handler(task: OrderTask, context: LambdaContext) -> dict[str, Any]:
+    return review_order(task.order_id, repo=deps.repository()).model_dump(mode="json")

@@ -1,0 +1,32 @@
+"""Which adapter speaks to which marketplace and carrier."""
+
+from __future__ import annotations
+
+import httpx
+
+from parcelflow.adapters.carriers.yunexpress import YunExpressClient
+from parcelflow.adapters.marketplaces.amazon import AmazonSpApiClient
+from parcelflow.domain.models import Channel, Marketplace, Store
+from parcelflow.ports import CarrierClient, MarketplaceClient
+
+
+class UnsupportedIntegration(ValueError):
+    pass
+
+
+def marketplace_client(
+    store: Store, credentials: dict[str, str], http: httpx.Client | None = None
+) -> MarketplaceClient:
+    if store.marketplace == Marketplace.AMAZON:
+        return AmazonSpApiClient(store, credentials, http)
+    raise UnsupportedIntegration(
+        f"store {store.store_id}: marketplace {store.marketplace} has no adapter yet"
+    )
+
+
+def carrier_client(
+    channel: Channel, credentials: dict[str, str], http: httpx.Client | None = None
+) -> CarrierClient:
+    if channel.carrier == "yunexpress":
+        return YunExpressClient(channel, credentials, http)
+    raise UnsupportedIntegration(f"channel {channel.code}: carrier {channel.carrier} has no adapter")

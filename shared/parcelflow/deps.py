@@ -1,0 +1,67 @@
+"""Cached factories: the only place where adapters are wired to services. Nothing runs at import time."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import httpx
+
+from parcelflow.adapters import aws, registry, secrets
+from parcelflow.adapters.dynamodb import DynamoDbOrderRepository
+from parcelflow.adapters.idempotency import DynamoDbOnceGuard
+from parcelflow.adapters.s3_labels import S3LabelStorage
+from parcelflow.adapters.sqs_confirmations import SqsConfirmationQueue
+from parcelflow.adapters.stepfunctions import StepFunctionsWorkflow
+from parcelflow.config import get_settings, require
+from parcelflow.domain.models import Channel, Store
+from parcelflow.ports import CarrierClient, MarketplaceClient
+
+
+@lru_cache(maxsize=1)
+def repository() -> DynamoDbOrderRepository:
+    return DynamoDbOrderRepository(get_settings().table_name, aws.dynamodb())
+
+
+@lru_cache(maxsize=1)
+def labels() -> S3LabelStorage:
+    return S3LabelStorage(get_settings().label_bucket, aws.s3())
+
+
+@lru_cache(maxsize=1)
+def workflow() -> StepFunctionsWorkflow:
+    arn = require(get_settings().state_machine_arn, "STATE_MACHINE_ARN")
+    return StepFunctionsWorkflow(arn, aws.stepfunctions())
+
+
+@lru_cache(maxsize=1)
+def confirmations() -> SqsConfirmationQueue:
+    url = require(get_settings().confirm_queue_url, "CONFIRM_QUEUE_URL")
+    return SqsConfirmationQueue(url, aws.sqs())
+
+
+@lru_cache(maxsize=1)
+def once() -> DynamoDbOnceGuard:
+    return DynamoDbOnceGuard(get_settings().idempotency_table, aws.dynamodb())
+
+
+@lru_cache(maxsize=1)
+def http() -> httpx.Client:
+    """One connection pool per warm Lambda for every marketplace and carrier call."""
+    return httpx.Client(timeout=httpx.Timeout(10.0, connect=5.0), headers={"User-Agent": "parcelflow/0.1"})
+
+
+def marketplace_for(store: Store) -> MarketplaceClient:
+    return registry.marketplace_client(store, secrets.read_secret(store.secret_name), http())
+
+
+def carrier_for(channel: Channel) -> CarrierClient:
+    return registry.carrier_client(channel, secrets.read_secret(channel.secret_name), http())
+
+
+def reset() -> None:
+    """Forget everything wired so far (tests and the local stack point the process elsewhere)."""
+    for factory in (repository, labels, workflow, confirmations, once, http):
+        factory.cache_clear()
+    get_settings.cache_clear()
+    aws.reset_clients()
+    secrets.forget_secrets()
