@@ -3,6 +3,15 @@
 With moto's config {"lambda": {"use_docker": False}}, every Lambda Invoke - including the ones moto's Step
 Functions interpreter makes for Task states - ends in LambdaSimpleBackend.invoke, which would just echo the
 input. LambdaDispatch replaces it with a call to the function's real handler, in-process.
+
+It also serialises moto's DynamoDB requests: for TransactWriteItems moto deep-copies the tables (for
+rollback) while other server threads write to them ("dictionary changed size during iteration"), which
+real DynamoDB never does to a caller. Many handlers run at once here, so without the lock a transaction
+could fail or roll another thread's write back.
+
+And it memoises the server's host -> backend look-up, which otherwise lists moto's package folder and
+tries some two hundred URL patterns on every request, under a process-wide lock: a third of the local
+stack's CPU went there.
 """
 
 from __future__ import annotations
@@ -10,6 +19,7 @@ from __future__ import annotations
 import copy
 import json
 import logging
+import threading
 import traceback
 from collections.abc import Iterable
 from pathlib import Path
@@ -17,6 +27,8 @@ from typing import Any, cast
 
 from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.core.config import default_user_config
+from moto.dynamodb.responses import DynamoHandler
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 
 from infra.local import runtime
 from infra.local.deploy import LocalFunction
@@ -46,6 +58,8 @@ class LambdaDispatch:
     def __init__(self) -> None:
         self._functions: dict[str, LocalFunction] = {}
         self._original_invoke: Any = None
+        self._original_call_action: Any = None
+        self._original_backend_for_host: Any = None
         self._saved_config: dict[str, Any] | None = None
 
     def register(self, functions: Iterable[LocalFunction]) -> None:
@@ -73,12 +87,33 @@ class LambdaDispatch:
         LambdaSimpleBackend.invoke = invoke  # type: ignore[method-assign,assignment]
         LambdaSimpleBackend._local_dispatch = self  # type: ignore[attr-defined]
 
+        self._original_call_action = original_call_action = DynamoHandler.call_action
+        lock = threading.RLock()
+
+        def call_action(handler: DynamoHandler) -> Any:
+            with lock:
+                return original_call_action(handler)
+
+        DynamoHandler.call_action = call_action  # type: ignore[method-assign]
+
+        self._original_backend_for_host = original_lookup = DomainDispatcherApplication.get_backend_for_host
+        backends: dict[str | None, Any] = {}
+
+        def get_backend_for_host(app: DomainDispatcherApplication, host: str | None) -> Any:
+            if host not in backends:
+                backends[host] = original_lookup(app, host)
+            return backends[host]
+
+        DomainDispatcherApplication.get_backend_for_host = get_backend_for_host  # type: ignore[method-assign]
+
     def uninstall(self) -> None:
         if self._original_invoke is None:
             return
         LambdaSimpleBackend.invoke = self._original_invoke  # type: ignore[method-assign]
         del LambdaSimpleBackend._local_dispatch  # type: ignore[attr-defined]
         self._original_invoke = None
+        DynamoHandler.call_action = self._original_call_action  # type: ignore[method-assign]
+        DomainDispatcherApplication.get_backend_for_host = self._original_backend_for_host  # type: ignore[method-assign]
         if self._saved_config is not None:
             config = cast(dict[str, Any], default_user_config)
             config.clear()
