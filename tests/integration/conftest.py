@@ -24,9 +24,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Deployment]:
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     with mock_aws():
-        deployment = create_resources(
-            {"AWS::DynamoDB::Table", "AWS::S3::Bucket", "AWS::SQS::Queue"}
-        )
+        deployment = create_resources({"AWS::DynamoDB::Table", "AWS::S3::Bucket", "AWS::SQS::Queue"})
         deps.reset()
         yield deployment
         deps.reset()

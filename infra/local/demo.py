@@ -1,0 +1,96 @@
+"""`make demo`: 20 orders from a sandbox Amazon store to confirmed shipments, on the embedded AWS.
+
+Prints a table of the orders (status, tracking number or the reason it stopped, the label link) and writes
+every printed label to out/labels/<tracking number>.pdf. Exits 1 if the flow did not end as it should.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+from infra.local import scenario
+from parcelflow import deps
+from parcelflow.domain.statuses import FulfilmentStatus
+
+ORDERS = 20
+OUT = Path("out/labels")
+
+
+def main() -> int:
+    started = time.monotonic()
+    print("Starting the embedded AWS (moto), the Amazon sandbox and the YunExpress sandbox ...", flush=True)
+    with scenario.world() as w:
+        print(f"  AWS at {w.stack.endpoint_url}, scan API at {w.stack.api_url}/scans")
+        print(
+            f"Seeding {ORDERS} orders on the marketplace; running sync -> review -> waybill -> label -> "
+            "print -> scan -> confirm ...",
+            flush=True,
+        )
+        run = scenario.run_flow(w, ORDERS)
+        OUT.mkdir(parents=True, exist_ok=True)
+        links = {}
+        for label in run.batch.printed:
+            pdf = w.http.get(label.url)
+            pdf.raise_for_status()
+            (OUT / f"{label.tracking_number}.pdf").write_bytes(pdf.content)
+            links[label.package_id] = label.url
+
+        repo = deps.repository()
+        rows = []
+        for platform_id in run.platform_ids:
+            order = repo.get_order(scenario.order_id(platform_id))
+            [package] = repo.get_packages(order.order_id) or [None]
+            detail = (
+                package.tracking_number
+                if package and package.tracking_number
+                else (package.failure_reason if package else None) or order.hold_reason or ""
+            )
+            if order.status == FulfilmentStatus.ON_HOLD:
+                detail = f"{package.tracking_number if package else ''} HELD: {order.hold_reason}".strip()
+            link = links.get(package.package_id, "") if package else ""
+            rows.append(
+                (order.order_id, order.shipping_address.country_code, str(order.status), detail, link)
+            )
+
+        _print_table(rows)
+        stop = [t for t, r in run.scans.items() if r.status_code == 409]
+        print(f"\nScans: {len(run.scans)}; answered STOP: {len(stop)} {stop}")
+        print(
+            f"Carrier charges: {len(w.carrier.charges)}; marketplace confirmations: "
+            f"{len(w.amazon.confirmations)}; labels written to {OUT}/"
+        )
+        problems = _check(rows, run, w)
+    print(f"Everything stopped. {time.monotonic() - started:.1f} s.")
+    for problem in problems:
+        print(f"PROBLEM: {problem}", file=sys.stderr)
+    return 1 if problems else 0
+
+
+def _print_table(rows: list[tuple[str, str, str, str, str]]) -> None:
+    head = ("order", "to", "status", "tracking number / reason", "label (presigned, 15 min)")
+    widths = [max(len(r[i]) for r in [*rows, head]) for i in range(4)]
+    print()
+    print("  ".join(h.ljust(w) for h, w in zip(head, [*widths, 0], strict=True)).rstrip())
+    for row in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(row, [*widths, 0], strict=True)).rstrip())
+
+
+def _check(rows: list[tuple[str, str, str, str, str]], run: scenario.Run, w: scenario.World) -> list[str]:
+    statuses = [r[2] for r in rows]
+    problems = []
+    expected = {"confirmed": ORDERS - 2, "waybill_failed": 1, "on_hold": 1}
+    counted = {s: statuses.count(s) for s in set(statuses)}
+    if counted != expected:
+        problems.append(f"final statuses {counted}, expected {expected}")
+    if run.workflow_counts.get("FAILED") or run.workflow_counts.get("TIMED_OUT"):
+        problems.append(f"state machine executions: {run.workflow_counts}")
+    charged = [c["customer_order_number"] for c in w.carrier.charges]
+    if len(charged) != len(set(charged)):
+        problems.append("a package was charged twice by the carrier")
+    return problems
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,144 @@
+"""The demo's flow through the embedded stack: real ASL, real handlers, sandboxes over HTTP."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterator
+
+import numpy as np
+import pymupdf
+import pytest
+import zxingcpp
+
+from infra.local import scenario
+from parcelflow import deps
+from parcelflow.domain.statuses import FulfilmentStatus
+
+pytestmark = pytest.mark.e2e
+S = FulfilmentStatus
+ORDERS = 12
+
+
+@pytest.fixture(scope="module")
+def flow() -> Iterator[tuple[scenario.World, scenario.Run]]:
+    with scenario.world() as w:
+        run = scenario.run_flow(w, ORDERS)
+        yield w, run
+
+
+def _final(w: scenario.World, run: scenario.Run) -> dict[str, S]:
+    repo = deps.repository()
+    return {p: repo.get_order(scenario.order_id(p)).status for p in run.platform_ids}
+
+
+def test_every_order_ends_where_it_should(flow: tuple[scenario.World, scenario.Run]) -> None:
+    w, run = flow
+    final = _final(w, run)
+    assert run.bad_postcode and run.cancelled_after_printing
+    assert final.pop(run.bad_postcode) == S.WAYBILL_FAILED
+    assert final.pop(run.cancelled_after_printing) == S.ON_HOLD
+    assert set(final.values()) == {S.CONFIRMED}
+    assert run.workflow_counts == {"SUCCEEDED": ORDERS}
+
+    repo = deps.repository()
+    [failed] = repo.get_packages(scenario.order_id(run.bad_postcode))
+    assert failed.failure_reason and "postal_code" in failed.failure_reason
+    held = repo.get_order(scenario.order_id(run.cancelled_after_printing))
+    assert held.hold_reason == "buyer asked to cancel"
+
+
+def test_the_scan_stopped_the_parcel_cancelled_after_printing(
+    flow: tuple[scenario.World, scenario.Run],
+) -> None:
+    w, run = flow
+    repo = deps.repository()
+    [package] = repo.get_packages(scenario.order_id(run.cancelled_after_printing or ""))
+    assert package.tracking_number
+    answer = run.scans[package.tracking_number]
+    assert answer.status_code == 409
+    assert answer.json()["verdict"] == "stop"
+    assert "STOP" in answer.json()["message"]
+    assert package.status == S.AWAITING_SCAN  # it never left
+    assert not w.amazon.confirmations_for(run.cancelled_after_printing or "")
+
+
+def test_each_label_barcode_decodes_to_its_tracking_number_at_203_dpi(
+    flow: tuple[scenario.World, scenario.Run],
+) -> None:
+    w, run = flow
+    assert len(run.batch.printed) == ORDERS - 1
+    for label in run.batch.printed:
+        pdf = w.http.get(label.url)
+        assert pdf.status_code == 200
+        page = pymupdf.open(stream=pdf.content, filetype="pdf")[0]
+        pixels = page.get_pixmap(dpi=203, colorspace=pymupdf.csGRAY)
+        # zxing-cpp decodes the raster as a printer would print it, independently of our encoder.
+        array = np.frombuffer(pixels.samples_mv.tobytes(), dtype=np.uint8).reshape(
+            pixels.height, pixels.width
+        )
+        found = zxingcpp.read_barcodes(array)
+        assert [(b.text, b.format) for b in found] == [
+            (label.tracking_number, zxingcpp.BarcodeFormat.Code128)
+        ]
+
+
+def test_exactly_one_charge_and_one_confirmation_per_package(
+    flow: tuple[scenario.World, scenario.Run],
+) -> None:
+    w, _run = flow
+    charges = Counter(c["customer_order_number"] for c in w.carrier.charges)
+    assert len(charges) == ORDERS - 1 and set(charges.values()) == {1}
+    confirmations = Counter((c["order_id"], c["package_reference_id"]) for c in w.amazon.confirmations)
+    assert len(confirmations) == ORDERS - 2 and set(confirmations.values()) == {1}
+
+
+def test_duplicate_deliveries_change_nothing(flow: tuple[scenario.World, scenario.Run]) -> None:
+    w, run = flow
+    charges_before, confirmations_before = len(w.carrier.charges), len(w.amazon.confirmations)
+    repo = deps.repository()
+    confirmed = [p for p in run.platform_ids if p not in (run.bad_postcode, run.cancelled_after_printing)]
+    queue_url = w.stack.physical_ids["ConfirmQueue"]
+    sqs, lam, sfn = w.stack.client("sqs"), w.stack.client("lambda"), w.stack.client("stepfunctions")
+    for platform_id in confirmed[:4]:
+        order_id = scenario.order_id(platform_id)
+        [package] = repo.get_packages(order_id)
+        task = {"order_id": order_id, "package_id": package.package_id}
+        # The confirmation message twice more, and the waybill task and a whole workflow run again.
+        for _ in range(2):
+            sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps(task))
+        answer = lam.invoke(
+            FunctionName=w.stack.physical_ids["RequestWaybillFunction"], Payload=json.dumps(task).encode()
+        )
+        assert json.loads(answer["Payload"].read())["tracking_number"] == package.tracking_number
+        sfn.start_execution(
+            stateMachineArn=w.state_machine_arn,
+            name=f"again-{package.package_id}",
+            input=json.dumps({"order_id": order_id}),
+        )
+    scenario.wait_for_workflows(w)
+    w.stack.drain(timeout=60)
+    assert len(w.carrier.charges) == charges_before
+    assert len(w.amazon.confirmations) == confirmations_before
+    assert all(repo.get_order(scenario.order_id(p)).status == S.CONFIRMED for p in confirmed)
+
+
+def test_scan_api_answers_for_people(flow: tuple[scenario.World, scenario.Run]) -> None:
+    w, run = flow
+    shipped = next(iter(t for t, r in run.scans.items() if r.status_code == 200))
+    again = scenario.scan(w, shipped)
+    assert again.status_code == 200
+    assert again.json()["verdict"] == "already_scanned"
+    assert again.json()["message"].startswith("already scanned at ")
+
+    unknown = scenario.scan(w, "NOT-A-LABEL-1")
+    assert unknown.status_code == 404
+    assert "unknown code" in unknown.json()["message"]
+
+    url, key = f"{w.stack.api_url}/scans", {"x-api-key": w.stack.api_key}
+    missing = w.http.post(url, headers=key, json={"scanner_id": "dock-1"})
+    assert missing.status_code == 422
+    assert "code" in json.dumps(missing.json())
+    not_json = w.http.post(url, headers=key, content=b"{not json")
+    assert 400 <= not_json.status_code < 500
+    assert w.http.post(url, json={"code": shipped}).status_code == 403
