@@ -7,6 +7,9 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo test lint bench build deploy clean venv
 
+# The SAM CLI and translator live in their own virtualenv: they pin other pydantic and boto3 versions.
+SAM_VENV := .venv-sam
+
 venv: $(STAMP)
 
 $(STAMP): pyproject.toml
@@ -22,23 +25,24 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest
 
-lint: $(STAMP)
+lint: $(STAMP) $(SAM_VENV)/bin/sam
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 	$(VENV)/bin/cfn-lint template.yaml
-	$(PY) -m infra.lint_translated
+	# The SAM translator pins its own pydantic: the translated template is linted from the SAM venv.
+	$(SAM_VENV)/bin/python -m infra.lint_translated
 
 bench: $(STAMP)
 	$(PY) -m infra.local.bench
 
-# `sam build` runs from its own virtualenv (aws-sam-cli pins an older boto3) and needs no Docker:
-# the python3.11 runtime matches this machine's interpreter, and the layer is built from shared/requirements.txt.
-SAM_VENV := .venv-sam
+
 $(SAM_VENV)/bin/sam:
-	$(PYTHON) -m venv $(SAM_VENV)
+	test -x $(SAM_VENV)/bin/python || $(PYTHON) -m venv $(SAM_VENV)
 	$(SAM_VENV)/bin/pip install --quiet aws-sam-cli
 
+# No Docker needed: the python3.11 runtime matches this machine's interpreter, and the shared layer is
+# built from shared/requirements.txt.
 build: $(SAM_VENV)/bin/sam
 	$(SAM_VENV)/bin/sam build
 
