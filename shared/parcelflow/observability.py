@@ -1,8 +1,7 @@
-"""Logger and metrics in one neutral module, so that no layer imports the handler layer for them."""
+"""The logger, in one neutral module, so that no layer imports the handler layer for it."""
 
 from __future__ import annotations
 
-from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools import Logger
 
 logger = Logger(service="parcelflow")
-metrics = Metrics(namespace="Parcelflow", service="parcelflow")

@@ -72,6 +72,19 @@ def test_review_holds_an_unpaid_order_with_the_reason(seeded: DynamoDbOrderRepos
     assert order.status == S.ON_HOLD and order.hold_reason == "buyer has not paid yet"
 
 
+def test_an_order_that_cannot_be_packed_waits_on_hold_saying_why(seeded: DynamoDbOrderRepository) -> None:
+    order_id = seeded.upsert_platform_order(
+        factories.store(), factories.platform_order("111-HEAVY", lines=[factories.line("A", 30)])
+    ).order.order_id
+    outcome = review_order(order_id, repo=seeded)
+    assert not outcome.approved
+    order = seeded.get_order(order_id)
+    assert order.status == S.ON_HOLD
+    assert order.hold_reason == (
+        f"cannot be packed: order {order_id} weighs 3600 g, over channel YT-US's limit of 2000 g"
+    )
+
+
 # --- waybill -------------------------------------------------------------------------------------
 
 

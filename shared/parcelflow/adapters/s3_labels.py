@@ -8,11 +8,6 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
 
-def label_key(store_id: str, package_id: str) -> str:
-    """One key per package, so a re-render overwrites the label instead of adding a second one."""
-    return f"labels/{store_id}/{package_id}.pdf"
-
-
 class S3LabelStorage:
     def __init__(self, bucket: str, client: S3Client) -> None:
         self._bucket = bucket

@@ -441,6 +441,11 @@ def _draw_picking(canvas: Canvas, order: Order, package: Package, top: float, he
     _draw_lines(canvas, _clip([*head, *items, *note_lines], _WIDTH, height), _LEFT, top)
 
 
+def label_key(store_id: str, package_id: str) -> str:
+    """Where a package's label is kept: one key per package, so a re-render overwrites, never duplicates."""
+    return f"labels/{store_id}/{package_id}.pdf"
+
+
 def render_label(order: Order, package: Package, channel: Channel, sender: Address) -> bytes:
     """The package's shipping label: a one-page 100 × 150 mm PDF, fonts embedded, to print at 203 dpi.
 

@@ -6,9 +6,8 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
-from parcelflow.adapters.s3_labels import label_key
 from parcelflow.domain.errors import OrderNotActive
-from parcelflow.domain.label import render_label
+from parcelflow.domain.label import label_key, render_label
 from parcelflow.domain.models import utcnow
 from parcelflow.domain.statuses import STOP_STATUSES, FulfilmentStatus
 from parcelflow.ports import LabelStorage, OrderRepository

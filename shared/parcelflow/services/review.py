@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel
 
 from parcelflow.domain import rules
+from parcelflow.domain.errors import ChannelNotFound, StoreNotFound
 from parcelflow.domain.statuses import PACKAGE_PROGRESS, FulfilmentStatus
 from parcelflow.ports import OrderRepository
 
@@ -44,11 +45,20 @@ def review_order(order_id: str, *, repo: OrderRepository) -> ReviewOutcome:
         )
         return ReviewOutcome(order_id=order_id, approved=False, reason=decision.reason, package_ids=[])
 
-    store = repo.get_store(order.store_id)
-    channel = repo.get_channel(store.default_channel)
+    try:
+        store = repo.get_store(order.store_id)
+        channel = repo.get_channel(store.default_channel)
+        packed = rules.pack(order, store, channel)
+    except (StoreNotFound, ChannelNotFound, rules.PackageTooHeavy) as problem:
+        # An operator has to act (set up the channel, split the order): the order waits on hold, saying why.
+        reason = f"cannot be packed: {problem}"
+        repo.transition_order(
+            order_id, FulfilmentStatus.ON_HOLD, reason=reason, by=BY, changes={"hold_reason": reason}
+        )
+        return ReviewOutcome(order_id=order_id, approved=False, reason=reason, package_ids=[])
     packages = repo.start_processing(
         order_id,
-        rules.pack(order, store, channel),
+        packed,
         channel_code=channel.code,
         reason=f"{decision.reason}; channel {channel.name}",
         by=BY,

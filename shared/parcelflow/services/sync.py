@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from pydantic import BaseModel, Field
 
 from parcelflow.domain import rules
-from parcelflow.domain.errors import OrderNotFound, ParcelflowError
+from parcelflow.domain.errors import OrderNotFound
 from parcelflow.domain.models import Order, PlatformStatus, RejectedPlatformOrder, Store, utcnow
 from parcelflow.domain.statuses import FulfilmentStatus, is_before_shipping
 from parcelflow.observability import logger
@@ -51,7 +51,9 @@ def sync_all_stores(
             reports.append(
                 sync_store(store, repo=repo, marketplace_for=marketplace_for, workflow=workflow, now=now)
             )
-        except (ParcelflowError, OSError) as exc:
+        except (
+            Exception
+        ) as exc:  # any failure of one store (credentials, outage, a bug) stays with that store
             logger.exception("store sync failed", extra={"store_id": store.store_id})
             reports.append(StoreSyncReport(store_id=store.store_id, error=f"{type(exc).__name__}: {exc}"))
     start_waiting_orders(repo=repo, workflow=workflow)
