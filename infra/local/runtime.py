@@ -1,7 +1,9 @@
 """The in-process Lambda runtime: loads a function's handler from its CodeUri and calls it with a context.
 
 Every local trigger (Step Functions via lambda_dispatch, SQS pollers, schedules, the API server) goes
-through invoke(), so all of them see the same handler module, as warm invocations of one container would.
+through invoke(). As on Lambda, one execution environment serves one invocation at a time: each concurrent
+invocation gets a handler module of its own (its own module-level state, e.g. a BatchProcessor), loaded
+cold the first time and kept warm for the next invocation.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from typing import Any
 
 from infra.local.deploy import LocalFunction
 
-_modules: dict[str, ModuleType] = {}  # module name -> loaded handler module
+_idle: dict[str, list[ModuleType]] = {}  # function key -> warm handler modules not in use
+_loaded: list[str] = []  # every module name registered in sys.modules, for unloading
 _lock = threading.Lock()
 
 
@@ -41,43 +44,53 @@ class LambdaContext:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
-def _module_name(function: LocalFunction) -> str:
+def _function_key(function: LocalFunction) -> str:
     # Unique per code directory, so two functions with an app.py each never share a module.
     digest = hashlib.sha256(str(function.code_uri).encode()).hexdigest()[:8]
     return f"_local_lambda_{function.logical_id}_{digest}"
 
 
-def load_handler(function: LocalFunction) -> Callable[[Any, LambdaContext], Any]:
-    module_path, _, attribute = function.handler.rpartition(".")
-    name = _module_name(function)
+def _load(function: LocalFunction) -> ModuleType:
+    """A cold start: the handler module executed afresh, under a name of its own."""
+    module_path = function.handler.rpartition(".")[0]
+    path = function.code_uri.joinpath(*module_path.split(".")).with_suffix(".py")
     with _lock:
-        module = _modules.get(name)
-        if module is None:
-            path = function.code_uri.joinpath(*module_path.split(".")).with_suffix(".py")
-            spec = importlib.util.spec_from_file_location(name, path)
-            if spec is None or spec.loader is None or not path.is_file():
-                raise FileNotFoundError(f"handler module of {function.logical_id} not found: {path}")
-            module = importlib.util.module_from_spec(spec)
-            # Registered before running it: dataclasses and pydantic look their module up in sys.modules.
-            sys.modules[name] = module
-            try:
-                spec.loader.exec_module(module)
-            except BaseException:
-                del sys.modules[name]
-                raise
-            _modules[name] = module
-    handler: Callable[[Any, LambdaContext], Any] = getattr(module, attribute)
-    return handler
+        name = f"{_function_key(function)}_{len(_loaded)}"
+        _loaded.append(name)
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None or not path.is_file():
+        raise FileNotFoundError(f"handler module of {function.logical_id} not found: {path}")
+    module = importlib.util.module_from_spec(spec)
+    # Registered before running it: dataclasses and pydantic look their module up in sys.modules.
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[name]
+        raise
+    return module
 
 
 def invoke(function: LocalFunction, event: Any) -> Any:
     """Call the function's handler with `event`; its exceptions propagate to the caller."""
-    return load_handler(function)(event, LambdaContext(function))
+    key = _function_key(function)
+    with _lock:
+        warm = _idle.setdefault(key, [])
+        module = warm.pop() if warm else None
+    if module is None:
+        module = _load(function)
+    try:
+        handler: Callable[[Any, LambdaContext], Any] = getattr(module, function.handler.rpartition(".")[2])
+        return handler(event, LambdaContext(function))
+    finally:
+        with _lock:
+            _idle.setdefault(key, []).append(module)
 
 
 def unload_handlers() -> None:
     """Forget the loaded handler modules: the next stack starts them cold."""
     with _lock:
-        for name in _modules:
+        for name in _loaded:
             sys.modules.pop(name, None)
-        _modules.clear()
+        _loaded.clear()
+        _idle.clear()
