@@ -6,7 +6,7 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StringConstraints
 
 from parcelflow import deps
 from parcelflow.domain.errors import PackageNotFound
@@ -24,7 +24,10 @@ _STATUS = {
 
 
 class ScanRequest(BaseModel):
-    code: str = Field(min_length=1, max_length=64, description="the tracking number, as scanned")
+    # Scanners append a line break or pad with spaces; an empty read is a bad request, not a look-up.
+    code: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)] = Field(
+        description="the tracking number, as scanned"
+    )
     scanner_id: str = Field(default="unknown", min_length=1, max_length=64, pattern=r"^[\w.-]+$")
 
 

@@ -35,7 +35,7 @@ def scan_parcel(
     code: str, *, repo: OrderRepository, confirmations: ConfirmationQueue, scanner: str
 ) -> ScanResult:
     tracking = code.strip()
-    package = repo.find_package_by_tracking(tracking)
+    package = repo.find_package_by_tracking(tracking) if tracking else None
     if package is None:
         raise PackageNotFound(f"with tracking number {tracking}")
     order = repo.get_order(package.order_id)
