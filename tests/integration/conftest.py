@@ -14,7 +14,13 @@ from parcelflow.adapters.dynamodb import DynamoDbOrderRepository
 
 
 @pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Deployment]:
+def aws_resource_types() -> set[str]:
+    """The resource types of template.yaml that `aws` creates; a test module overrides it to get more."""
+    return {"AWS::DynamoDB::Table", "AWS::S3::Bucket", "AWS::SQS::Queue"}
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch, aws_resource_types: set[str]) -> Iterator[Deployment]:
     for name, value in {
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
@@ -24,7 +30,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Deployment]:
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     with mock_aws():
-        deployment = create_resources({"AWS::DynamoDB::Table", "AWS::S3::Bucket", "AWS::SQS::Queue"})
+        deployment = create_resources(aws_resource_types)
         deps.reset()
         yield deployment
         deps.reset()
