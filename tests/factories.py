@@ -36,16 +36,17 @@ def address(**overrides: Any) -> Address:
     return Address(**(values | overrides))
 
 
-def sender() -> Address:
-    return Address(
-        name="Shenzhen Warehouse",
-        line1="Bao'an District, 88 Logistics Road",
-        city="Shenzhen",
-        province="Guangdong",
-        postcode="518000",
-        country_code="CN",
-        phone="+86 755 0000 0000",
-    )
+def sender(**overrides: Any) -> Address:
+    values: dict[str, Any] = {
+        "name": "Shenzhen Warehouse",
+        "line1": "Bao'an District, 88 Logistics Road",
+        "city": "Shenzhen",
+        "province": "Guangdong",
+        "postcode": "518000",
+        "country_code": "CN",
+        "phone": "+86 755 0000 0000",
+    }
+    return Address(**(values | overrides))
 
 
 def store(**overrides: Any) -> Store:

@@ -1,6 +1,6 @@
 """`make bench`: speed figures, printed as `name: value` lines (never asserted by tests).
 
-- label.render_ms_per_label: median time to render one label PDF, fonts warm.
+- label.render_ms_per_label: median time to render one label PDF, fonts warm (as in a warm Lambda).
 - pipeline.orders_per_s: 200 orders through the local stack, from the first sync to the last confirmation.
 """
 
@@ -10,8 +10,9 @@ import statistics
 import time
 
 from infra.local import scenario
+from parcelflow.domain import rules
 from parcelflow.domain.label import render_label
-from parcelflow.domain.models import Address, Channel, DeclarationLine, Money, Order, Package, PackageLine
+from parcelflow.domain.models import Address, Marketplace, Order, OrderLine, PlatformStatus, utcnow
 from parcelflow.domain.statuses import FulfilmentStatus
 
 PIPELINE_ORDERS = 200
@@ -19,21 +20,11 @@ LABELS = 300
 
 
 def bench_labels() -> float:
-    from decimal import Decimal
-
-    from parcelflow.domain.models import Marketplace, OrderLine, PlatformStatus, utcnow
-
-    address = Address(
-        name="Jane Buyer",
-        line1="1 Main Street",
-        city="Springfield",
-        postcode="62701",
-        country_code="US",
-        phone="+1 217 555 0100",
-    )
+    store = scenario.sample_store("http://127.0.0.1", "ATVPDKIKX0DER")
+    channel = scenario.sample_channel("http://127.0.0.1")
     order = Order(
         order_id="amzus1-111-1",
-        store_id="amzus1",
+        store_id=store.store_id,
         marketplace=Marketplace.AMAZON,
         platform_order_id="111-1",
         platform_status=PlatformStatus.AWAITING_SHIPMENT,
@@ -41,47 +32,26 @@ def bench_labels() -> float:
         status=FulfilmentStatus.PENDING_PROCESSING,
         ordered_at=utcnow(),
         platform_updated_at=utcnow(),
-        lines=[OrderLine(line_id="1", sku="CASE-BLK", title="Phone case", quantity=2)],
-        shipping_address=address,
+        lines=[
+            OrderLine(line_id="1", sku=sku, title=f"Accessory {sku}", quantity=2) for sku in scenario.SKUS[:3]
+        ],
+        shipping_address=Address(
+            name="Jane Buyer",
+            line1="1 Main Street",
+            city="Springfield",
+            postcode="62701",
+            country_code="US",
+            phone="+1 217 555 0100",
+        ),
         seller_note="易碎 轻放",
     )
-    package = Package(
-        package_id="amzus1-111-1-1",
-        order_id=order.order_id,
-        store_id="amzus1",
-        seq=1,
-        status=FulfilmentStatus.WAYBILL_REQUESTED,
-        channel_code="YT",
-        lines=[PackageLine(line_id="1", sku="CASE-BLK", title="Phone case", quantity=2)],
-        declaration=[
-            DeclarationLine(
-                sku="CASE-BLK",
-                name_en="Phone case",
-                name_local="手机壳",
-                quantity=2,
-                unit_value=Money(amount=Decimal(5), currency="USD"),
-                unit_weight_g=90,
-            )
-        ],
-        weight_g=180,
-        tracking_number="YT2600000000000001",
-    )
-    channel = Channel(
-        code="YT",
-        name="YunExpress Global Direct Line",
-        carrier="yunexpress",
-        product_code="THPHR",
-        endpoint="http://127.0.0.1",
-        secret_name="parcelflow/carriers/bench",  # noqa: S106 - a name, not a secret
-        max_weight_g=2000,
-        carrier_code="Other",
-        shipping_method="YunExpress",
-    )
-    render_label(order, package, channel, address)  # fonts loaded once per warm Lambda
+    [package] = rules.pack(order, store, channel)
+    package = package.model_copy(update={"tracking_number": "YT2600000000000001"})
+    render_label(order, package, channel, store.sender)  # the fonts load once per warm Lambda
     times = []
     for _ in range(LABELS):
         started = time.perf_counter()
-        render_label(order, package, channel, address)
+        render_label(order, package, channel, store.sender)
         times.append((time.perf_counter() - started) * 1000)
     return statistics.median(times)
 

@@ -71,45 +71,49 @@ def _register(w: World) -> None:
         SecretString=json.dumps({"app_id": w.carrier.app_id, "app_secret": w.carrier.app_secret}),
     )
     repo = deps.repository()
-    repo.put_channel(
-        Channel(
-            code=CHANNEL_CODE,
-            name="YunExpress Global Direct Line (tracked)",
-            carrier="yunexpress",
-            product_code="THPHR",
-            endpoint=w.carrier.base_url,
-            secret_name=CARRIER_SECRET,
-            max_weight_g=2000,
-            carrier_code="Other",
-            shipping_method="YunExpress Global Direct Line",
-        )
+    repo.put_channel(sample_channel(w.carrier.base_url))
+    repo.put_store(sample_store(w.amazon.base_url, w.amazon.marketplace_id))
+
+
+def sample_channel(endpoint: str) -> Channel:
+    return Channel(
+        code=CHANNEL_CODE,
+        name="YunExpress Global Direct Line (tracked)",
+        carrier="yunexpress",
+        product_code="THPHR",
+        endpoint=endpoint,
+        secret_name=CARRIER_SECRET,
+        max_weight_g=2000,
+        carrier_code="Other",
+        shipping_method="YunExpress Global Direct Line",
     )
-    repo.put_store(
-        Store(
-            store_id=STORE_ID,
-            name="Amazon US - Demo Seller",
-            marketplace=Marketplace.AMAZON,
-            endpoint=w.amazon.base_url,
-            secret_name=STORE_SECRET,
-            marketplace_ids=[w.amazon.marketplace_id],
-            default_channel=CHANNEL_CODE,
-            sender=Address(
-                name="Shenzhen Demo Warehouse",
-                line1="Building 3, 88 Fuhai Road, Bao'an District",
-                city="Shenzhen",
-                province="Guangdong",
-                postcode="518103",
-                country_code="CN",
-                phone="+86 755 2345 6789",
-            ),
-            declaration=DeclarationDefaults(
-                name_en="Phone accessory",
-                name_local="手机配件",
-                unit_value=Money(amount=Decimal("4.50"), currency="USD"),
-                unit_weight_g=90,
-                hs_code="392690",
-            ),
-        )
+
+
+def sample_store(endpoint: str, marketplace_id: str) -> Store:
+    return Store(
+        store_id=STORE_ID,
+        name="Amazon US - Demo Seller",
+        marketplace=Marketplace.AMAZON,
+        endpoint=endpoint,
+        secret_name=STORE_SECRET,
+        marketplace_ids=[marketplace_id],
+        default_channel=CHANNEL_CODE,
+        sender=Address(
+            name="Shenzhen Demo Warehouse",
+            line1="Building 3, 88 Fuhai Road, Bao'an District",
+            city="Shenzhen",
+            province="Guangdong",
+            postcode="518103",
+            country_code="CN",
+            phone="+86 755 2345 6789",
+        ),
+        declaration=DeclarationDefaults(
+            name_en="Phone accessory",
+            name_local="手机配件",
+            unit_value=Money(amount=Decimal("4.50"), currency="USD"),
+            unit_weight_g=90,
+            hs_code="392690",
+        ),
     )
 
 

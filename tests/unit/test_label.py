@@ -25,6 +25,7 @@ from parcelflow.domain.models import (
     PlatformStatus,
 )
 from parcelflow.domain.statuses import FulfilmentStatus
+from tests import factories
 
 T0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 MM = 72 / 25.4
@@ -45,30 +46,11 @@ def recipient(**overrides: Any) -> Address:
 
 
 def sender() -> Address:
-    return Address(
-        name="Shenzhen Warehouse",
-        company="深圳市示例电子商务有限公司",
-        line1="Bao'an District, 88 Logistics Road",
-        city="Shenzhen",
-        province="Guangdong",
-        postcode="518000",
-        country_code="CN",
-        phone="+86 755 0000 0000",
-    )
+    return factories.sender(company="深圳市示例电子商务有限公司")
 
 
 def channel() -> Channel:
-    return Channel(
-        code="YT-RU",
-        name="YunExpress Global Direct Line",
-        carrier="yunexpress",
-        product_code="THPHR",
-        endpoint="http://127.0.0.1:1",
-        secret_name="parcelflow/carriers/yunexpress",
-        max_weight_g=2000,
-        carrier_code="Other",
-        shipping_method="YunExpress Global Direct Line",
-    )
+    return factories.channel(code="YT-RU")
 
 
 LINES = [
