@@ -78,9 +78,11 @@ class FakeMarketplace:
 @dataclass
 class FakeWorkflow:
     started: list[str] = field(default_factory=list)
+    attempts: list[int] = field(default_factory=list)
 
-    def start_order_workflow(self, order_id: str) -> None:
+    def start_order_workflow(self, order_id: str, attempt: int = 1) -> None:
         self.started.append(order_id)
+        self.attempts.append(attempt)
 
 
 @dataclass

@@ -14,7 +14,7 @@ from parcelflow import deps
 from parcelflow.config import get_settings
 from parcelflow.domain.statuses import FulfilmentStatus
 from parcelflow.services.labels import print_labels
-from parcelflow.services.waybills import retry_waybill
+from parcelflow.services.repairs import correct_address, retry_order
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -25,9 +25,12 @@ def main(argv: list[str] | None = None) -> int:
     listing = commands.add_parser("orders", help="list the orders on one tab")
     listing.add_argument("--status", type=FulfilmentStatus, choices=list(FulfilmentStatus), required=True)
     commands.add_parser("rejected", help="orders the marketplaces sent that could not be taken in")
-    retry = commands.add_parser("retry-waybill", help="request a rejected package's waybill again")
+    fix = commands.add_parser("fix-address", help="correct the shipping address the carrier rejected")
+    fix.add_argument("order_id")
+    for field in ("postcode", "line1", "line2", "city", "province", "phone", "name"):
+        fix.add_argument(f"--{field}")
+    retry = commands.add_parser("retry", help="send an order's rejected packages through the workflow again")
     retry.add_argument("order_id")
-    retry.add_argument("package_id")
     args = parser.parse_args(argv)
 
     if args.command == "print":
@@ -48,15 +51,14 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "rejected":
         for rejected in deps.repository().list_rejected_orders():
             print(f"{rejected.platform_order_id}\t{rejected.error}")
+    elif args.command == "fix-address":
+        fields = ("postcode", "line1", "line2", "city", "province", "phone", "name")
+        changes = {f: getattr(args, f) for f in fields if getattr(args, f) is not None}
+        address = correct_address(args.order_id, changes, repo=deps.repository(), by="operator:cli")
+        print(address.model_dump_json(exclude_none=True))
     else:
-        outcome = retry_waybill(
-            args.order_id,
-            args.package_id,
-            repo=deps.repository(),
-            carrier_for=deps.carrier_for,
-            by="operator:cli",
-        )
-        print(f"{outcome.package_id}\t{outcome.status}\t{outcome.tracking_number or ''}")
+        outcome = retry_order(args.order_id, repo=deps.repository(), workflow=deps.workflow())
+        print(f"{outcome.order_id}\tattempt {outcome.attempt}\t{' '.join(outcome.retried_packages)}")
     return 0
 
 

@@ -67,7 +67,12 @@ class OrderRepository(Protocol):
         by: str,
         changes: dict[str, Any] | None = None,
     ) -> Package: ...
-    def update_order_fields(self, order_id: str, changes: dict[str, Any]) -> Order: ...
+    def update_order_fields(
+        self, order_id: str, changes: dict[str, Any], *, note: tuple[str, str] | None = None
+    ) -> Order:
+        """`note` = (reason, by): an audit entry for a change that is not a status change."""
+        ...
+
     def update_package_fields(
         self, order_id: str, package_id: str, expected: FulfilmentStatus, changes: dict[str, Any]
     ) -> Package: ...
@@ -116,7 +121,9 @@ class LabelStorage(Protocol):
 
 
 class WorkflowStarter(Protocol):
-    def start_order_workflow(self, order_id: str) -> None: ...
+    def start_order_workflow(self, order_id: str, attempt: int = 1) -> None:
+        """`attempt` tells runs of the same order apart (a retry after an operator's fix)."""
+        ...
 
 
 class ConfirmationQueue(Protocol):

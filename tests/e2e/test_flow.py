@@ -12,7 +12,7 @@ import pytest
 import zxingcpp
 
 from infra.local import scenario
-from parcelflow import deps
+from parcelflow import cli, deps
 from parcelflow.domain.statuses import FulfilmentStatus
 
 pytestmark = pytest.mark.e2e
@@ -39,7 +39,7 @@ def test_every_order_ends_where_it_should(flow: tuple[scenario.World, scenario.R
     assert final.pop(run.bad_postcode) == S.WAYBILL_FAILED
     assert final.pop(run.cancelled_after_printing) == S.ON_HOLD
     assert set(final.values()) == {S.CONFIRMED}
-    assert run.workflow_counts == {"SUCCEEDED": ORDERS}
+    assert run.workflow_counts == {"SUCCEEDED": ORDERS}, "counted before any test started more runs"
 
     repo = deps.repository()
     [failed] = repo.get_packages(scenario.order_id(run.bad_postcode))
@@ -142,3 +142,25 @@ def test_scan_api_answers_for_people(flow: tuple[scenario.World, scenario.Run]) 
     not_json = w.http.post(url, headers=key, content=b"{not json")
     assert 400 <= not_json.status_code < 500
     assert w.http.post(url, json={"code": shipped}).status_code == 403
+
+
+def test_an_operator_fixes_the_rejected_postcode_and_the_order_goes_on(
+    flow: tuple[scenario.World, scenario.Run], capsys: pytest.CaptureFixture[str]
+) -> None:
+    w, run = flow
+    assert run.bad_postcode
+    order_id = scenario.order_id(run.bad_postcode)
+    country = deps.repository().get_order(order_id).shipping_address.country_code
+    good = {"US": "10001", "GB": "SW1A 2AA", "DE": "10115", "FR": "75001", "ES": "28001"}[country]
+    charges_before = len(w.carrier.charges)
+
+    assert cli.main(["fix-address", order_id, "--postcode", good]) == 0
+    assert cli.main(["retry", order_id]) == 0
+    assert f"{order_id}\tattempt 2" in capsys.readouterr().out
+    scenario.wait_for_workflows(w)
+
+    [package] = deps.repository().get_packages(order_id)
+    assert package.status == S.TO_PRINT
+    assert package.tracking_number and package.failure_reason is None
+    assert len(w.carrier.charges) == charges_before + 1
+    assert len(w.carrier.charges_for(package.package_id)) == 1

@@ -10,10 +10,11 @@ from parcelflow.domain.models import PlatformStatus
 from parcelflow.domain.statuses import FulfilmentStatus
 from parcelflow.services.confirmations import confirm_package
 from parcelflow.services.labels import print_labels, render_package_label
+from parcelflow.services.repairs import CorrectionRefused, correct_address, retry_order
 from parcelflow.services.review import review_order
 from parcelflow.services.scanning import ScanVerdict, scan_parcel
 from parcelflow.services.sync import sync_all_stores
-from parcelflow.services.waybills import request_waybill, retry_waybill
+from parcelflow.services.waybills import request_waybill
 from tests import factories
 from tests.fakes import FakeCarrier, FakeMarketplace, FakeQueue, FakeWorkflow, MemoryLabels, MemoryOnce
 
@@ -131,10 +132,31 @@ def test_a_rejection_leaves_the_package_failed_with_the_reason_and_can_be_retrie
     assert package.status == S.WAYBILL_FAILED
     assert package.failure_reason == "postal_code: 1234 is not a valid US postcode"
     assert seeded.get_order(order_id).status == S.WAYBILL_FAILED
-    carrier.reject.clear()  # the operator fixed the address
-    outcome = retry_waybill(order_id, package_id, repo=seeded, carrier_for=carrier, by="operator:test")
+    correct_address(order_id, {"postcode": "62704"}, repo=seeded, by="operator:test")
+    carrier.reject.clear()  # the corrected postcode is accepted
+    workflow = FakeWorkflow()
+    retry = retry_order(order_id, repo=seeded, workflow=workflow)
+    assert retry.retried_packages == [package_id]
+    assert workflow.started == [order_id] and workflow.attempts == [2]
+    # What the restarted workflow does: the task runs again from waybill_failed.
+    outcome = request_waybill(order_id, package_id, repo=seeded, carrier_for=carrier)
     assert outcome.tracking_number
-    assert seeded.get_package(order_id, package_id).failure_reason is None
+    package = seeded.get_package(order_id, package_id)
+    assert package.failure_reason is None
+    assert package.status == S.WAYBILL_REQUESTED
+    order = seeded.get_order(order_id)
+    assert order.shipping_address.postcode == "62704"
+    assert "address corrected: postcode '62701' -> '62704'" in [h.reason for h in order.history]
+    with pytest.raises(CorrectionRefused, match="can no longer"):
+        correct_address(order_id, {"postcode": "62705"}, repo=seeded, by="operator:test")
+    with pytest.raises(CorrectionRefused, match="no package whose waybill was rejected"):
+        retry_order(order_id, repo=seeded, workflow=workflow)
+
+
+def test_an_address_correction_is_validated_and_names_the_field(seeded: DynamoDbOrderRepository) -> None:
+    order_id, _ = _approved(seeded)
+    with pytest.raises(CorrectionRefused, match="country_code"):
+        correct_address(order_id, {"country_code": "France"}, repo=seeded, by="operator:test")
 
 
 def test_no_waybill_is_bought_for_an_order_held_meanwhile(seeded: DynamoDbOrderRepository) -> None:

@@ -271,17 +271,28 @@ class DynamoDbOrderRepository:
     def list_packages_by_status(self, status: FulfilmentStatus, limit: int = 100) -> list[Package]:
         return [_as_model(Package, i) for i in self._query_status(f"PACKAGE#{status}", limit)]
 
-    def update_order_fields(self, order_id: str, changes: dict[str, Any]) -> Order:
-        """Fields that are not a status change (a flag, an alert): guarded only by the order existing."""
+    def update_order_fields(
+        self, order_id: str, changes: dict[str, Any], *, note: tuple[str, str] | None = None
+    ) -> Order:
+        """Fields that are not a status change (a flag, an alert, a corrected address), guarded only by the
+        order existing; with a note, the change is also written to the order's history."""
         sets, values, names = self._set_clauses(changes)
+        sets.append("version = version + :one")
+        values[":one"] = 1
+        if note is not None:
+            status = self.get_order(order_id).status
+            reason, by = note
+            entry = HistoryEntry(from_status=status, to_status=status, reason=reason, at=utcnow(), by=by)
+            sets.append("history = list_append(history, :entry)")
+            values[":entry"] = [entry]
         try:
             result = self._db.update_item(
                 TableName=self._table,
                 Key=_to_item({"pk": _order_pk(order_id), "sk": "ORDER"}),
-                UpdateExpression="SET " + ", ".join([*sets, "version = version + :one"]),
+                UpdateExpression="SET " + ", ".join(sets),
                 ConditionExpression="attribute_exists(pk)",
                 ExpressionAttributeNames=names,
-                ExpressionAttributeValues=_to_item({**values, ":one": 1}),
+                ExpressionAttributeValues=_to_item(values),
                 ReturnValues="ALL_NEW",
             )
         except ClientError as exc:

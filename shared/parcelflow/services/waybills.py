@@ -75,14 +75,3 @@ def _record_rejection(repo: OrderRepository, package: Package, reason: str) -> N
         by=BY,
         changes={"failure_reason": reason},
     )
-
-
-def retry_waybill(
-    order_id: str, package_id: str, *, repo: OrderRepository, carrier_for: CarrierFactory, by: str
-) -> PackageOutcome:
-    """An operator fixed what the carrier rejected and asks again (from waybill_failed)."""
-    package = repo.get_package(order_id, package_id)
-    if package.status != S.WAYBILL_FAILED:
-        return PackageOutcome.of(package)
-    repo.transition_package(order_id, package_id, S.PENDING_PROCESSING, reason="retry after fix", by=by)
-    return request_waybill(order_id, package_id, repo=repo, carrier_for=carrier_for)

@@ -1,0 +1,62 @@
+"""What an operator does about an order that stopped: correct it, then send it through again."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from parcelflow.domain.errors import BusinessError
+from parcelflow.domain.models import Address
+from parcelflow.domain.statuses import FulfilmentStatus
+from parcelflow.ports import OrderRepository, WorkflowStarter
+
+S = FulfilmentStatus
+# Once a carrier holds a waybill for the package, the address is the carrier's to change, not ours.
+_ADDRESS_EDITABLE = frozenset({S.PENDING_REVIEW, S.ON_HOLD, S.PENDING_PROCESSING, S.WAYBILL_FAILED})
+
+
+class CorrectionRefused(BusinessError):
+    pass
+
+
+class RetryOutcome(BaseModel):
+    order_id: str
+    retried_packages: list[str]
+    attempt: int
+
+
+def correct_address(order_id: str, changes: dict[str, Any], *, repo: OrderRepository, by: str) -> Address:
+    """Corrects the shipping address (e.g. the postcode the carrier rejected), with an audit line."""
+    order = repo.get_order(order_id)
+    if order.status not in _ADDRESS_EDITABLE:
+        raise CorrectionRefused(
+            f"order {order_id} is {order.status}: its address can no longer be changed here"
+        )
+    if any(p.tracking_number for p in repo.get_packages(order_id)):
+        raise CorrectionRefused(
+            f"order {order_id} already has a waybill: correct the address with the carrier"
+        )
+    before = order.shipping_address.model_dump()
+    try:
+        corrected = Address.model_validate(before | changes)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise CorrectionRefused(problems) from exc
+    said = ", ".join(f"{k} {before.get(k)!r} -> {v!r}" for k, v in changes.items() if before.get(k) != v)
+    repo.update_order_fields(
+        order_id, {"shipping_address": corrected}, note=(f"address corrected: {said or 'no change'}", by)
+    )
+    return corrected
+
+
+def retry_order(order_id: str, *, repo: OrderRepository, workflow: WorkflowStarter) -> RetryOutcome:
+    """Sends the order's rejected packages through the workflow again: it resumes from waybill_failed,
+    requests the waybill (never a second one) and renders the label."""
+    failed = [p for p in repo.get_packages(order_id) if p.status == S.WAYBILL_FAILED]
+    if not failed:
+        raise CorrectionRefused(f"order {order_id} has no package whose waybill was rejected")
+    # Each rejection is one attempt; the run's name must differ from every earlier run of this order.
+    attempt = 1 + sum(1 for p in failed for h in p.history if h.to_status == S.WAYBILL_FAILED)
+    workflow.start_order_workflow(order_id, attempt=attempt)
+    return RetryOutcome(order_id=order_id, retried_packages=[p.package_id for p in failed], attempt=attempt)
