@@ -544,6 +544,11 @@ def _create_api(d: _Deployer, logical_id: str, props: dict[str, Any]) -> Resourc
         bool(auth.get("ApiKeyRequired")),
     )
     d.deployment.apis[logical_id] = api
+    if auth.get("UsagePlan"):
+        # SAM generates the usage plan and its key as <Api>UsagePlan and <Api>ApiKey; the template's
+        # Outputs may refer to them. Locally the key is the stack's api_key, checked by the API server.
+        for generated in ("ApiKey", "UsagePlan"):
+            d.resolver.refs[f"{logical_id}{generated}"] = _token(d.suffix + logical_id + generated, 10)
     return Resource(
         logical_id,
         "AWS::Serverless::Api",
