@@ -61,6 +61,13 @@ def main() -> int:
             f"Carrier charges: {len(w.carrier.charges)}; marketplace confirmations: "
             f"{len(w.amazon.confirmations)}; labels written to {OUT}/"
         )
+        if run.bad_postcode:
+            rejected = scenario.order_id(run.bad_postcode)
+            print(
+                f"\nThe carrier rejected {rejected}. On a deployed stack an operator corrects and resends it:"
+            )
+            print(f"  python -m parcelflow.cli fix-address {rejected} --postcode <postcode>")
+            print(f"  python -m parcelflow.cli retry {rejected}")
         problems = _check(rows, run, w)
     print(f"Everything stopped. {time.monotonic() - started:.1f} s.")
     for problem in problems:
