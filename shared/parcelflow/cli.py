@@ -1,17 +1,26 @@
 """Operators' command line: the same services the Lambdas call, against the deployed (or local) stack.
 
-python -m parcelflow.cli print [--limit N]          labels to print, as presigned links
-python -m parcelflow.cli orders --status STATUS     orders on one tab
-python -m parcelflow.cli retry-waybill ORDER_ID PACKAGE_ID
+Commands (`python -m parcelflow.cli COMMAND --help` for each):
+  register-store FILE       add or replace a store, from JSON (see docs/examples/store.json)
+  register-channel FILE     add or replace a logistics channel (see docs/examples/channel.json)
+  print [--limit N]         the labels waiting to print, as presigned links; held orders are listed apart
+  orders --status STATUS    the orders on one tab (pending_review, on_hold, waybill_failed, ...)
+  rejected                  orders a marketplace sent that could not be taken in, and why
+  fix-address ORDER [--postcode P] [--line1 L] [--city C] ...   correct what the carrier rejected
+  retry ORDER               send the order's rejected packages through the workflow again
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
+
+from pydantic import ValidationError
 
 from parcelflow import deps
 from parcelflow.config import get_settings
+from parcelflow.domain.models import Channel, Store
 from parcelflow.domain.statuses import FulfilmentStatus
 from parcelflow.services.labels import print_labels
 from parcelflow.services.repairs import correct_address, retry_order
@@ -20,6 +29,9 @@ from parcelflow.services.repairs import correct_address, retry_order
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="parcelflow")
     commands = parser.add_subparsers(dest="command", required=True)
+    for kind in ("store", "channel"):
+        register = commands.add_parser(f"register-{kind}", help=f"add or replace a {kind} from a JSON file")
+        register.add_argument("file", type=Path)
     printing = commands.add_parser("print", help="hand out the labels waiting to print")
     printing.add_argument("--limit", type=int, default=100)
     listing = commands.add_parser("orders", help="list the orders on one tab")
@@ -33,6 +45,8 @@ def main(argv: list[str] | None = None) -> int:
     retry.add_argument("order_id")
     args = parser.parse_args(argv)
 
+    if args.command in ("register-store", "register-channel"):
+        return _register(args.command, args.file)
     if args.command == "print":
         batch = print_labels(
             repo=deps.repository(),
@@ -59,6 +73,23 @@ def main(argv: list[str] | None = None) -> int:
     else:
         outcome = retry_order(args.order_id, repo=deps.repository(), workflow=deps.workflow())
         print(f"{outcome.order_id}\tattempt {outcome.attempt}\t{' '.join(outcome.retried_packages)}")
+    return 0
+
+
+def _register(command: str, file: Path) -> int:
+    try:
+        if command == "register-store":
+            store = Store.model_validate_json(file.read_bytes())
+            deps.repository().put_store(store)
+            print(f"store {store.store_id} registered")
+        else:
+            channel = Channel.model_validate_json(file.read_bytes())
+            deps.repository().put_channel(channel)
+            print(f"channel {channel.code} registered")
+    except ValidationError as exc:
+        for error in exc.errors():
+            print(f"{file}: {'.'.join(map(str, error['loc']))}: {error['msg']}", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 import pymupdf
@@ -18,6 +19,7 @@ from parcelflow.domain.statuses import FulfilmentStatus
 pytestmark = pytest.mark.e2e
 S = FulfilmentStatus
 ORDERS = 12
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -164,3 +166,24 @@ def test_an_operator_fixes_the_rejected_postcode_and_the_order_goes_on(
     assert package.tracking_number and package.failure_reason is None
     assert len(w.carrier.charges) == charges_before + 1
     assert len(w.carrier.charges_for(package.package_id)) == 1
+
+
+def test_an_operator_registers_a_channel_from_json_and_bad_files_name_the_field(
+    flow: tuple[scenario.World, scenario.Run], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    example = json.loads((ROOT / "docs/examples/channel.json").read_text())
+    good = tmp_path / "channel.json"
+    good.write_text(json.dumps(example | {"code": "YT-EU"}))
+    assert cli.main(["register-channel", str(good)]) == 0
+    assert deps.repository().get_channel("YT-EU").max_weight_g == example["max_weight_g"]
+
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(example | {"max_weight_g": -1}))
+    assert cli.main(["register-channel", str(bad)]) == 2
+    assert "max_weight_g: Input should be greater than 0" in capsys.readouterr().err
+
+    store = json.loads((ROOT / "docs/examples/store.json").read_text())
+    store_file = tmp_path / "store.json"
+    store_file.write_text(json.dumps(store | {"store_id": "amzde1", "default_channel": "YT-EU"}))
+    assert cli.main(["register-store", str(store_file)]) == 0
+    assert deps.repository().get_store("amzde1").sender.city == "Shenzhen"
