@@ -42,12 +42,14 @@ def confirm_package(
     try:
         once.run_once(f"confirm:{package_id}", lambda: marketplace.confirm_shipment(shipment))
     except MarketplaceRejected as rejected:
-        repo.update_package_fields(order_id, package_id, S.SHIPPED, {"confirm_error": rejected.reason})
+        refused = repo.update_package_fields(
+            order_id, package_id, S.SHIPPED, {"confirm_error": rejected.reason}
+        )
         repo.update_order_fields(
             order_id,
             {"alert": f"marketplace refused the shipment confirmation of {package_id}: {rejected.reason}"},
         )
-        return PackageOutcome.of(repo.get_package(order_id, package_id))
+        return PackageOutcome.of(refused)
     confirmed = repo.transition_package(
         order_id,
         package_id,
