@@ -27,6 +27,7 @@ from parcelflow.adapters.dynamodb import DynamoDbOrderRepository
 from parcelflow.adapters.s3_labels import S3LabelStorage
 from parcelflow.domain.models import Order
 from parcelflow.domain.statuses import FulfilmentStatus
+from parcelflow.services.holds import hold_order
 from parcelflow.services.labels import print_labels
 from tests import factories
 
@@ -316,9 +317,7 @@ def test_scan_of_a_blank_code_is_a_client_error_naming_the_field(lambdas: Lambda
 def test_scan_says_stop_for_an_order_held_after_printing(lambdas: Lambdas) -> None:
     task, tracking = printed(lambdas)
     reason = "buyer asked to cancel"
-    lambdas.repo.transition_order(
-        task["order_id"], S.ON_HOLD, reason=reason, by="test", changes={"hold_reason": reason}
-    )
+    hold_order(task["order_id"], reason, repo=lambdas.repo, by="test")
     status, body = scan(lambdas, {"code": tracking})
     assert status == 409 and json.loads(body)["verdict"] == "stop" and reason in json.loads(body)["message"]
     assert drain_confirm_queue(lambdas) == []

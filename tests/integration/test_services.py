@@ -9,6 +9,7 @@ from parcelflow.domain.errors import CarrierUnavailable, OrderNotActive, Package
 from parcelflow.domain.models import PlatformStatus
 from parcelflow.domain.statuses import FulfilmentStatus
 from parcelflow.services.confirmations import confirm_package
+from parcelflow.services.holds import hold_order
 from parcelflow.services.labels import print_labels, render_package_label
 from parcelflow.services.repairs import CorrectionRefused, correct_address, retry_order
 from parcelflow.services.review import review_order
@@ -162,13 +163,7 @@ def test_an_address_correction_is_validated_and_names_the_field(seeded: DynamoDb
 def test_no_waybill_is_bought_for_an_order_held_meanwhile(seeded: DynamoDbOrderRepository) -> None:
     carrier = FakeCarrier()
     order_id, package_id = _approved(seeded)
-    seeded.transition_order(
-        order_id,
-        S.ON_HOLD,
-        reason="buyer asked to cancel",
-        by="test",
-        changes={"hold_reason": "buyer asked to cancel"},
-    )
+    hold_order(order_id, "buyer asked to cancel", repo=seeded, by="test")
     with pytest.raises(OrderNotActive, match="buyer asked to cancel"):
         request_waybill(order_id, package_id, repo=seeded, carrier_for=carrier)
     assert carrier.create_calls == 0
@@ -210,13 +205,7 @@ def test_scan_says_stop_for_an_order_held_after_printing(seeded: DynamoDbOrderRe
     carrier, labels, queue = FakeCarrier(), MemoryLabels(), FakeQueue()
     order_id, _package_id, tracking = _labelled(seeded, carrier, labels)
     print_labels(repo=seeded, labels=labels, expires_in_s=900, by="operator:test")
-    seeded.transition_order(
-        order_id,
-        S.ON_HOLD,
-        reason="buyer asked to cancel",
-        by="test",
-        changes={"hold_reason": "buyer asked to cancel"},
-    )
+    hold_order(order_id, "buyer asked to cancel", repo=seeded, by="test")
     result = scan_parcel(tracking, repo=seeded, confirmations=queue, scanner="dock-1")
     assert result.verdict == ScanVerdict.STOP and "buyer asked to cancel" in result.message
     assert queue.messages == []
@@ -225,9 +214,7 @@ def test_scan_says_stop_for_an_order_held_after_printing(seeded: DynamoDbOrderRe
 def test_a_held_order_s_label_is_not_handed_out_for_printing(seeded: DynamoDbOrderRepository) -> None:
     carrier, labels = FakeCarrier(), MemoryLabels()
     order_id, package_id, _ = _labelled(seeded, carrier, labels)
-    seeded.transition_order(
-        order_id, S.ON_HOLD, reason="operator hold", by="test", changes={"hold_reason": "operator hold"}
-    )
+    hold_order(order_id, "operator hold", repo=seeded, by="test")
     batch = print_labels(repo=seeded, labels=labels, expires_in_s=900, by="operator:test")
     assert batch.printed == [] and [h.package_id for h in batch.held] == [package_id]
 

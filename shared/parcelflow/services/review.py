@@ -8,6 +8,7 @@ from parcelflow.domain import rules
 from parcelflow.domain.errors import ChannelNotFound, StoreNotFound
 from parcelflow.domain.statuses import PACKAGE_PROGRESS, FulfilmentStatus
 from parcelflow.ports import OrderRepository
+from parcelflow.services.holds import hold_order
 
 BY = "review_order"
 
@@ -36,13 +37,7 @@ def review_order(order_id: str, *, repo: OrderRepository) -> ReviewOutcome:
 
     decision = rules.review(order)
     if not decision.approved:
-        repo.transition_order(
-            order_id,
-            FulfilmentStatus.ON_HOLD,
-            reason=decision.reason,
-            by=BY,
-            changes={"hold_reason": decision.reason},
-        )
+        hold_order(order_id, decision.reason, repo=repo, by=BY)
         return ReviewOutcome(order_id=order_id, approved=False, reason=decision.reason, package_ids=[])
 
     try:
@@ -52,9 +47,7 @@ def review_order(order_id: str, *, repo: OrderRepository) -> ReviewOutcome:
     except (StoreNotFound, ChannelNotFound, rules.PackageTooHeavy) as problem:
         # An operator has to act (set up the channel, split the order): the order waits on hold, saying why.
         reason = f"cannot be packed: {problem}"
-        repo.transition_order(
-            order_id, FulfilmentStatus.ON_HOLD, reason=reason, by=BY, changes={"hold_reason": reason}
-        )
+        hold_order(order_id, reason, repo=repo, by=BY)
         return ReviewOutcome(order_id=order_id, approved=False, reason=reason, package_ids=[])
     packages = repo.start_processing(
         order_id,

@@ -13,6 +13,7 @@ from parcelflow.domain.models import Order, PlatformStatus, RejectedPlatformOrde
 from parcelflow.domain.statuses import FulfilmentStatus, is_before_shipping
 from parcelflow.observability import logger
 from parcelflow.ports import MarketplaceFactory, OrderRepository, WorkflowStarter
+from parcelflow.services.holds import hold_order
 
 BY = "sync_orders"
 # Orders updated while a page was being read are picked up by the next run's overlap.
@@ -145,9 +146,7 @@ def _apply_cancellation(order: Order, repo: OrderRepository) -> bool:
         return False
     if is_before_shipping(order.status):
         # A label already printed is stopped at the scan: the order's hold is what the scanner checks.
-        repo.transition_order(
-            order.order_id, FulfilmentStatus.ON_HOLD, reason=reason, by=BY, changes={"hold_reason": reason}
-        )
+        hold_order(order.order_id, reason, repo=repo, by=BY)
         return True
     repo.update_order_fields(
         order.order_id,
