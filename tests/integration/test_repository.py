@@ -113,7 +113,11 @@ def test_a_package_change_moves_the_order_rollup_in_the_same_write(repo: DynamoD
         order_id, package_id, S.WAYBILL_REQUESTED, {"waybill_number": "WB1", "tracking_number": "YT0001"}
     )
     assert package.tracking_number == "YT0001"
-    repo.transition_package(order_id, package_id, S.TO_PRINT, reason="label", by="test")
+    moved = repo.transition_package(
+        order_id, package_id, S.TO_PRINT, reason="label", by="test", changes={"label_key": "labels/x.pdf"}
+    )
+    assert moved == repo.get_package(order_id, package_id)  # what it returns is what was stored
+    assert moved.label_key == "labels/x.pdf"
     order = repo.get_order(order_id)
     assert order.status == S.TO_PRINT
     assert order.history[-1].reason == f"package {package_id}: label"

@@ -316,7 +316,7 @@ class DynamoDbOrderRepository:
         for _ in range(_ATTEMPTS):
             if not check_transition(f"order {order_id}", order.status, target):
                 return order
-            update = self._status_update(
+            update, _ = self._status_update(
                 "ORDER",
                 order_id,
                 {"pk": _order_pk(order_id), "sk": "ORDER"},
@@ -344,7 +344,7 @@ class DynamoDbOrderRepository:
         if not check_transition(f"order {order_id}", order.status, FulfilmentStatus.PENDING_PROCESSING):
             return self.get_packages(order_id)
         now = utcnow()
-        update = self._status_update(
+        update, _ = self._status_update(
             "ORDER",
             order_id,
             {"pk": _order_pk(order_id), "sk": "ORDER"},
@@ -407,52 +407,45 @@ class DynamoDbOrderRepository:
                 raise PackageNotFound(package_id)
             if not check_transition(f"package {package_id}", package.status, target):
                 return package
-            items: list[Any] = [
-                {
-                    "Update": {
-                        "TableName": self._table,
-                        **self._status_update(
-                            "PACKAGE",
-                            package_id,
-                            {"pk": _order_pk(order_id), "sk": _package_sk(package.seq)},
-                            package.status,
-                            package.version,
-                            target,
-                            reason,
-                            by,
-                            changes or {},
-                        ),
-                    }
-                }
-            ]
+            package_update, entry = self._status_update(
+                "PACKAGE",
+                package_id,
+                {"pk": _order_pk(order_id), "sk": _package_sk(package.seq)},
+                package.status,
+                package.version,
+                target,
+                reason,
+                by,
+                changes or {},
+            )
+            items: list[Any] = [{"Update": {"TableName": self._table, **package_update}}]
             new_order_status = rollup([target if p.package_id == package_id else p.status for p in packages])
             # A held or cancelled order keeps its status: the packages may finish what was under way.
             if order.status in PACKAGE_PROGRESS and new_order_status != order.status:
-                items.append(
-                    {
-                        "Update": {
-                            "TableName": self._table,
-                            **self._status_update(
-                                "ORDER",
-                                order_id,
-                                {"pk": _order_pk(order_id), "sk": "ORDER"},
-                                order.status,
-                                order.version,
-                                new_order_status,
-                                f"package {package_id}: {reason}",
-                                by,
-                                {},
-                            ),
-                        }
-                    }
+                order_update, _ = self._status_update(
+                    "ORDER",
+                    order_id,
+                    {"pk": _order_pk(order_id), "sk": "ORDER"},
+                    order.status,
+                    order.version,
+                    new_order_status,
+                    f"package {package_id}: {reason}",
+                    by,
+                    {},
                 )
+                items.append({"Update": {"TableName": self._table, **order_update}})
             try:
                 self._db.transact_write_items(TransactItems=items)
             except ClientError as exc:
                 if exc.response["Error"]["Code"] != "TransactionCanceledException":
                     raise
                 continue  # re-read and decide again: a replay, an illegal move, or a retry
-            return self.get_package(order_id, package_id)
+            # What was just written, without reading it back.
+            return Package.model_validate(
+                package.model_dump()
+                | {"status": target, "version": package.version + 1, "history": [*package.history, entry]}
+                | (changes or {})
+            )
         raise ConcurrentChange(f"package {package_id} kept changing while moving it to {target}")
 
     def update_package_fields(
@@ -512,7 +505,8 @@ class DynamoDbOrderRepository:
         reason: str,
         by: str,
         changes: dict[str, Any],
-    ) -> dict[str, Any]:
+    ) -> tuple[dict[str, Any], HistoryEntry]:
+        """The conditional update of one status change, and the history entry it appends."""
         now = utcnow()
         entry = HistoryEntry(from_status=current, to_status=target, reason=reason, at=now, by=by)
         sets, values, names = self._set_clauses(
@@ -521,7 +515,7 @@ class DynamoDbOrderRepository:
         sets += ["version = version + :one", "history = list_append(history, :entry)"]
         values |= {":expected": current, ":version": version, ":one": 1, ":entry": [entry]}
         names["#status_now"] = "status"
-        return {
+        update = {
             "Key": _to_item(key),
             "UpdateExpression": "SET " + ", ".join(sets),
             "ConditionExpression": "#status_now = :expected AND version = :version",
@@ -529,6 +523,7 @@ class DynamoDbOrderRepository:
             "ExpressionAttributeValues": _to_item(values),
             "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
         }
+        return update, entry
 
     @staticmethod
     def _set_clauses(changes: dict[str, Any]) -> tuple[list[str], dict[str, Any], dict[str, str]]:
