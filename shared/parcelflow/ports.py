@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from parcelflow.domain.models import (
@@ -12,10 +12,14 @@ from parcelflow.domain.models import (
     Channel,
     ConfirmedShipment,
     Order,
+    OrderPage,
     Package,
     PlatformOrder,
     RejectedPlatformOrder,
     Store,
+    StoreHealth,
+    SyncCursor,
+    TrackingCorrection,
 )
 from parcelflow.domain.statuses import FulfilmentStatus
 
@@ -34,8 +38,13 @@ class OrderRepository(Protocol):
     def get_store(self, store_id: str) -> Store: ...
     def put_channel(self, channel: Channel) -> None: ...
     def get_channel(self, code: str) -> Channel: ...
-    def get_sync_cursor(self, store_id: str) -> datetime | None: ...
-    def set_sync_cursor(self, store_id: str, cursor: datetime) -> None: ...
+    def get_sync_cursor(self, store_id: str) -> SyncCursor | None: ...
+    def set_sync_cursor(self, store_id: str, cursor: SyncCursor) -> None: ...
+    def put_store_health(self, health: StoreHealth) -> None: ...
+    def list_store_health(self) -> list[StoreHealth]: ...
+    def claim_sync_slot(self, store_id: str, now: datetime, every: timedelta) -> bool:
+        """True once per store and interval, however many schedule ticks ask (a conditional write)."""
+        ...
 
     def upsert_platform_order(self, store: Store, platform_order: PlatformOrder) -> UpsertResult: ...
     def get_order(self, order_id: str) -> Order: ...
@@ -82,14 +91,27 @@ class OrderRepository(Protocol):
 
 
 class MarketplaceClient(Protocol):
-    """One store's marketplace account."""
+    """One store's marketplace account.
 
-    def fetch_orders_updated_since(self, since: datetime) -> Iterator[PlatformOrder]: ...
-    def take_rejected(self) -> list[RejectedPlatformOrder]:
-        """Orders seen by the last fetch that did not map; each is handed over once."""
+    Every method raises CredentialsRejected when the platform refuses the store's credentials after a
+    fresh token, MarketplaceUnavailable when it is down (retry later), MarketplaceRejected when it refuses
+    this one request with a reason (a person must act).
+    """
+
+    def fetch_changes(self, cursor: SyncCursor, *, deadline: float | None = None) -> Iterator[OrderPage]:
+        """Orders updated in the cursor's window, a page at a time, each with the cursor to store after it.
+
+        A cursor without `until` opens a new window from `since` to the platform's now; one with a
+        `page_token` resumes there. The last page's `next_cursor` closes the window:
+        `SyncCursor(since=until)`. Orders that do not map come in `rejected`, never raised.
+        `deadline` (time.monotonic()): rather than wait for the rate limit past it, raise SyncPaused.
+        """
         ...
 
     def confirm_shipment(self, shipment: ConfirmedShipment) -> None: ...
+    def correct_tracking(self, correction: TrackingCorrection) -> None:
+        """Replace the tracking number of a package already confirmed on the platform."""
+        ...
 
 
 @dataclass(frozen=True)

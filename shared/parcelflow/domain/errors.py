@@ -73,3 +73,22 @@ class MarketplaceUnavailable(TransientError):
 
 class ConcurrentChange(TransientError):
     """Someone else changed the item between our read and our write, and it is not a replay."""
+
+
+class CredentialsRejected(BusinessError):
+    """The platform refuses the store's credentials even with a fresh token: someone must renew them."""
+
+    def __init__(self, store_id: str, reason: str) -> None:
+        super().__init__(f"store {store_id}: credentials rejected: {reason}")
+        self.store_id = store_id
+        self.reason = reason
+
+
+class SyncPaused(TransientError):
+    """The platform's rate limit would keep the run past its time budget. Every page handed over before
+    this was raised is stored, so the next run resumes from the cursor."""
+
+    def __init__(self, reason: str, retry_after_s: float) -> None:
+        super().__init__(f"{reason}; resume in {retry_after_s:.0f} s or later")
+        self.reason = reason
+        self.retry_after_s = retry_after_s

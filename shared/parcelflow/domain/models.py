@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from parcelflow.domain.currencies import ISO_4217
 from parcelflow.domain.statuses import FulfilmentStatus
 
 # Store ids are letters and digits only so that "<store>-<platform order id>" stays unambiguous.
@@ -40,11 +41,19 @@ class PlatformStatus(StrEnum):
     SHIPPED = "shipped"
     CANCEL_REQUESTED = "cancel_requested"
     CANCELLED = "cancelled"
+    DISPUTED = "disputed"  # the buyer opened a dispute (AliExpress IN_ISSUE): a person decides
 
 
 class Money(Model):
     amount: Decimal
     currency: CurrencyCode
+
+    @field_validator("currency")
+    @classmethod
+    def _known_currency(cls, value: str) -> str:
+        if value not in ISO_4217:
+            raise ValueError(f"{value!r} is not an ISO 4217 currency code")
+        return value
 
 
 class Address(Model):
@@ -81,6 +90,7 @@ class PlatformOrder(Model):
     shipping_address: Address
     buyer_note: str | None = None
     total: Money | None = None
+    ioss_number: str | None = None  # EU VAT collected by the platform: the carrier must declare it
 
 
 class RejectedPlatformOrder(Model):
@@ -123,9 +133,12 @@ class Order(Model):
     buyer_note: str | None = None
     seller_note: str | None = None
     total: Money | None = None
+    ioss_number: str | None = None
     channel_code: str | None = None
     workflow_started: bool = False
     alert: str | None = None  # something an operator must look at (e.g. cancelled after shipping)
+    # 拦截: a label exists but the parcel must not leave; the scan answers STOP with this reason.
+    intercept: str | None = None
     version: int = 0
     history: list[HistoryEntry] = Field(default_factory=list)
 
@@ -211,6 +224,7 @@ class Store(Model):
     default_channel: str
     sender: Address
     declaration: DeclarationDefaults
+    sync_every_minutes: int = Field(default=15, ge=1, le=1440)
 
     @field_validator("endpoint")
     @classmethod
@@ -225,3 +239,54 @@ class ConfirmedShipment(Model):
     package: Package
     channel: Channel
     shipped_at: datetime
+    # Every other live package of the order is confirmed already: this one completes the shipment
+    # (AliExpress wants send_type "all" on it and "part" on the others).
+    is_last_package: bool = True
+
+
+class TrackingCorrection(Model):
+    """A confirmed package's tracking number changes (the carrier re-labelled it, a typo was uploaded)."""
+
+    order: Order
+    package: Package  # carries the new tracking number
+    channel: Channel
+    old_tracking_number: str
+    confirmed_at: datetime
+
+
+class SyncCursor(Model):
+    """Where a store's sync stands: a window of platform update times and the page reached inside it.
+
+    `until` is None between windows: the next run opens a window from `since` to the platform's now.
+    While a window is being read, `page_token` is where to resume (Amazon's nextToken, AliExpress's page
+    number); a token the platform no longer honours means reading the window again, which is harmless.
+    """
+
+    since: datetime
+    until: datetime | None = None
+    page_token: str | None = None
+
+
+class OrderPage(Model):
+    """One page of changes from a marketplace, and the cursor to store once the page is stored."""
+
+    orders: list[PlatformOrder]
+    rejected: list[RejectedPlatformOrder]
+    next_cursor: SyncCursor
+
+
+class StoreSyncState(StrEnum):
+    OK = "ok"
+    PAUSED = "paused"  # the platform's rate limit outlasted the run: the next run resumes at the cursor
+    CREDENTIALS_REJECTED = "credentials_rejected"  # nothing syncs or confirms until someone fixes them
+    FAILING = "failing"  # the platform is down or answers nonsense; retried on schedule
+
+
+class StoreHealth(Model):
+    """How a store's sync went last, for the operator's store list."""
+
+    store_id: StoreId
+    state: StoreSyncState
+    detail: str | None = None
+    last_run_at: datetime | None = None
+    last_success_at: datetime | None = None
