@@ -1,8 +1,9 @@
-"""SQS consumer: 确认发货. Failed records are reported one by one; after five tries they go to the DLQ."""
+"""SQS (FIFO, one group per order) consumer: 确认发货. A failed record and the rest of its batch come back;
+after five tries a message goes to the DLQ."""
 
 from typing import Any
 
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -11,7 +12,8 @@ from parcelflow.observability import logger
 from parcelflow.services.confirmations import confirm_package
 from parcelflow.services.outcomes import PackageTask
 
-processor = BatchProcessor(event_type=EventType.SQS)
+# FIFO: after a failure the rest of the batch is returned unprocessed, so an order's packages stay in line.
+processor = SqsFifoPartialProcessor()
 
 
 def record_handler(record: SQSRecord) -> dict[str, Any]:

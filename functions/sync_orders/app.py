@@ -1,18 +1,44 @@
-"""EventBridge schedule: 同步订单 from every store."""
+"""SQS (FIFO, one group per store) consumer: 同步订单 for one store per message."""
 
+import time
 from typing import Any
 
+from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel, Field
 
 from parcelflow import deps
 from parcelflow.observability import logger
-from parcelflow.services.sync import sync_all_stores
+from parcelflow.services.sync import sync_store
+
+# Stop reading pages this long before the Lambda's timeout: the page in hand is stored, the cursor saved.
+SAFETY_MARGIN_S = 30.0
+
+processor = SqsFifoPartialProcessor()
+
+
+class StoreSyncTask(BaseModel):
+    store_id: str = Field(min_length=1)
+
+
+def _deadline(context: LambdaContext) -> float:
+    return time.monotonic() + context.get_remaining_time_in_millis() / 1000 - SAFETY_MARGIN_S
 
 
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    # The scheduled event carries nothing the sync needs: every store is polled from its own cursor.
-    report = sync_all_stores(
-        repo=deps.repository(), marketplace_for=deps.marketplace_for, workflow=deps.workflow()
+    def record_handler(record: SQSRecord) -> dict[str, Any]:
+        task = StoreSyncTask.model_validate_json(record.body)
+        report = sync_store(
+            task.store_id,
+            repo=deps.repository(),
+            marketplace_for=deps.marketplace_for,
+            workflow=deps.workflow(),
+            deadline=_deadline(context),
+        )
+        return report.model_dump(mode="json")
+
+    return process_partial_response(
+        event=event, record_handler=record_handler, processor=processor, context=context
     )
-    return report.model_dump(mode="json")

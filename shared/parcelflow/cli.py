@@ -8,6 +8,9 @@ Commands (`python -m parcelflow.cli COMMAND --help` for each):
   rejected                  orders a marketplace sent that could not be taken in, and why
   fix-address ORDER [--postcode P] [--line1 L] [--city C] ...   correct what the carrier rejected
   retry ORDER               send the order's rejected packages through the workflow again
+  stores                    every store with how its last sync went (ok, paused, credentials_rejected...)
+  sync-now [STORE ...]      queue a sync of these stores (all when none given) now, whatever their schedule
+  correct-tracking ORDER PACKAGE NUMBER   replace a confirmed package's tracking number on the platform
 """
 
 from __future__ import annotations
@@ -20,10 +23,13 @@ from pydantic import ValidationError
 
 from parcelflow import deps
 from parcelflow.config import get_settings
+from parcelflow.domain.errors import BusinessError
 from parcelflow.domain.models import Channel, Store
 from parcelflow.domain.statuses import FulfilmentStatus
 from parcelflow.services.labels import print_labels
-from parcelflow.services.repairs import correct_address, retry_order
+from parcelflow.services.repairs import correct_address, correct_tracking, retry_order
+from parcelflow.services.stores import store_overview
+from parcelflow.services.sync import sync_now
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -43,7 +49,21 @@ def main(argv: list[str] | None = None) -> int:
         fix.add_argument(f"--{field}")
     retry = commands.add_parser("retry", help="send an order's rejected packages through the workflow again")
     retry.add_argument("order_id")
+    commands.add_parser("stores", help="every store and how its last sync went")
+    sync = commands.add_parser("sync-now", help="queue a sync of these stores now (all when none given)")
+    sync.add_argument("store_ids", nargs="*")
+    tracking = commands.add_parser("correct-tracking", help="replace a confirmed package's tracking number")
+    for name in ("order_id", "package_id", "tracking_number"):
+        tracking.add_argument(name)
     args = parser.parse_args(argv)
+    try:
+        return _run(args)
+    except BusinessError as exc:  # the operator reads why, not a traceback
+        print(f"{args.command}: {exc}", file=sys.stderr)
+        return 1
+
+
+def _run(args: argparse.Namespace) -> int:
 
     if args.command in ("register-store", "register-channel"):
         return _register(args.command, args.file)
@@ -70,9 +90,29 @@ def main(argv: list[str] | None = None) -> int:
         changes = {f: getattr(args, f) for f in fields if getattr(args, f) is not None}
         address = correct_address(args.order_id, changes, repo=deps.repository(), by="operator:cli")
         print(address.model_dump_json(exclude_none=True))
-    else:
+    elif args.command == "retry":
         outcome = retry_order(args.order_id, repo=deps.repository(), workflow=deps.workflow())
         print(f"{outcome.order_id}\tattempt {outcome.attempt}\t{' '.join(outcome.retried_packages)}")
+    elif args.command == "stores":
+        for store_id, marketplace, health in store_overview(deps.repository()):
+            if health is None:
+                print(f"{store_id}\t{marketplace}\tnever synced")
+                continue
+            last_ok = f"{health.last_success_at:%Y-%m-%d %H:%M} UTC" if health.last_success_at else "never"
+            print(f"{store_id}\t{marketplace}\t{health.state}\tlast success {last_ok}\t{health.detail or ''}")
+    elif args.command == "sync-now":
+        queued = sync_now(args.store_ids or None, repo=deps.repository(), queue=deps.store_syncs())
+        print(f"sync queued for {' '.join(queued) or 'no store'}")
+    else:
+        package = correct_tracking(
+            args.order_id,
+            args.package_id,
+            args.tracking_number,
+            repo=deps.repository(),
+            marketplace_for=deps.marketplace_for,
+            by="operator:cli",
+        )
+        print(f"{package.package_id}\t{package.tracking_number}")
     return 0
 
 

@@ -10,7 +10,7 @@ from parcelflow.adapters import aws, registry, secrets
 from parcelflow.adapters.dynamodb import DynamoDbOrderRepository
 from parcelflow.adapters.idempotency import DynamoDbOnceGuard
 from parcelflow.adapters.s3_labels import S3LabelStorage
-from parcelflow.adapters.sqs_confirmations import SqsConfirmationQueue
+from parcelflow.adapters.sqs import SqsConfirmationQueue, SqsStoreSyncQueue
 from parcelflow.adapters.stepfunctions import StepFunctionsWorkflow
 from parcelflow.config import get_settings, require
 from parcelflow.domain.models import Channel, Store
@@ -40,6 +40,12 @@ def confirmations() -> SqsConfirmationQueue:
 
 
 @lru_cache(maxsize=1)
+def store_syncs() -> SqsStoreSyncQueue:
+    url = require(get_settings().sync_queue_url, "SYNC_QUEUE_URL")
+    return SqsStoreSyncQueue(url, aws.sqs())
+
+
+@lru_cache(maxsize=1)
 def once() -> DynamoDbOnceGuard:
     return DynamoDbOnceGuard(get_settings().idempotency_table, aws.dynamodb())
 
@@ -60,7 +66,7 @@ def carrier_for(channel: Channel) -> CarrierClient:
 
 def reset() -> None:
     """Forget everything wired so far (tests and the local stack point the process elsewhere)."""
-    for factory in (repository, labels, workflow, confirmations, once, http):
+    for factory in (repository, labels, workflow, confirmations, store_syncs, once, http):
         factory.cache_clear()
     get_settings.cache_clear()
     aws.reset_clients()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
@@ -31,6 +31,8 @@ from parcelflow.domain.models import (
     PlatformOrder,
     RejectedPlatformOrder,
     Store,
+    StoreHealth,
+    SyncCursor,
     utcnow,
 )
 from parcelflow.domain.statuses import (
@@ -118,12 +120,37 @@ class DynamoDbOrderRepository:
             raise ChannelNotFound(code)
         return _as_model(Channel, item)
 
-    def get_sync_cursor(self, store_id: str) -> datetime | None:
+    def get_sync_cursor(self, store_id: str) -> SyncCursor | None:
         item = self._get("SYNC_CURSORS", store_id)
-        return datetime.fromisoformat(_from_item(item)["cursor"]) if item else None
+        return _as_model(SyncCursor, item) if item else None
 
-    def set_sync_cursor(self, store_id: str, cursor: datetime) -> None:
-        self._put({"pk": "SYNC_CURSORS", "sk": store_id, "cursor": cursor.isoformat()})
+    def set_sync_cursor(self, store_id: str, cursor: SyncCursor) -> None:
+        self._put({"pk": "SYNC_CURSORS", "sk": store_id, **cursor.model_dump(mode="json")})
+
+    def put_store_health(self, health: StoreHealth) -> None:
+        self._put({"pk": "STORE_HEALTH", "sk": health.store_id, **health.model_dump(mode="json")})
+
+    def get_store_health(self, store_id: str) -> StoreHealth | None:
+        item = self._get("STORE_HEALTH", store_id)
+        return _as_model(StoreHealth, item) if item else None
+
+    def list_store_health(self) -> list[StoreHealth]:
+        return [_as_model(StoreHealth, i) for i in self._query_partition("STORE_HEALTH")]
+
+    def claim_sync_slot(self, store_id: str, now: datetime, every: timedelta) -> bool:
+        """The slot is the interval's start; a second tick in the same interval fails the condition."""
+        try:
+            self._db.put_item(
+                TableName=self._table,
+                Item=_to_item({"pk": "SYNC_SLOTS", "sk": store_id, "claimed_at": now}),
+                ConditionExpression="attribute_not_exists(pk) OR claimed_at <= :due",
+                ExpressionAttributeValues=_to_item({":due": now - every}),
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
 
     def put_rejected_order(self, store_id: str, rejected: RejectedPlatformOrder) -> None:
         """The latest version of what the platform sent, with why it was refused (one item per order)."""
@@ -172,6 +199,7 @@ class DynamoDbOrderRepository:
             shipping_address=platform_order.shipping_address,
             buyer_note=platform_order.buyer_note,
             total=platform_order.total,
+            ioss_number=platform_order.ioss_number,
             history=[
                 HistoryEntry(
                     from_status=None,

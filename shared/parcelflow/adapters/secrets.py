@@ -1,42 +1,44 @@
-"""Account credentials from Secrets Manager, cached for a few minutes per warm Lambda."""
+"""Account credentials from Secrets Manager, through Powertools' parameters (cached per warm Lambda).
+
+One secret per store or carrier account, a JSON object (the fields per marketplace are listed in
+docs/connecting-a-store.md). Credentials never sit in environment variables or in the table.
+"""
 
 from __future__ import annotations
 
-import json
-import time
-from threading import Lock
+from functools import lru_cache
+from typing import Any
+
+from aws_lambda_powertools.utilities.parameters import SecretsProvider
+from aws_lambda_powertools.utilities.parameters.exceptions import TransformParameterError
 
 from parcelflow.adapters import aws
 
-_TTL_S = 300
-_cache: dict[str, tuple[float, dict[str, str]]] = {}
-_lock = Lock()
+CACHE_S = 300  # a rotated secret is picked up within five minutes
 
 
 class SecretInvalid(RuntimeError):
     pass
 
 
+@lru_cache(maxsize=1)
+def _provider() -> SecretsProvider:
+    return SecretsProvider(boto3_client=aws.secretsmanager())
+
+
 def read_secret(name: str) -> dict[str, str]:
-    """A JSON object secret, e.g. {"app_id": "...", "app_secret": "..."}."""
-    now = time.monotonic()
-    with _lock:
-        hit = _cache.get(name)
-        if hit and now - hit[0] < _TTL_S:
-            return hit[1]
-    raw = aws.secretsmanager().get_secret_value(SecretId=name)["SecretString"]
+    """A JSON object secret, e.g. {"app_key": "...", "app_secret": "..."}; values as strings."""
     try:
-        value = json.loads(raw)
-    except json.JSONDecodeError as exc:
+        value: Any = _provider().get(name, transform="json", max_age=CACHE_S)
+    except TransformParameterError as exc:
         raise SecretInvalid(f"secret {name} is not a JSON object") from exc
     if not isinstance(value, dict):
         raise SecretInvalid(f"secret {name} is not a JSON object")
-    secret = {str(k): str(v) for k, v in value.items()}
-    with _lock:
-        _cache[name] = (now, secret)
-    return secret
+    return {str(k): str(v) for k, v in value.items()}
 
 
 def forget_secrets() -> None:
-    with _lock:
-        _cache.clear()
+    """Drop the cache and the provider (tests and the local stack point the process elsewhere)."""
+    if _provider.cache_info().currsize:
+        _provider().clear_cache()
+    _provider.cache_clear()

@@ -22,6 +22,7 @@ _HOLD_REASONS: dict[PlatformStatus, str] = {
     PlatformStatus.CANCEL_REQUESTED: "buyer asked to cancel",
     PlatformStatus.CANCELLED: "order cancelled on the platform",
     PlatformStatus.SHIPPED: "platform already shows the order as shipped",
+    PlatformStatus.DISPUTED: "buyer opened a dispute",
 }
 
 
@@ -43,8 +44,9 @@ def hold_reason_for(status: PlatformStatus) -> str | None:
     return _HOLD_REASONS.get(status)
 
 
-def is_cancellation(status: PlatformStatus) -> bool:
-    return status in (PlatformStatus.CANCEL_REQUESTED, PlatformStatus.CANCELLED)
+def stops_shipping(status: PlatformStatus) -> bool:
+    """A change on the platform after sync that must stop the parcel: a cancellation or a dispute."""
+    return status in (PlatformStatus.CANCEL_REQUESTED, PlatformStatus.CANCELLED, PlatformStatus.DISPUTED)
 
 
 class PackageTooHeavy(Exception):

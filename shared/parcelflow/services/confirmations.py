@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from parcelflow.domain.errors import MarketplaceRejected
+from parcelflow.domain.errors import CredentialsRejected, MarketplaceRejected
 from parcelflow.domain.models import ConfirmedShipment, utcnow
 from parcelflow.domain.statuses import FulfilmentStatus, IllegalTransition
 from parcelflow.ports import MarketplaceFactory, OnceGuard, OrderRepository
 from parcelflow.services.outcomes import PackageOutcome
+from parcelflow.services.stores import mark_credentials_rejected
 
 BY = "confirm_shipment"
 S = FulfilmentStatus
@@ -32,15 +33,26 @@ def confirm_package(
         raise IllegalTransition(f"package {package_id}", package.status, S.CONFIRMED)
     order = repo.get_order(order_id)
     store = repo.get_store(order.store_id)
+    others = [p for p in repo.get_packages(order_id) if p.package_id != package_id and p.status != S.CANCELLED]
     shipment = ConfirmedShipment(
         order=order,
         package=package,
         channel=repo.get_channel(package.channel_code),
         shipped_at=package.scanned_at,
+        # The queue is FIFO per order, so no sibling is being confirmed while this one is.
+        is_last_package=all(p.status == S.CONFIRMED for p in others),
     )
     marketplace = marketplace_for(store)
     try:
         once.run_once(f"confirm:{package_id}", lambda: marketplace.confirm_shipment(shipment))
+    except CredentialsRejected as refused:
+        # Not this package's fault: the store is marked for the operator and the message comes back
+        # (after the visibility timeout) until the credentials are renewed or it lands in the DLQ.
+        mark_credentials_rejected(repo, store.store_id, refused.reason)
+        repo.update_package_fields(
+            order_id, package_id, S.SHIPPED, {"confirm_error": f"waiting: {refused}"}
+        )
+        raise
     except MarketplaceRejected as rejected:
         refused = repo.update_package_fields(
             order_id, package_id, S.SHIPPED, {"confirm_error": rejected.reason}

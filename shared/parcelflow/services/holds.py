@@ -7,8 +7,20 @@ from parcelflow.domain.statuses import FulfilmentStatus
 from parcelflow.ports import OrderRepository
 
 
-def hold_order(order_id: str, reason: str, *, repo: OrderRepository, by: str) -> Order:
-    """The hold's reason goes on the order and in its history; holding a held order is a replay."""
+def hold_order(
+    order_id: str, reason: str, *, repo: OrderRepository, by: str, intercept: str | None = None
+) -> Order:
+    """The hold's reason goes on the order and in its history; holding a held order is a replay.
+
+    `intercept`: a label exists, so the parcel may already be on the line; the scan answers STOP with it.
+    """
+    changes: dict[str, str] = {"hold_reason": reason}
+    if intercept:
+        changes["intercept"] = intercept
     return repo.transition_order(
-        order_id, FulfilmentStatus.ON_HOLD, reason=reason, by=by, changes={"hold_reason": reason}
+        order_id,
+        FulfilmentStatus.ON_HOLD,
+        reason=f"{reason} (intercept)" if intercept else reason,
+        by=by,
+        changes=changes,
     )

@@ -6,10 +6,11 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from parcelflow.domain.errors import BusinessError
-from parcelflow.domain.models import Address
+from parcelflow.domain.errors import BusinessError, CredentialsRejected, MarketplaceRejected
+from parcelflow.domain.models import Address, Package, TrackingCorrection
 from parcelflow.domain.statuses import FulfilmentStatus
-from parcelflow.ports import OrderRepository, WorkflowStarter
+from parcelflow.ports import MarketplaceFactory, OrderRepository, WorkflowStarter
+from parcelflow.services.stores import mark_credentials_rejected
 
 S = FulfilmentStatus
 # Once a carrier holds a waybill for the package, the address is the carrier's to change, not ours.
@@ -60,3 +61,48 @@ def retry_order(order_id: str, *, repo: OrderRepository, workflow: WorkflowStart
     attempt = 1 + sum(1 for p in failed for h in p.history if h.to_status == S.WAYBILL_FAILED)
     workflow.start_order_workflow(order_id, attempt=attempt)
     return RetryOutcome(order_id=order_id, retried_packages=[p.package_id for p in failed], attempt=attempt)
+
+
+def correct_tracking(
+    order_id: str,
+    package_id: str,
+    new_tracking_number: str,
+    *,
+    repo: OrderRepository,
+    marketplace_for: MarketplaceFactory,
+    by: str,
+) -> Package:
+    """A confirmed package's tracking number was wrong (a re-labelled parcel, a typo): tell the platform,
+    then keep the new number. The platform's refusal (too late, too often, no such API) reaches the
+    operator as CorrectionRefused with its reason; nothing changes here then."""
+    new_number = new_tracking_number.strip()
+    package = repo.get_package(order_id, package_id)
+    if package.status != S.CONFIRMED or package.confirmed_at is None or not package.tracking_number:
+        raise CorrectionRefused(
+            f"package {package_id} is {package.status}: only a confirmed shipment's number is corrected"
+        )
+    if not new_number or new_number == package.tracking_number:
+        raise CorrectionRefused(f"package {package_id}: the new tracking number must differ from the old")
+    order = repo.get_order(order_id)
+    correction = TrackingCorrection(
+        order=order,
+        package=package.model_copy(update={"tracking_number": new_number}),
+        channel=repo.get_channel(package.channel_code),
+        old_tracking_number=package.tracking_number,
+        confirmed_at=package.confirmed_at,
+    )
+    marketplace = marketplace_for(repo.get_store(order.store_id))
+    try:
+        marketplace.correct_tracking(correction)
+    except CredentialsRejected as exc:
+        mark_credentials_rejected(repo, order.store_id, exc.reason)
+        raise CorrectionRefused(str(exc)) from exc
+    except MarketplaceRejected as exc:
+        raise CorrectionRefused(f"the platform refused the correction: {exc.reason}") from exc
+    updated = repo.update_package_fields(order_id, package_id, S.CONFIRMED, {"tracking_number": new_number})
+    repo.update_order_fields(
+        order_id,
+        {},
+        note=(f"tracking number of {package_id} corrected: {package.tracking_number} -> {new_number}", by),
+    )
+    return updated

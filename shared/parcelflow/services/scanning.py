@@ -61,6 +61,8 @@ def scan_parcel(
             else "already scanned",
             package.scanned_at,
         )
+    if order.intercept:
+        return result(ScanVerdict.STOP, f"STOP - intercept: {order.intercept}")
     if order.status in STOP_STATUSES:
         return result(
             ScanVerdict.STOP,

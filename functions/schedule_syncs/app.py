@@ -1,0 +1,16 @@
+"""EventBridge schedule tick: queue a sync run for each store whose own interval has passed."""
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from parcelflow import deps
+from parcelflow.observability import logger
+from parcelflow.services.sync import plan_store_syncs
+
+
+@logger.inject_lambda_context
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    # The scheduled event carries nothing the plan needs: each store's interval is in the stores table.
+    plan = plan_store_syncs(repo=deps.repository(), queue=deps.store_syncs(), workflow=deps.workflow())
+    return plan.model_dump(mode="json")
