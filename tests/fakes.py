@@ -4,10 +4,24 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
-from parcelflow.domain.errors import CarrierUnavailable, MarketplaceRejected, WaybillRejected
-from parcelflow.domain.models import Channel, ConfirmedShipment, PlatformOrder, RejectedPlatformOrder, Store
+from parcelflow.domain.errors import (
+    CarrierUnavailable,
+    CredentialsRejected,
+    MarketplaceRejected,
+    WaybillRejected,
+)
+from parcelflow.domain.models import (
+    Channel,
+    ConfirmedShipment,
+    OrderPage,
+    PlatformOrder,
+    RejectedPlatformOrder,
+    Store,
+    SyncCursor,
+    TrackingCorrection,
+)
 from parcelflow.ports import Waybill, WaybillRequest
 
 
@@ -49,30 +63,71 @@ class FakeCarrier:
 
 @dataclass
 class FakeMarketplace:
+    """One platform for every store: pages of `page_size` orders, with the cursor semantics of the port.
+
+    `until` is the platform's "now" that closes a window. `stop_after_pages`: raise `stop_with` once that
+    many pages were handed over in the run (a throttle storm past the deadline, an outage, a crash).
+    """
+
     orders: list[PlatformOrder] = field(default_factory=list)
-    confirmations: list[ConfirmedShipment] = field(default_factory=list)
-    refuse_with: str | None = None
-    since_seen: list[datetime] = field(default_factory=list)
-    failing_stores: set[str] = field(default_factory=set)
     rejected: list[RejectedPlatformOrder] = field(default_factory=list)
+    confirmations: list[ConfirmedShipment] = field(default_factory=list)
+    corrections: list[TrackingCorrection] = field(default_factory=list)
+    refuse_with: str | None = None
+    page_size: int = 100
+    until: datetime = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+    cursors_seen: list[SyncCursor] = field(default_factory=list)
+    stop_after_pages: int | None = None
+    stop_with: Exception | None = None
+    credentials_rejected: set[str] = field(default_factory=set)  # store ids
+    factory_fails: set[str] = field(default_factory=set)  # store ids whose client cannot even be built
+    _store_id: str = ""
 
     def __call__(self, store: Store) -> FakeMarketplace:
-        if store.store_id in self.failing_stores:
-            raise MarketplaceRejected(f"store {store.store_id}: access token rejected")
+        if store.store_id in self.factory_fails:
+            raise RuntimeError(f"store {store.store_id}: no adapter")
+        self._store_id = store.store_id
         return self
 
-    def fetch_orders_updated_since(self, since: datetime) -> Iterator[PlatformOrder]:
-        self.since_seen.append(since)
-        yield from (o for o in self.orders if o.updated_at >= since)
-
-    def take_rejected(self) -> list[RejectedPlatformOrder]:
-        rejected, self.rejected = self.rejected, []
-        return rejected
+    def fetch_changes(self, cursor: SyncCursor, *, deadline: float | None = None) -> Iterator[OrderPage]:
+        self.cursors_seen.append(cursor)
+        if self._store_id in self.credentials_rejected:
+            raise CredentialsRejected(self._store_id, "access token rejected")
+        until = cursor.until or self.until
+        in_window: list[PlatformOrder | RejectedPlatformOrder] = [
+            o for o in self.orders if cursor.since <= o.updated_at <= until
+        ]
+        in_window += self.rejected
+        start = int(cursor.page_token or 0)
+        pages = 0
+        while True:
+            if self.stop_after_pages is not None and pages >= self.stop_after_pages and self.stop_with:
+                raise self.stop_with
+            chunk = in_window[start : start + self.page_size]
+            start += self.page_size
+            more = start < len(in_window)
+            yield OrderPage(
+                orders=[o for o in chunk if isinstance(o, PlatformOrder)],
+                rejected=[o for o in chunk if isinstance(o, RejectedPlatformOrder)],
+                next_cursor=SyncCursor(since=cursor.since, until=until, page_token=str(start))
+                if more
+                else SyncCursor(since=until),
+            )
+            pages += 1
+            if not more:
+                return
 
     def confirm_shipment(self, shipment: ConfirmedShipment) -> None:
+        if shipment.order.store_id in self.credentials_rejected:
+            raise CredentialsRejected(shipment.order.store_id, "access token rejected")
         if self.refuse_with:
             raise MarketplaceRejected(self.refuse_with)
         self.confirmations.append(shipment)
+
+    def correct_tracking(self, correction: TrackingCorrection) -> None:
+        if self.refuse_with:
+            raise MarketplaceRejected(self.refuse_with)
+        self.corrections.append(correction)
 
 
 @dataclass
@@ -91,6 +146,14 @@ class FakeQueue:
 
     def enqueue_confirmation(self, order_id: str, package_id: str) -> None:
         self.messages.append((order_id, package_id))
+
+
+@dataclass
+class FakeSyncQueue:
+    queued: list[tuple[str, datetime]] = field(default_factory=list)
+
+    def enqueue_store_sync(self, store_id: str, due_at: datetime) -> None:
+        self.queued.append((store_id, due_at))
 
 
 @dataclass

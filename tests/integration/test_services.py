@@ -1,6 +1,5 @@
 """Each use case against the real repository on moto, with fakes for the outside world."""
 
-from datetime import timedelta
 
 import pytest
 
@@ -14,7 +13,6 @@ from parcelflow.services.labels import print_labels, render_package_label
 from parcelflow.services.repairs import CorrectionRefused, correct_address, retry_order
 from parcelflow.services.review import review_order
 from parcelflow.services.scanning import ScanVerdict, scan_parcel
-from parcelflow.services.sync import sync_all_stores
 from parcelflow.services.waybills import request_waybill
 from tests import factories
 from tests.fakes import FakeCarrier, FakeMarketplace, FakeQueue, FakeWorkflow, MemoryLabels, MemoryOnce
@@ -240,117 +238,3 @@ def test_a_refused_confirmation_is_kept_on_the_package_and_flagged(seeded: Dynam
     assert package.status == S.SHIPPED
     assert package.confirm_error == "InvalidInput: shipDate is before the order date"
     assert "shipDate" in (seeded.get_order(order_id).alert or "")
-
-
-# --- sync ----------------------------------------------------------------------------------------
-
-
-def test_sync_stores_new_orders_and_starts_only_the_shippable(seeded: DynamoDbOrderRepository) -> None:
-    marketplace = FakeMarketplace(
-        orders=[
-            factories.platform_order("111-1"),
-            factories.platform_order("111-2", status=PlatformStatus.UNPAID),
-        ]
-    )
-    workflow = FakeWorkflow()
-    now = factories.T0 + timedelta(minutes=5)
-    report = sync_all_stores(repo=seeded, marketplace_for=marketplace, workflow=workflow, now=lambda: now)
-    assert report.stores[0].created == 2 and report.stores[0].started == 1
-    assert workflow.started == ["amzus1-111-1"]
-    assert seeded.get_order("amzus1-111-1").workflow_started
-
-    # Funds clear: the next sync starts it, from the cursor minus the overlap.
-    marketplace.orders = [factories.platform_order("111-2", updated_at=now + timedelta(minutes=1))]
-    later = now + timedelta(minutes=5)
-    sync_all_stores(repo=seeded, marketplace_for=marketplace, workflow=workflow, now=lambda: later)
-    assert workflow.started == ["amzus1-111-1", "amzus1-111-2"]
-    assert marketplace.since_seen[-1] == now - timedelta(minutes=10)
-
-
-def test_a_cancellation_after_sync_holds_the_order_or_flags_a_shipped_one(
-    seeded: DynamoDbOrderRepository,
-) -> None:
-    carrier, labels, queue = FakeCarrier(), MemoryLabels(), FakeQueue()
-    held_id, _, held_tracking = _labelled(seeded, carrier, labels, "111-A")
-    shipped_id, _, shipped_tracking = _labelled(seeded, carrier, labels, "111-B")
-    print_labels(repo=seeded, labels=labels, expires_in_s=900, by="t")
-    scan_parcel(shipped_tracking, repo=seeded, confirmations=queue, scanner="d")
-
-    later = factories.T0 + timedelta(hours=2)
-    marketplace = FakeMarketplace(
-        orders=[
-            factories.platform_order(pid, status=PlatformStatus.CANCEL_REQUESTED, updated_at=later)
-            for pid in ("111-A", "111-B")
-        ]
-    )
-    report = sync_all_stores(
-        repo=seeded, marketplace_for=marketplace, workflow=FakeWorkflow(), now=lambda: later
-    )
-    assert report.stores[0].held_after_sync == [held_id]
-    assert seeded.get_order(held_id).status == S.ON_HOLD
-    assert (
-        scan_parcel(held_tracking, repo=seeded, confirmations=queue, scanner="d").verdict == ScanVerdict.STOP
-    )
-    shipped = seeded.get_order(shipped_id)
-    assert shipped.status == S.SHIPPED and "after the parcel was shipped" in (shipped.alert or "")
-
-
-def test_one_store_failing_leaves_the_others_syncing(seeded: DynamoDbOrderRepository) -> None:
-    seeded.put_store(factories.store(store_id="amzde1", name="Amazon DE"))
-    marketplace = FakeMarketplace(orders=[factories.platform_order("111-1")], failing_stores={"amzde1"})
-    report = sync_all_stores(
-        repo=seeded, marketplace_for=marketplace, workflow=FakeWorkflow(), now=lambda: factories.T0
-    )
-    by_store = {r.store_id: r for r in report.stores}
-    assert "access token rejected" in (by_store["amzde1"].error or "")
-    assert by_store["amzus1"].created == 1
-    assert seeded.get_sync_cursor("amzde1") is None
-
-
-def test_a_malformed_order_is_kept_with_its_error_and_does_not_break_the_batch(
-    seeded: DynamoDbOrderRepository,
-) -> None:
-    from parcelflow.domain.models import RejectedPlatformOrder
-
-    raw = {"orderId": "111-BAD", "recipient": {"deliveryAddress": {"city": "Lyon"}}, "weight": 0.25}
-    marketplace = FakeMarketplace(
-        orders=[factories.platform_order("111-1")],
-        rejected=[
-            RejectedPlatformOrder(
-                platform_order_id="111-BAD",
-                raw=raw,
-                error="recipient.deliveryAddress.countryCode: missing or empty",
-            )
-        ],
-    )
-    report = sync_all_stores(
-        repo=seeded, marketplace_for=marketplace, workflow=FakeWorkflow(), now=lambda: factories.T0
-    )
-    assert report.stores[0].created == 1
-    assert report.stores[0].rejected == ["111-BAD: recipient.deliveryAddress.countryCode: missing or empty"]
-    [kept] = seeded.list_rejected_orders("amzus1")
-    assert kept.raw == raw
-    assert "countryCode" in kept.error
-
-
-def test_a_cancellation_reaches_an_order_even_when_the_update_does_not_map(
-    seeded: DynamoDbOrderRepository,
-) -> None:
-    from parcelflow.domain.models import RejectedPlatformOrder
-
-    order_id, _ = _approved(seeded, "111-C")
-    marketplace = FakeMarketplace(
-        rejected=[
-            RejectedPlatformOrder(
-                platform_order_id="111-C",
-                raw={},
-                error="orderItems: missing",
-                platform_status=PlatformStatus.CANCELLED,
-            )
-        ]
-    )
-    report = sync_all_stores(
-        repo=seeded, marketplace_for=marketplace, workflow=FakeWorkflow(), now=lambda: factories.T0
-    )
-    assert report.stores[0].held_after_sync == [order_id]
-    assert seeded.get_order(order_id).status == S.ON_HOLD

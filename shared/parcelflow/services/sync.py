@@ -45,7 +45,11 @@ TICK_SLACK = timedelta(seconds=30)
 _SHIPPABLE = (PlatformStatus.AWAITING_SHIPMENT, PlatformStatus.PARTIALLY_SHIPPED)
 _WAITING_FOR_FUNDS = (PlatformStatus.UNPAID, PlatformStatus.PAYMENT_REVIEW)
 # A label exists for the package (or is being bought): the parcel must be taken off the line by hand.
-_LABEL_EXISTS = (FulfilmentStatus.WAYBILL_REQUESTED, FulfilmentStatus.TO_PRINT, FulfilmentStatus.AWAITING_SCAN)
+_LABEL_EXISTS = (
+    FulfilmentStatus.WAYBILL_REQUESTED,
+    FulfilmentStatus.TO_PRINT,
+    FulfilmentStatus.AWAITING_SCAN,
+)
 
 
 class StoreSyncReport(BaseModel):
@@ -150,7 +154,7 @@ def sync_store(
         logger.exception("store sync failed", extra={"store_id": store_id})
         report.state, report.error = StoreSyncState.FAILING, f"{type(exc).__name__}: {exc}"
     _record_health(repo, report, run_started)
-    logger.info("store synced", extra=report.model_dump(mode="json", exclude={"rejected"}))
+    logger.info("store synced", extra={"report": report.model_dump(mode="json", exclude={"rejected"})})
     return report
 
 
