@@ -40,5 +40,5 @@ def read_secret(name: str) -> dict[str, str]:
 def forget_secrets() -> None:
     """Drop the cache and the provider (tests and the local stack point the process elsewhere)."""
     if _provider.cache_info().currsize:
-        _provider().clear_cache()
+        _provider().clear_cache()  # type: ignore[no-untyped-call]
     _provider.cache_clear()

@@ -33,7 +33,9 @@ def confirm_package(
         raise IllegalTransition(f"package {package_id}", package.status, S.CONFIRMED)
     order = repo.get_order(order_id)
     store = repo.get_store(order.store_id)
-    others = [p for p in repo.get_packages(order_id) if p.package_id != package_id and p.status != S.CANCELLED]
+    others = [
+        p for p in repo.get_packages(order_id) if p.package_id != package_id and p.status != S.CANCELLED
+    ]
     shipment = ConfirmedShipment(
         order=order,
         package=package,
@@ -45,13 +47,11 @@ def confirm_package(
     marketplace = marketplace_for(store)
     try:
         once.run_once(f"confirm:{package_id}", lambda: marketplace.confirm_shipment(shipment))
-    except CredentialsRejected as refused:
+    except CredentialsRejected as denied:
         # Not this package's fault: the store is marked for the operator and the message comes back
         # (after the visibility timeout) until the credentials are renewed or it lands in the DLQ.
-        mark_credentials_rejected(repo, store.store_id, refused.reason)
-        repo.update_package_fields(
-            order_id, package_id, S.SHIPPED, {"confirm_error": f"waiting: {refused}"}
-        )
+        mark_credentials_rejected(repo, store.store_id, denied.reason)
+        repo.update_package_fields(order_id, package_id, S.SHIPPED, {"confirm_error": f"waiting: {denied}"})
         raise
     except MarketplaceRejected as rejected:
         refused = repo.update_package_fields(

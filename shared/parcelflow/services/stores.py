@@ -24,4 +24,3 @@ def store_overview(repo: OrderRepository) -> list[tuple[str, str, StoreHealth | 
     """(store id, marketplace, health or None when it never synced), every registered store."""
     health = {h.store_id: h for h in repo.list_store_health()}
     return [(s.store_id, str(s.marketplace), health.get(s.store_id)) for s in repo.list_stores()]
-
