@@ -12,8 +12,9 @@ from parcelflow.observability import logger
 from parcelflow.services.confirmations import confirm_package
 from parcelflow.services.outcomes import PackageTask
 
-# FIFO: after a failure the rest of the batch is returned unprocessed, so an order's packages stay in line.
-processor = SqsFifoPartialProcessor()
+# FIFO: after a failure the rest of that order's records come back unprocessed, so its packages stay in
+# line; other orders in the batch go on.
+processor = SqsFifoPartialProcessor(skip_group_on_error=True)
 
 
 def record_handler(record: SQSRecord) -> dict[str, Any]:

@@ -107,8 +107,13 @@ def test_duplicate_deliveries_change_nothing(flow: tuple[scenario.World, scenari
         [package] = repo.get_packages(order_id)
         task = {"order_id": order_id, "package_id": package.package_id}
         # The confirmation message twice more, and the waybill task and a whole workflow run again.
-        for _ in range(2):
-            sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps(task))
+        for copy in range(2):  # distinct deduplication ids: SQS must not be what saves us here
+            sqs.send_message(
+                QueueUrl=queue_url,
+                MessageBody=json.dumps(task),
+                MessageGroupId=order_id,
+                MessageDeduplicationId=f"again-{copy}-{package.package_id}",
+            )
         answer = lam.invoke(
             FunctionName=w.stack.physical_ids["RequestWaybillFunction"], Payload=json.dumps(task).encode()
         )

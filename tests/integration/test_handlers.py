@@ -32,7 +32,8 @@ from parcelflow.services.labels import print_labels
 from tests import factories
 
 S = FulfilmentStatus
-SYNC, REVIEW, WAYBILL, LABEL, SCAN, CONFIRM = (
+TICK, SYNC, REVIEW, WAYBILL, LABEL, SCAN, CONFIRM = (
+    "ScheduleSyncsFunction",
     "SyncOrdersFunction",
     "ReviewOrderFunction",
     "RequestWaybillFunction",
@@ -97,9 +98,7 @@ def lambdas(
     deps.reset()
     with AmazonSandbox() as amazon, YunExpressSandbox() as carrier:
         secrets = boto3.client("secretsmanager")
-        secrets.create_secret(
-            Name=STORE_SECRET, SecretString=json.dumps({"access_token": amazon.access_token})
-        )
+        secrets.create_secret(Name=STORE_SECRET, SecretString=json.dumps(amazon.store_secret()))
         secrets.create_secret(
             Name=CARRIER_SECRET,
             SecretString=json.dumps({"app_id": carrier.app_id, "app_secret": carrier.app_secret}),
@@ -163,13 +162,22 @@ def scan_event(d: Deployment, body: str) -> dict[str, Any]:
     }
 
 
-def sqs_record(d: Deployment, message_id: str, body: str, receipt_handle: str = "handle") -> dict[str, Any]:
-    queue = d.resources["ConfirmQueue"].attributes["Arn"]
+def sqs_record(
+    d: Deployment, message_id: str, body: str, *, group: str = "g", queue_id: str = "ConfirmQueue"
+) -> dict[str, Any]:
+    """A record from one of the FIFO queues."""
+    queue = d.resources[queue_id].attributes["Arn"]
     return {
         "messageId": message_id,
-        "receiptHandle": receipt_handle,
+        "receiptHandle": f"handle-{message_id}",
         "body": body,
-        "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": str(int(time.time() * 1000))},
+        "attributes": {
+            "ApproximateReceiveCount": "1",
+            "SentTimestamp": str(int(time.time() * 1000)),
+            "MessageGroupId": group,
+            "MessageDeduplicationId": message_id,
+            "SequenceNumber": str(time.time_ns()),
+        },
         "messageAttributes": {},
         "eventSource": "aws:sqs",
         "eventSourceARN": queue,
@@ -180,9 +188,14 @@ def sqs_record(d: Deployment, message_id: str, body: str, receipt_handle: str = 
 # --- the pipeline up to a given step, through the handlers --------------------------------------------
 
 
+def sync_event(h: Lambdas, store_id: str = "amzus1") -> dict[str, Any]:
+    body = json.dumps({"store_id": store_id})
+    return {"Records": [sqs_record(h.deployment, f"sync-{uuid.uuid4()}", body, group=store_id, queue_id="SyncQueue")]}
+
+
 def synced(h: Lambdas, **order: Any) -> str:
     platform_order_id = h.amazon.add_order(**order)["orderId"]
-    h.invoke(SYNC, scheduled_event(h.deployment))
+    assert h.invoke(SYNC, sync_event(h)) == {"batchItemFailures": []}
     return Order.key_for("amzus1", platform_order_id)
 
 
@@ -335,8 +348,13 @@ def test_confirm_batch_reports_only_the_malformed_record(lambdas: Lambdas) -> No
     drain_confirm_queue(lambdas)  # what the scans queued; this batch is built by hand
     a, b = (json.dumps(task) for task in shipped)
     d = lambdas.deployment
-    records = [sqs_record(d, "m-a", a), sqs_record(d, "m-b", b), sqs_record(d, "m-a2", a)]
-    records.append(sqs_record(d, "m-bad", '{"order_id": "amzus1-1"'))
+    ga, gb = shipped[0]["order_id"], shipped[1]["order_id"]
+    records = [
+        sqs_record(d, "m-bad", '{"order_id": "amzus1-1"', group="amzus1-1"),
+        sqs_record(d, "m-a", a, group=ga),
+        sqs_record(d, "m-b", b, group=gb),
+        sqs_record(d, "m-a2", a, group=ga),
+    ]
 
     response = lambdas.invoke(CONFIRM, {"Records": records})
 
@@ -350,19 +368,40 @@ def test_confirm_batch_reports_only_the_malformed_record(lambdas: Lambdas) -> No
 # --- sync_orders -------------------------------------------------------------------------------------
 
 
+def test_the_tick_queues_each_due_store_once_on_its_fifo_group(lambdas: Lambdas) -> None:
+    lambdas.repo.put_store(factories.store(store_id="aliex1", sync_every_minutes=60))
+    plan = lambdas.invoke(TICK, scheduled_event(lambdas.deployment))
+    assert sorted(plan["queued"]) == ["aliex1", "amzus1"]
+    assert lambdas.invoke(TICK, scheduled_event(lambdas.deployment))["queued"] == []  # not due yet
+    sqs = boto3.client("sqs")
+    messages = sqs.receive_message(
+        QueueUrl=lambdas.resource("SyncQueue"), MaxNumberOfMessages=10, MessageSystemAttributeNames=["All"]
+    )["Messages"]
+    groups = sorted(m["Attributes"]["MessageGroupId"] for m in messages)
+    assert groups == ["aliex1", "amzus1"]
+    assert sorted(json.loads(m["Body"])["store_id"] for m in messages) == groups
+
+
 def test_sync_keeps_a_malformed_order_aside_and_starts_the_others(lambdas: Lambdas) -> None:
     good = [lambdas.amazon.add_order(country=c)["orderId"] for c in ("US", "DE")]
     bad = lambdas.amazon.add_order(address={"countryCode": None})["orderId"]
 
-    report = lambdas.invoke(SYNC, scheduled_event(lambdas.deployment))
+    assert lambdas.invoke(SYNC, sync_event(lambdas)) == {"batchItemFailures": []}
 
-    [store] = report["stores"]
-    assert store["created"] == 2 and store["started"] == 2
-    [why] = store["rejected"]
-    assert why.startswith(bad) and "countryCode" in why
     [rejected] = lambdas.repo.list_rejected_orders()
     assert rejected.platform_order_id == bad and "countryCode" in rejected.error
+    health = lambdas.repo.get_store_health("amzus1")
+    assert health is not None and health.state == "ok"
     sfn = boto3.client("stepfunctions")
     executions = sfn.list_executions(stateMachineArn=lambdas.resource("OrderStateMachine"))["executions"]
     inputs = [json.loads(sfn.describe_execution(executionArn=e["executionArn"])["input"]) for e in executions]
     assert sorted(i["order_id"] for i in inputs) == sorted(Order.key_for("amzus1", p) for p in good)
+
+
+def test_sync_of_a_store_whose_refresh_token_was_revoked_marks_the_store(lambdas: Lambdas) -> None:
+    lambdas.amazon.add_order()
+    lambdas.amazon.revoke_refresh_token()
+    assert lambdas.invoke(SYNC, sync_event(lambdas)) == {"batchItemFailures": []}  # nothing to retry
+    health = lambdas.repo.get_store_health("amzus1")
+    assert health is not None and health.state == "credentials_rejected" and health.detail
+    assert lambdas.repo.get_sync_cursor("amzus1") is None

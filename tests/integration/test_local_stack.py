@@ -88,7 +88,9 @@ def test_real_template_deploys_every_resource_in_mock_aws() -> None:
             redrive["deadLetterTargetArn"] == deployment.resources["ConfirmDeadLetterQueue"].attributes["Arn"]
         )
         assert int(redrive["maxReceiveCount"]) == 5
-        assert attributes["VisibilityTimeout"] == "180"
+        assert attributes["VisibilityTimeout"] == "180" and attributes["FifoQueue"] == "true"
+        sync_queue = sqs.get_queue_attributes(QueueUrl=ids["SyncQueue"], AttributeNames=["All"])["Attributes"]
+        assert sync_queue["FifoQueue"] == "true" and sync_queue["VisibilityTimeout"] == "1800"
 
         machine = boto3.client("stepfunctions", region_name="us-east-1").describe_state_machine(
             stateMachineArn=ids["OrderStateMachine"]
@@ -111,7 +113,10 @@ def test_real_template_deploys_every_resource_in_mock_aws() -> None:
             10,
             True,
         )
-        assert functions["SyncOrdersFunction"].schedules[0].expression == "rate(5 minutes)"
+        assert functions["ScheduleSyncsFunction"].schedules[0].expression == "rate(1 minute)"
+        assert functions["ScheduleSyncsFunction"].environment["SYNC_QUEUE_URL"] == ids["SyncQueue"]
+        (sync_source,) = functions["SyncOrdersFunction"].sqs_sources
+        assert (sync_source.queue_url, sync_source.batch_size) == (ids["SyncQueue"], 1)
         (route,) = functions["ScanApiFunction"].api_routes
         assert (route.path, route.method, route.api_key_required) == ("/scans", "POST", True)
         assert deployment.outputs["OrderStateMachineArn"] == ids["OrderStateMachine"]
