@@ -1,8 +1,15 @@
-"""Amazon SP-API sandbox on loopback: searchOrders (2026-01-01) and confirmShipment (ordersV0). Dev only.
+"""Amazon SP-API sandbox on loopback: LWA, searchOrders, getOrder, confirmShipment. Dev only.
 
 Seed orders with `add_order`, change them with `cancel_order` / `set_status`, read what the adapter did
-in `confirmations` and `calls`. Orders are held whole, in the 2026-01-01 model's shape; searchOrders
-returns only the datasets asked for in `includedData`, as Amazon does.
+in `confirmations` and `calls`. Orders are held whole, in the 2026-01-01 model's shape; searchOrders and
+getOrder return only the datasets asked for in `includedData`, as Amazon does.
+
+Access: `store_secret()` is what a store's secret holds; `POST /auth/o2/token` exchanges its refresh token
+for access tokens that expire after `token_lifetime` (`expire_tokens()`, `revoke_refresh_token()` for
+tests). The static `access_token` is always accepted, for raw HTTP probes. Each SP-API operation has a
+server-side token bucket at Amazon's documented rate and burst (`rate_limits=False` turns them off,
+`set_rate_limit` changes one): over the limit is a 429 in Amazon's error shape, and every answer carries
+`x-amzn-RateLimit-Limit` while the limits are on.
 """
 
 from __future__ import annotations
@@ -11,8 +18,12 @@ import copy
 import itertools
 import re
 import secrets
+import threading
+import time
+import uuid
 import zlib
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -22,9 +33,20 @@ from werkzeug.wrappers import Request, Response
 from infra.local.sandboxes._server import SandboxServer, json_response
 
 SEARCH_PATH = "/orders/2026-01-01/orders"
+LWA_PATH = "/auth/o2/token"
+_ORDER_PATH = re.compile(r"^/orders/2026-01-01/orders/(?P<order_id>[^/]+)$")
 _CONFIRM_PATH = re.compile(r"^/orders/v0/orders/(?P<order_id>[^/]+)/shipmentConfirmation$")
 DEFAULT_MARKETPLACE = "ATVPDKIKX0DER"
 DEFAULT_TOKEN = "sandbox-access-token"  # noqa: S105 - a sandbox's fixed, public token
+DEFAULT_CLIENT_ID = "amzn1.application-oa2-client.parcelflow-sandbox"
+DEFAULT_CLIENT_SECRET = "amzn1.oa2-cs.v1.parcelflow-sandbox"  # noqa: S105 - a sandbox's public secret
+DEFAULT_TOKEN_LIFETIME = timedelta(hours=1)
+# Amazon's default usage plans (the models' descriptions): requests per second, burst.
+DEFAULT_RATE_LIMITS: dict[str, tuple[float, int]] = {
+    "searchOrders": (0.0056, 20),
+    "getOrder": (0.5, 30),
+    "confirmShipment": (2.0, 10),
+}
 _INCLUDED_DATA = frozenset(
     {
         "BUYER",
@@ -153,8 +175,41 @@ def _errors(code: str, message: str, details: str = "", status: int = 400) -> Re
     return json_response({"errors": [{"code": code, "message": message, "details": details}]}, status)
 
 
+def _lwa_error(error: str, description: str, status: int = 400) -> Response:
+    return json_response({"error": error, "error_description": description}, status)
+
+
+class _Bucket:
+    """Amazon's side of a usage plan: `burst` requests at once, refilled at `rate_per_s`."""
+
+    def __init__(self, rate_per_s: float, burst: int, clock: Callable[[], float]) -> None:
+        self.rate_per_s = rate_per_s
+        self.burst = burst
+        self._clock = clock
+        self._tokens = float(burst)
+        self._updated = clock()
+
+    def take(self) -> bool:
+        now = self._clock()
+        self._tokens = min(float(self.burst), self._tokens + (now - self._updated) * self.rate_per_s)
+        self._updated = now
+        if self._tokens < 1:
+            return False
+        self._tokens -= 1
+        return True
+
+
+@dataclass(frozen=True)
+class _SearchSnapshot:
+    """The rest of a search, served page by page under its pagination tokens."""
+
+    order_ids: list[str]
+    bound_name: str  # "lastUpdatedBefore" or "createdBefore"
+    bound: str
+
+
 class AmazonSandbox(SandboxServer):
-    """searchOrders and confirmShipment over HTTP, with orders held in memory."""
+    """LWA, searchOrders, getOrder and confirmShipment over HTTP, with orders held in memory."""
 
     def __init__(
         self,
@@ -162,16 +217,69 @@ class AmazonSandbox(SandboxServer):
         access_token: str = DEFAULT_TOKEN,
         marketplace_id: str = DEFAULT_MARKETPLACE,
         clock: Callable[[], datetime] = _now,
+        refresh_token: str | None = None,
+        client_id: str = DEFAULT_CLIENT_ID,
+        client_secret: str = DEFAULT_CLIENT_SECRET,
+        token_lifetime: timedelta = DEFAULT_TOKEN_LIFETIME,
+        rate_limits: bool = True,
+        rate_clock: Callable[[], float] = time.monotonic,
     ) -> None:
         super().__init__()
-        self.access_token = access_token
+        self.access_token = access_token  # static: always accepted, never expires
         self.marketplace_id = marketplace_id
         self.clock = clock
+        # A fresh refresh token per sandbox: a client's token cache never mixes two sandboxes.
+        self.refresh_token = refresh_token or f"Atzr|sandbox-{secrets.token_urlsafe(24)}"
+        self.client_id = client_id
+        self.client_secret = client_secret
+        self.token_lifetime = token_lifetime
+        self.rate_limits = rate_limits
         self.orders: dict[str, dict[str, Any]] = {}
         self.confirmations: list[dict[str, Any]] = []
-        self._pages: dict[str, list[str]] = {}
+        self._pages: dict[str, _SearchSnapshot] = {}
+        self._issued: dict[str, datetime] = {}  # access token -> expiry
+        self._refresh_revoked = False
+        self._rate_clock = rate_clock
+        self._rate_lock = threading.Lock()
+        self._buckets = {
+            operation: _Bucket(rate, burst, rate_clock)
+            for operation, (rate, burst) in DEFAULT_RATE_LIMITS.items()
+        }
         self._order_numbers = itertools.count(1)
         self._item_numbers = itertools.count(1)
+
+    # -- access and limits ----------------------------------------------------------------------------------
+    def store_secret(self) -> dict[str, str]:
+        """What a store's secret holds to reach this sandbox (the adapter's `credentials`)."""
+        return {
+            "refresh_token": self.refresh_token,
+            "client_id": self.client_id,
+            "client_secret": self.client_secret,
+            "lwa_endpoint": self.base_url + LWA_PATH,
+        }
+
+    def expire_tokens(self) -> None:
+        """Every access token issued so far expires now (the static `access_token` stays valid)."""
+        with self._lock:
+            expired = self.clock() - timedelta(seconds=1)
+            self._issued = dict.fromkeys(self._issued, expired)
+
+    def revoke_refresh_token(self) -> None:
+        """The seller de-authorised the app: LWA refuses the refresh token (issued tokens live on)."""
+        with self._lock:
+            self._refresh_revoked = True
+
+    def set_rate_limit(self, operation: str, rate_per_s: float, burst: int) -> None:
+        """Change one operation's usage plan; its bucket starts full."""
+        if operation not in self._buckets:
+            raise ValueError(f"no rate limit for {operation}; known: {', '.join(self._buckets)}")
+        with self._rate_lock:
+            self._buckets[operation] = _Bucket(rate_per_s, burst, self._rate_clock)
+
+    def expire_pagination_tokens(self) -> None:
+        """Every nextToken handed out so far becomes invalid (searchOrders answers 400 to it)."""
+        with self._lock:
+            self._pages.clear()
 
     # -- seeding and inspection ---------------------------------------------------------------------------
     def add_order(
@@ -187,8 +295,11 @@ class AmazonSandbox(SandboxServer):
         fulfilled_by: str = "MERCHANT",
         created: datetime | None = None,
         ship_within: timedelta = timedelta(days=2),
+        ioss_number: str | None = None,
     ) -> dict[str, Any]:
-        """A realistic order. `items`: (seller SKU, quantity); `address`: fields to set (None removes one)."""
+        """A realistic order. `items`: (seller SKU, quantity); `address`: fields to set (None removes one);
+        `fulfilled_by="AMAZON"`: an FBA order; `ioss_number`: on every item, as Amazon sends it for EU
+        deliveries (fulfillment.shipping.internationalShipping.iossNumber)."""
         status = status.upper().replace(" ", "_")
         if status not in _STATUSES:
             raise ValueError(f"unknown fulfillmentStatus {status}")
@@ -214,6 +325,12 @@ class AmazonSandbox(SandboxServer):
                 item_id = f"{70000000000000 + next(self._item_numbers):014d}"
                 shipped = quantity if status == "SHIPPED" else 0
                 total += Decimal(unit_price) * quantity
+                item_fulfillment: dict[str, Any] = {
+                    "quantityFulfilled": shipped,
+                    "quantityUnfulfilled": quantity - shipped,
+                }
+                if ioss_number is not None:
+                    item_fulfillment["shipping"] = {"internationalShipping": {"iossNumber": ioss_number}}
                 order_items.append(
                     {
                         "orderItemId": item_id,
@@ -231,10 +348,7 @@ class AmazonSandbox(SandboxServer):
                                 "currencyCode": currency,
                             }
                         },
-                        "fulfillment": {
-                            "quantityFulfilled": shipped,
-                            "quantityUnfulfilled": quantity - shipped,
-                        },
+                        "fulfillment": item_fulfillment,
                     }
                 )
             order = {
@@ -308,8 +422,12 @@ class AmazonSandbox(SandboxServer):
 
     # -- HTTP ---------------------------------------------------------------------------------------------
     def operation(self, request: Request) -> str:
+        if request.path == LWA_PATH:
+            return "lwaToken"
         if request.path == SEARCH_PATH:
             return "searchOrders"
+        if _ORDER_PATH.match(request.path):
+            return "getOrder"
         if _CONFIRM_PATH.match(request.path):
             return "confirmShipment"
         return "unknown"
@@ -322,25 +440,88 @@ class AmazonSandbox(SandboxServer):
         )
 
     def handle(self, request: Request) -> Response:
-        if request.headers.get("x-amz-access-token") != self.access_token:
-            return _errors(
-                "Unauthorized",
-                "Access to requested resource is denied.",
-                "The access token you provided is revoked, malformed or invalid.",
-                403,
-            )
-        if request.path == SEARCH_PATH and request.method == "GET":
+        if request.path == LWA_PATH:
+            if request.method != "POST":
+                return _lwa_error("invalid_request", "The token endpoint accepts POST only.", 405)
+            return self._lwa_token(request)
+        operation = self.operation(request)
+        refused = self._access_refused(request.headers.get("x-amz-access-token"))
+        if refused is not None:
+            return refused
+        response = self._limited(operation) or self._route(operation, request)
+        response.headers["x-amzn-RequestId"] = str(uuid.uuid4())
+        if self.rate_limits and operation in self._buckets:
+            response.headers["x-amzn-RateLimit-Limit"] = f"{self._buckets[operation].rate_per_s:g}"
+        return response
+
+    def _route(self, operation: str, request: Request) -> Response:
+        if operation == "searchOrders" and request.method == "GET":
             return self._search_orders(request)
-        match = _CONFIRM_PATH.match(request.path)
-        if match and request.method == "POST":
-            return self._confirm_shipment(match["order_id"], request)
+        order_match = _ORDER_PATH.match(request.path)
+        if order_match and request.method == "GET":
+            return self._get_order(order_match["order_id"], request)
+        confirm_match = _CONFIRM_PATH.match(request.path)
+        if confirm_match and request.method == "POST":
+            return self._confirm_shipment(confirm_match["order_id"], request)
         return _errors("NotFound", f"No resource for {request.method} {request.path}", status=404)
+
+    def _access_refused(self, token: str | None) -> Response | None:
+        if token is not None and token == self.access_token:
+            return None
+        with self._lock:
+            expires = self._issued.get(token) if token else None
+            now = self.clock()
+        if expires is None:
+            details = "The access token you provided is revoked, malformed or invalid."
+        elif expires <= now:
+            details = "The access token you provided has expired."
+        else:
+            return None
+        return _errors("Unauthorized", "Access to requested resource is denied.", details, 403)
+
+    def _limited(self, operation: str) -> Response | None:
+        if not self.rate_limits or operation not in self._buckets:
+            return None
+        with self._rate_lock:
+            allowed = self._buckets[operation].take()
+        if allowed:
+            return None
+        return _errors("QuotaExceeded", "You exceeded your quota for the requested resource.", status=429)
+
+    def _lwa_token(self, request: Request) -> Response:
+        form = request.form
+        if form.get("grant_type") != "refresh_token":
+            return _lwa_error("unsupported_grant_type", "The authorization grant type is not supported.")
+        for field in ("refresh_token", "client_id", "client_secret"):
+            if not form.get(field):
+                return _lwa_error("invalid_request", f"The request is missing a required parameter : {field}")
+        if form["client_id"] != self.client_id or form["client_secret"] != self.client_secret:
+            return _lwa_error("invalid_client", "Client authentication failed", 401)
+        with self._lock:
+            if form["refresh_token"] != self.refresh_token or self._refresh_revoked:
+                return _lwa_error(
+                    "invalid_grant", "The request has an invalid grant parameter : refresh_token"
+                )
+            token = f"Atza|sandbox-{secrets.token_urlsafe(32)}"
+            self._issued[token] = self.clock() + self.token_lifetime
+        return json_response(
+            {
+                "access_token": token,
+                "refresh_token": self.refresh_token,
+                "token_type": "bearer",
+                "expires_in": int(self.token_lifetime.total_seconds()),
+            }
+        )
 
     def _search_orders(self, request: Request) -> Response:
         args = request.args
         created_after, updated_after = args.get("createdAfter"), args.get("lastUpdatedAfter")
         if (created_after is None) == (updated_after is None):
             return _errors("InvalidInput", "Exactly one of createdAfter and lastUpdatedAfter is required.")
+        if created_after is not None and "lastUpdatedBefore" in args:
+            return _errors("InvalidInput", "lastUpdatedBefore may not be given with createdAfter.")
+        if updated_after is not None and "createdBefore" in args:
+            return _errors("InvalidInput", "createdBefore may not be given with lastUpdatedAfter.")
         try:
             bounds = {
                 key: _parse_time(args[key])
@@ -349,35 +530,39 @@ class AmazonSandbox(SandboxServer):
             }
         except ValueError:
             return _errors("InvalidInput", "Dates must be in ISO 8601 format.")
+        for after, before in (("createdAfter", "createdBefore"), ("lastUpdatedAfter", "lastUpdatedBefore")):
+            if after in bounds and before in bounds and bounds[before] < bounds[after]:
+                return _errors("InvalidInput", f"{before} must be equal to or after {after}.")
         try:
             page_size = int(args.get("maxResultsPerPage", "100"))
         except ValueError:
             page_size = 0
         if not 1 <= page_size <= 100:
             return _errors("InvalidInput", "maxResultsPerPage must be between 1 and 100.")
-        included = {v for v in args.get("includedData", "").split(",") if v}
-        if included - _INCLUDED_DATA:
-            return _errors(
-                "InvalidInput", f"Invalid includedData: {','.join(sorted(included - _INCLUDED_DATA))}"
-            )
-        now = self.clock()
+        included, invalid = _included_data(args)
+        if invalid:
+            return invalid
+        bound_name = "lastUpdatedBefore" if updated_after else "createdBefore"
         with self._lock:
             token = args.get("paginationToken")
             if token is not None:
                 if token not in self._pages:
                     return _errors("InvalidInput", "Invalid paginationToken.")
-                matching = self._pages.pop(token)
+                snapshot = self._pages.pop(token)
             else:
-                matching = self._matching(args, bounds)
-            page_ids, rest = matching[:page_size], matching[page_size:]
+                bound = bounds.get(bound_name)
+                snapshot = _SearchSnapshot(
+                    self._matching(args, bounds), bound_name, _iso(bound if bound else self.clock())
+                )
+            page_ids, rest = snapshot.order_ids[:page_size], snapshot.order_ids[page_size:]
             body: dict[str, Any] = {
                 "orders": [_view(self.orders[order_id], included) for order_id in page_ids],
             }
             if rest:
                 next_token = secrets.token_urlsafe(16)
-                self._pages[next_token] = rest
+                self._pages[next_token] = _SearchSnapshot(rest, snapshot.bound_name, snapshot.bound)
                 body["pagination"] = {"nextToken": next_token}
-        body["lastUpdatedBefore" if updated_after else "createdBefore"] = _iso(now)
+        body[snapshot.bound_name] = snapshot.bound
         return json_response(body)
 
     def _matching(self, args: Mapping[str, str], bounds: dict[str, datetime]) -> list[str]:
@@ -407,6 +592,16 @@ class AmazonSandbox(SandboxServer):
                 continue
             found.append((updated, order["orderId"]))
         return [order_id for _, order_id in sorted(found)]
+
+    def _get_order(self, order_id: str, request: Request) -> Response:
+        included, invalid = _included_data(request.args)
+        if invalid:
+            return invalid
+        with self._lock:
+            order = self.orders.get(order_id)
+            if order is None:
+                return _errors("NotFound", f"Order {order_id} was not found.", status=404)
+            return json_response({"order": _view(order, included)})
 
     def _confirm_shipment(self, order_id: str, request: Request) -> Response:
         with self._lock:
@@ -515,6 +710,14 @@ def _confirmation_problems(
                 f"of order item {item_id}."
             )
     return problems
+
+
+def _included_data(args: Mapping[str, str]) -> tuple[set[str], Response | None]:
+    included = {v for v in args.get("includedData", "").split(",") if v}
+    unknown = included - _INCLUDED_DATA
+    if unknown:
+        return included, _errors("InvalidInput", f"Invalid includedData: {','.join(sorted(unknown))}")
+    return included, None
 
 
 def _view(order: dict[str, Any], included: set[str]) -> dict[str, Any]:

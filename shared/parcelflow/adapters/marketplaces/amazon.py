@@ -1,14 +1,20 @@
 """Amazon Selling Partner API: orders in (searchOrders, 2026-01-01), shipment confirmations out (ordersV0).
 
-Field names follow the official models (orders_2026-01-01.json, ordersV0.json). An order that does not
-map is not raised from the iterator: it is kept aside (`take_rejected`) so one bad order never stops a
-store's sync.
+Field names follow the official models (orders_2026-01-01.json, ordersV0.json). Calls carry an access
+token from Login with Amazon (`lwa.py`), wait for the operation's rate limit (`ratelimit.Throttle`, one
+per seller account, shared by the warm invocations of a Lambda), and are retried on a throttle answer,
+a 5xx or a network error. An order that does not map travels in its page's `rejected`, never raised,
+so one bad order never stops a store's sync; orders Amazon fulfils (FBA) are skipped.
 """
 
 from __future__ import annotations
 
+import random
+import re
+import threading
+import time
 from collections.abc import Callable, Iterator, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import quote
@@ -17,27 +23,66 @@ import httpx
 from pydantic import ValidationError
 
 from parcelflow.adapters.marketplaces import RejectedPlatformOrder
-from parcelflow.domain.errors import MarketplaceRejected, MarketplaceUnavailable
+from parcelflow.adapters.marketplaces.amazon_models import (
+    ConfirmShipmentOrderItem,
+    ConfirmShipmentRequest,
+    ErrorList,
+    GetOrderAnswer,
+    OrderPackage,
+    PackageDetail,
+    SearchOrdersPage,
+)
+from parcelflow.adapters.marketplaces.lwa import LwaTokenSource
+from parcelflow.adapters.ratelimit import Limit, Throttle
+from parcelflow.domain.errors import (
+    CredentialsRejected,
+    MarketplaceRejected,
+    MarketplaceUnavailable,
+    SyncPaused,
+)
 from parcelflow.domain.models import (
     Address,
     ConfirmedShipment,
     Money,
     OrderLine,
+    OrderPage,
     PlatformOrder,
     PlatformStatus,
     Store,
+    SyncCursor,
+    TrackingCorrection,
+    utcnow,
 )
 from parcelflow.observability import logger
 
+SEARCH_ORDERS = "searchOrders"
+GET_ORDER = "getOrder"
+CONFIRM_SHIPMENT = "confirmShipment"
 SEARCH_ORDERS_PATH = "/orders/2026-01-01/orders"
+GET_ORDER_PATH = "/orders/2026-01-01/orders/{order_id}"
 CONFIRM_SHIPMENT_PATH = "/orders/v0/orders/{order_id}/shipmentConfirmation"
 PAGE_SIZE = 100
-# searchOrders leaves these out unless asked; order items always come inline.
-# RECIPIENT: the address; FULFILLMENT: status and ship-by; PROCEEDS: the total; CANCELLATION: buyer requests.
+MERCHANT = "MERCHANT"
+# searchOrders leaves these out unless asked; order items always come inline. RECIPIENT: the address;
+# FULFILLMENT: status, ship-by, and per item the IOSS number (fulfillment.shipping.internationalShipping);
+# PROCEEDS: the total; CANCELLATION: buyer requests.
 INCLUDED_DATA = ("RECIPIENT", "FULFILLMENT", "PROCEEDS", "CANCELLATION")
+# Default usage plans from the models' descriptions; `x-amzn-RateLimit-Limit` corrects the rate per account.
+LIMITS: Mapping[str, Limit] = {
+    SEARCH_ORDERS: Limit(rate_per_s=0.0056, burst=20),
+    GET_ORDER: Limit(rate_per_s=0.5, burst=30),
+    CONFIRM_SHIPMENT: Limit(rate_per_s=2.0, burst=10),
+}
+RATE_LIMIT_HEADER = "x-amzn-RateLimit-Limit"
+MAX_THROTTLED_ANSWERS = 5  # without a deadline: then MarketplaceUnavailable (or SyncPaused while syncing)
+TRANSIENT_RETRIES = 2  # after a 5xx or a network error, quick jittered retries before MarketplaceUnavailable
+TRANSIENT_BASE_PAUSE_S = 0.25
+# When searchOrders does not say where its window ends: Amazon's own bound is at least 2 minutes back.
+WINDOW_END_LAG = timedelta(minutes=2)
 USER_AGENT = "parcelflow/0.1"
 DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 OTHER_CARRIER = "Other"  # the carrierCode that makes carrierName required
+_IOSS = re.compile(r"^IM[0-9]{10}$")  # "IM", a 3-digit member state code, 7 digits
 
 _STATUSES: dict[str, PlatformStatus] = {
     "PENDING_AVAILABILITY": PlatformStatus.UNPAID,  # pre-order, payment not authorised yet
@@ -49,8 +94,24 @@ _STATUSES: dict[str, PlatformStatus] = {
     # UNFULFILLABLE exists for Amazon-fulfilled orders only: seeing it here is an error, not a status.
 }
 
-AccessTokenSource = Callable[[], str]
-"""Gives the LWA access token for the next call. Today: the one in the store's secret; later: a refresher."""
+_throttles: dict[tuple[str, str], Throttle] = {}
+_throttles_lock = threading.Lock()
+
+
+def shared_throttle(store: Store) -> Throttle:
+    """The seller account's throttle, shared by every client of the store in this process (warm Lambda)."""
+    with _throttles_lock:
+        key = (store.endpoint, store.store_id)
+        throttle = _throttles.get(key)
+        if throttle is None:
+            throttle = _throttles[key] = Throttle(LIMITS)
+        return throttle
+
+
+def clear_throttles() -> None:
+    """Forget every store's throttle (for tests; a new process starts empty anyway)."""
+    with _throttles_lock:
+        _throttles.clear()
 
 
 class OrderMappingError(ValueError):
@@ -59,8 +120,19 @@ class OrderMappingError(ValueError):
         self.field = field
 
 
+class _PaginationTokenRefused(Exception):
+    """searchOrders answered 400 to a request with a paginationToken: expired or unknown."""
+
+
 class AmazonSpApiClient:
-    """One Amazon seller account (one store), reached at `store.endpoint`."""
+    """One Amazon seller account (one store), reached at `store.endpoint`.
+
+    `credentials` is the store's secret: refresh_token, client_id, client_secret[, lwa_endpoint].
+    Keyword hooks: `rate_limits=False` turns the client-side buckets off (a 429 is still backed off);
+    `throttle` replaces the store's shared one; `clock` (monotonic seconds), `sleep` and `jitter` are for
+    tests, and giving any of them builds a private throttle on them; `now` is the wall clock that dates a
+    window when Amazon does not.
+    """
 
     def __init__(
         self,
@@ -68,57 +140,133 @@ class AmazonSpApiClient:
         credentials: dict[str, str],
         http: httpx.Client | None = None,
         *,
-        access_token: AccessTokenSource | None = None,
+        rate_limits: bool = True,
+        throttle: Throttle | None = None,
+        clock: Callable[[], float] | None = None,
+        sleep: Callable[[float], None] | None = None,
+        jitter: Callable[[], float] | None = None,
+        now: Callable[[], datetime] = utcnow,
     ) -> None:
         self._store = store
-        self._credentials = credentials
         self._http = http or httpx.Client(timeout=DEFAULT_TIMEOUT, headers={"User-Agent": USER_AGENT})
-        self._access_token = access_token or self._token_from_secret
-        self._rejected: list[RejectedPlatformOrder] = []
+        self._clock = clock or time.monotonic
+        self._sleep = sleep or time.sleep
+        self._jitter = jitter or random.random
+        self._now = now
+        self._rate_limits = rate_limits
+        if throttle is None:
+            private = not rate_limits or any(hook is not None for hook in (clock, sleep, jitter))
+            throttle = (
+                Throttle(LIMITS, clock=self._clock, sleep=self._sleep, jitter=self._jitter)
+                if private
+                else shared_throttle(store)
+            )
+        self._throttle = throttle
+        self._tokens = LwaTokenSource(
+            store.store_id, credentials, self._http, clock=self._clock, sleep=self._sleep, jitter=self._jitter
+        )
 
-    def fetch_orders_updated_since(self, since: datetime) -> Iterator[PlatformOrder]:
+    # -- orders in ------------------------------------------------------------------------------------------
+    def fetch_changes(self, cursor: SyncCursor, *, deadline: float | None = None) -> Iterator[OrderPage]:
+        since, until, token = cursor.since, cursor.until, cursor.page_token
+        if token is not None and until is None:
+            logger.warning(
+                "sync cursor has a page token but no window end: reading a new window",
+                extra={"store_id": self._store.store_id},
+            )
+            token = None
+        restarted = False
+        while True:
+            try:
+                page = self._search_page(since, until, token, deadline)
+            except _PaginationTokenRefused as exc:
+                if restarted:
+                    raise MarketplaceUnavailable(
+                        f"searchOrders refused a fresh paginationToken: {exc}"
+                    ) from exc
+                restarted, token = True, None
+                logger.info(
+                    "paginationToken refused: reading the window again from its first page",
+                    extra={"store_id": self._store.store_id, "error": str(exc)},
+                )
+                continue
+            if until is None:
+                until = self._window_end(page, since)
+            next_token = page.pagination.next_token if page.pagination is not None else None
+            orders, rejected = self._map_page(page.orders)
+            yield OrderPage(
+                orders=orders,
+                rejected=rejected,
+                next_cursor=SyncCursor(since=since, until=until, page_token=next_token)
+                if next_token
+                else SyncCursor(since=until),
+            )
+            if not next_token:
+                return
+            token = next_token
+
+    def _search_page(
+        self, since: datetime, until: datetime | None, token: str | None, deadline: float | None
+    ) -> SearchOrdersPage:
         params: dict[str, str] = {
             "lastUpdatedAfter": iso8601(since),
-            "fulfilledBy": "MERCHANT",
+            "fulfilledBy": MERCHANT,
             "maxResultsPerPage": str(PAGE_SIZE),
             "includedData": ",".join(INCLUDED_DATA),
         }
         if self._store.marketplace_ids:
             params["marketplaceIds"] = ",".join(self._store.marketplace_ids)
-        token: str | None = None
-        while True:
-            page_params = params if token is None else params | {"paginationToken": token}
-            page = self._json(self._send("GET", SEARCH_ORDERS_PATH, "searchOrders", params=page_params))
-            orders = page.get("orders")
-            if not isinstance(orders, list):
-                raise MarketplaceUnavailable("searchOrders: answer without an orders list")
-            for raw in orders:
-                mapped = self._map_or_reject(raw)
-                if mapped is not None:
-                    yield mapped
-            pagination = page.get("pagination")
-            token = pagination.get("nextToken") if isinstance(pagination, Mapping) else None
-            if not token:
-                return
+        # A later page repeats the first page's parameters and adds the token; the token holds the window.
+        if token is not None:
+            params["paginationToken"] = token
+        elif until is not None:
+            params["lastUpdatedBefore"] = iso8601(until)
+        response = self._call(SEARCH_ORDERS, "GET", SEARCH_ORDERS_PATH, params=params, deadline=deadline)
+        if response.status_code == 400 and token is not None:
+            raise _PaginationTokenRefused(_error_text(response))
+        if response.status_code >= 400:
+            raise MarketplaceRejected(f"searchOrders: {_error_text(response)}")
+        try:
+            return SearchOrdersPage.model_validate_json(response.content)
+        except ValidationError as exc:
+            raise MarketplaceUnavailable(
+                f"searchOrders: answer is not a SearchOrdersResponse (HTTP {response.status_code})"
+            ) from exc
 
-    def take_rejected(self) -> list[RejectedPlatformOrder]:
-        """Orders seen since the last call that did not map; the list is emptied."""
-        rejected, self._rejected = self._rejected, []
-        return rejected
+    def _window_end(self, page: SearchOrdersPage, since: datetime) -> datetime:
+        """Amazon's `lastUpdatedBefore` of the answer; else our clock minus the lag Amazon keeps."""
+        end: datetime | None = None
+        if page.last_updated_before:
+            try:
+                end = _time(page.last_updated_before, "lastUpdatedBefore")
+            except OrderMappingError:
+                logger.warning(
+                    "searchOrders lastUpdatedBefore is not a date-time: using our clock",
+                    extra={"store_id": self._store.store_id, "value": page.last_updated_before},
+                )
+        if end is None:
+            end = self._now() - WINDOW_END_LAG
+        return max(end, since)
 
-    def confirm_shipment(self, shipment: ConfirmedShipment) -> None:
-        if not self._store.marketplace_ids:
-            raise MarketplaceRejected(f"store {self._store.store_id} has no marketplace id to confirm in")
-        body = confirm_shipment_body(shipment, self._store.marketplace_ids[0])
-        order_id = quote(shipment.order.platform_order_id, safe="")
-        self._send("POST", CONFIRM_SHIPMENT_PATH.format(order_id=order_id), "confirmShipment", json=body)
+    def _map_page(self, raw_orders: list[Any]) -> tuple[list[PlatformOrder], list[RejectedPlatformOrder]]:
+        orders: list[PlatformOrder] = []
+        rejected: list[RejectedPlatformOrder] = []
+        for raw in raw_orders:
+            if _fulfilled_by_amazon(raw):
+                continue  # not ours to ship: neither mapped nor rejected
+            mapped = self._map_or_reject(raw)
+            if isinstance(mapped, PlatformOrder):
+                orders.append(mapped)
+            else:
+                rejected.append(mapped)
+        return orders, rejected
 
-    def _map_or_reject(self, raw: Any) -> PlatformOrder | None:
+    def _map_or_reject(self, raw: Any) -> PlatformOrder | RejectedPlatformOrder:
         raw_dict = dict(raw) if isinstance(raw, Mapping) else {"value": raw}
         try:
             return map_order(raw_dict)
         # ValueError covers OrderMappingError and pydantic's ValidationError; the others are shapes nobody
-        # foresaw. Either way this order waits for a person and the rest of the batch goes on.
+        # foresaw. Either way this order waits for a person and the rest of the page goes on.
         except (ValueError, TypeError, KeyError, AttributeError) as exc:
             rejected = RejectedPlatformOrder(
                 platform_order_id=str(raw_dict.get("orderId") or ""),
@@ -134,41 +282,173 @@ class AmazonSpApiClient:
                     "error": rejected.error,
                 },
             )
-            self._rejected.append(rejected)
+            return rejected
+
+    # -- shipments out --------------------------------------------------------------------------------------
+    def confirm_shipment(self, shipment: ConfirmedShipment) -> None:
+        if not self._store.marketplace_ids:
+            raise MarketplaceRejected(f"store {self._store.store_id} has no marketplace id to confirm in")
+        body = confirm_shipment_body(shipment, self._store.marketplace_ids[0])
+        order_id = quote(shipment.order.platform_order_id, safe="")
+        response = self._call(
+            CONFIRM_SHIPMENT, "POST", CONFIRM_SHIPMENT_PATH.format(order_id=order_id), json=body
+        )
+        if response.is_success:
+            return
+        reason = _error_text(response)
+        if response.status_code == 400:
+            # Our earlier call may have gone through with its answer lost: then this 400 is the replay's.
+            existing = self._confirmed_package(shipment)
+            if existing is not None:
+                ours = shipment.package.tracking_number or ""
+                if _same_tracking(existing.tracking_number, ours):
+                    logger.info(
+                        "confirmShipment refused a replay: the package is confirmed already",
+                        extra={
+                            "store_id": self._store.store_id,
+                            "platform_order_id": shipment.order.platform_order_id,
+                            "package_reference_id": existing.package_reference_id,
+                        },
+                    )
+                    return
+                reason = (
+                    f"{reason}; package {existing.package_reference_id} of order "
+                    f"{shipment.order.platform_order_id} is confirmed on Amazon with tracking number "
+                    f"{existing.tracking_number!r}, not {ours!r}"
+                )
+        raise MarketplaceRejected(reason)
+
+    def _confirmed_package(self, shipment: ConfirmedShipment) -> OrderPackage | None:
+        """The order's package on Amazon with this package's reference id, read with getOrder."""
+        order_id = quote(shipment.order.platform_order_id, safe="")
+        response = self._call(
+            GET_ORDER, "GET", GET_ORDER_PATH.format(order_id=order_id), params={"includedData": "PACKAGES"}
+        )
+        if not response.is_success:
+            logger.warning(
+                "getOrder failed while checking a refused confirmation",
+                extra={"store_id": self._store.store_id, "error": _error_text(response)},
+            )
             return None
-
-    def _token_from_secret(self) -> str:
-        token = self._credentials.get("access_token")
-        if not token:
-            raise MarketplaceRejected(f"credentials of store {self._store.store_id} have no access_token")
-        return token
-
-    def _send(self, method: str, path: str, operation: str, **kwargs: Any) -> httpx.Response:
-        headers = {
-            "x-amz-access-token": self._access_token(),
-            "User-Agent": USER_AGENT,
-            "Accept": "application/json",
-        }
         try:
-            response = self._http.request(method, self._store.endpoint + path, headers=headers, **kwargs)
-        except httpx.HTTPError as exc:
-            raise MarketplaceUnavailable(f"{operation}: {type(exc).__name__}: {exc}") from exc
-        status = response.status_code
-        if status == 429 or status >= 500:
-            raise MarketplaceUnavailable(f"{operation}: HTTP {status}: {_error_text(response)}")
-        if status >= 400:
-            raise MarketplaceRejected(_error_text(response))
-        return response
+            answer = GetOrderAnswer.model_validate_json(response.content)
+        except ValidationError as exc:
+            raise MarketplaceUnavailable("getOrder: answer is not a GetOrderResponse") from exc
+        reference = str(shipment.package.seq)
+        return next((p for p in answer.order.packages if p.package_reference_id == reference), None)
 
-    @staticmethod
-    def _json(response: httpx.Response) -> Mapping[str, Any]:
-        try:
-            data = response.json()
-        except ValueError as exc:
-            raise MarketplaceUnavailable(f"answer is not JSON (HTTP {response.status_code})") from exc
-        if not isinstance(data, Mapping):
-            raise MarketplaceUnavailable("answer is not a JSON object")
-        return data
+    def correct_tracking(self, correction: TrackingCorrection) -> None:
+        """ordersV0 has no call that changes a confirmed tracking number (confirmShipment refuses a
+        packageReferenceId already used; updateShipmentStatus only sets ReadyForPickup, PickedUp or
+        RefusedPickup), and 2026-01-01 only reads orders: a person edits the shipment in Seller Central."""
+        package = correction.package
+        raise MarketplaceRejected(
+            "Amazon's API cannot change the tracking number of a confirmed shipment: in Seller Central, "
+            f"open order {correction.order.platform_order_id} (Manage Orders), edit the shipment of package "
+            f"{package.seq} and replace tracking number {correction.old_tracking_number} with "
+            f"{package.tracking_number or '(none)'}"
+        )
+
+    # -- HTTP -----------------------------------------------------------------------------------------------
+    def _call(
+        self,
+        operation: str,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        json: Any = None,
+        deadline: float | None = None,
+    ) -> httpx.Response:
+        """One SP-API call; a 2xx or a 4xx other than a refused token or a throttle comes back.
+
+        Rate limit first (SyncPaused rather than wait past `deadline`); a refused access token is
+        refreshed once; a 429 is backed off and retried (within the deadline, or MAX_THROTTLED_ANSWERS
+        times without one); 5xx and network errors get TRANSIENT_RETRIES quick retries.
+        """
+        throttled = transient = 0
+        refreshed = False
+        while True:
+            if self._rate_limits:
+                self._throttle.before_call(operation, deadline)
+            token = self._tokens.token()
+            headers = {"x-amz-access-token": token, "User-Agent": USER_AGENT, "Accept": "application/json"}
+            try:
+                response = self._http.request(
+                    method, self._store.endpoint + path, params=params, json=json, headers=headers
+                )
+            except httpx.HTTPError as exc:
+                transient += 1
+                self._pause_after_failure(operation, transient, f"{type(exc).__name__}: {exc}", deadline)
+                continue
+            self._throttle.observe_limit(operation, response.headers.get(RATE_LIMIT_HEADER))
+            status = response.status_code
+            if status == 429:
+                throttled += 1
+                if deadline is None and throttled >= MAX_THROTTLED_ANSWERS:
+                    self._give_up_throttled(operation, throttled)
+                self._throttle.after_throttled(operation, throttled, deadline)
+                continue
+            if status >= 500:
+                transient += 1
+                self._pause_after_failure(
+                    operation, transient, f"HTTP {status}: {_error_text(response)}", deadline
+                )
+                continue
+            if _token_refused(response):
+                if refreshed:
+                    raise CredentialsRejected(self._store.store_id, f"{operation}: {_error_text(response)}")
+                refreshed = True
+                self._tokens.invalidate(token)
+                logger.info(
+                    "access token refused: refreshing it once",
+                    extra={"store_id": self._store.store_id, "operation": operation, "status": status},
+                )
+                continue
+            return response
+
+    def _give_up_throttled(self, operation: str, answers: int) -> None:
+        reason = f"{operation}: throttled by Amazon {answers} times in a row"
+        if operation == SEARCH_ORDERS:  # a sync is paused, never failed, by throttling
+            raise SyncPaused(reason, 1 / self._throttle.bucket(operation).rate_per_s)
+        raise MarketplaceUnavailable(reason)
+
+    def _pause_after_failure(
+        self, operation: str, failures: int, problem: str, deadline: float | None
+    ) -> None:
+        if failures > TRANSIENT_RETRIES:
+            raise MarketplaceUnavailable(f"{operation}: {problem}")
+        pause = TRANSIENT_BASE_PAUSE_S * 2 ** (failures - 1) * self._jitter()
+        if deadline is not None and self._clock() + pause > deadline:
+            raise MarketplaceUnavailable(f"{operation}: {problem} (no time left to retry)")
+        logger.info(
+            "sp-api call failed: retrying",
+            extra={"store_id": self._store.store_id, "operation": operation, "problem": problem},
+        )
+        self._sleep(pause)
+
+
+def _token_refused(response: httpx.Response) -> bool:
+    """401, or 403 with code Unauthorized: Amazon's answer to an expired, revoked or invalid token."""
+    if response.status_code == 401:
+        return True
+    if response.status_code != 403:
+        return False
+    try:
+        errors = ErrorList.model_validate_json(response.content).errors
+    except ValidationError:
+        return False
+    return any(error.code == "Unauthorized" for error in errors)
+
+
+def _same_tracking(theirs: str | None, ours: str) -> bool:
+    return theirs is not None and theirs.strip().casefold() == ours.strip().casefold()
+
+
+def _fulfilled_by_amazon(raw: Any) -> bool:
+    fulfillment = raw.get("fulfillment") if isinstance(raw, Mapping) else None
+    fulfilled_by = fulfillment.get("fulfilledBy") if isinstance(fulfillment, Mapping) else None
+    return isinstance(fulfilled_by, str) and fulfilled_by.strip().upper() != MERCHANT
 
 
 def confirm_shipment_body(shipment: ConfirmedShipment, marketplace_id: str) -> dict[str, Any]:
@@ -177,19 +457,31 @@ def confirm_shipment_body(shipment: ConfirmedShipment, marketplace_id: str) -> d
     package = shipment.package
     if not package.tracking_number:
         raise MarketplaceRejected(f"package {package.package_id} has no tracking number to confirm")
-    detail: dict[str, Any] = {
-        "packageReferenceId": str(package.seq),
-        "carrierCode": channel.carrier_code,
-        "shippingMethod": channel.shipping_method,
-        "trackingNumber": package.tracking_number,
-        "shipDate": iso8601(shipment.shipped_at),
-        "orderItems": [{"orderItemId": line.line_id, "quantity": line.quantity} for line in package.lines],
-    }
-    if channel.carrier_code.casefold() == OTHER_CARRIER.casefold():
-        detail["carrierName"] = channel.name
-    return {"marketplaceId": marketplace_id, "packageDetail": detail}
+    other = channel.carrier_code.casefold() == OTHER_CARRIER.casefold()
+    try:
+        request = ConfirmShipmentRequest(
+            marketplace_id=marketplace_id,
+            package_detail=PackageDetail(
+                package_reference_id=str(package.seq),
+                carrier_code=channel.carrier_code,
+                carrier_name=channel.name if other else None,
+                shipping_method=channel.shipping_method,
+                tracking_number=package.tracking_number,
+                ship_date=iso8601(shipment.shipped_at),
+                order_items=[
+                    ConfirmShipmentOrderItem(order_item_id=line.line_id, quantity=line.quantity)
+                    for line in package.lines
+                ],
+            ),
+        )
+    except ValidationError as exc:
+        raise MarketplaceRejected(
+            f"package {package.package_id} does not make a ConfirmShipmentRequest: {_describe(exc)}"
+        ) from exc
+    return request.wire()
 
 
+# -- mapping ------------------------------------------------------------------------------------------------
 def map_order(raw: Mapping[str, Any]) -> PlatformOrder:
     """One searchOrders order → PlatformOrder. Raises OrderMappingError naming the Amazon field."""
     order_id = _text(raw, "orderId", "orderId")
@@ -218,6 +510,7 @@ def map_order(raw: Mapping[str, Any]) -> PlatformOrder:
         lines=[_line(item, f"orderItems[{i}]") for i, item in enumerate(items)],
         shipping_address=_address(raw),
         total=_money(grand_total, "proceeds.grandTotal") if grand_total is not None else None,
+        ioss_number=_ioss_number(items),
     )
 
 
@@ -253,6 +546,31 @@ def _cancellation_pending(item: Any) -> bool:
     return requested_by_buyer or isinstance(cancellation.get("cancellationExecution"), Mapping)
 
 
+def _ioss_number(items: list[Any]) -> str | None:
+    """orderItems[].fulfillment.shipping.internationalShipping.iossNumber: one number for the order."""
+    found: tuple[str, str] | None = None  # (number, where)
+    for i, item in enumerate(items):
+        value = _dig(item, "fulfillment", "shipping", "internationalShipping", "iossNumber")
+        if value is None or (isinstance(value, str) and not value.strip()):
+            continue
+        where = f"orderItems[{i}].fulfillment.shipping.internationalShipping.iossNumber"
+        number = value.strip().upper() if isinstance(value, str) else ""
+        if not _IOSS.match(number):
+            raise OrderMappingError(where, f"not an IOSS number (IM and 10 digits): {value!r}")
+        if found is not None and found[0] != number:
+            raise OrderMappingError(where, f"{number} differs from {found[1]} ({found[0]})")
+        found = found or (number, where)
+    return found[0] if found else None
+
+
+def _dig(value: Any, *keys: str) -> Any:
+    for key in keys:
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(key)
+    return value
+
+
 def _line(item: Any, where: str) -> OrderLine:
     if not isinstance(item, Mapping):
         raise OrderMappingError(where, "not an object")
@@ -268,7 +586,7 @@ def _line(item: Any, where: str) -> OrderLine:
     return OrderLine(
         line_id=_text(item, "orderItemId", f"{where}.orderItemId"),
         sku=sku,
-        title=str(product.get("title") or sku),
+        title=_optional(product, "title") or sku,
         quantity=quantity,
         unit_price=_money(unit_price, f"{where}.product.price.unitPrice") if unit_price is not None else None,
     )
@@ -281,7 +599,7 @@ def _address(raw: Mapping[str, Any]) -> Address:
     if not isinstance(address, Mapping):
         raise OrderMappingError(where, "missing (RECIPIENT not in includedData?)")
     country = _text(address, "countryCode", f"{where}.countryCode").upper()
-    if len(country) != 2 or not country.isalpha():
+    if len(country) != 2 or not country.isalpha() or not country.isascii():
         raise OrderMappingError(f"{where}.countryCode", f"not an ISO 3166-1 alpha-2 code: {country!r}")
     extra_lines = [str(address[k]).strip() for k in ("addressLine2", "addressLine3") if address.get(k)]
     return Address(
@@ -354,15 +672,10 @@ def _describe(exc: Exception) -> str:
 def _error_text(response: httpx.Response) -> str:
     """Amazon's errors[].message (with details), or the start of whatever came back."""
     try:
-        data = response.json()
-    except ValueError:
-        data = None
-    errors = data.get("errors") if isinstance(data, Mapping) else None
-    messages = [
-        f"{error.get('message')} ({error['details']})" if error.get("details") else str(error.get("message"))
-        for error in errors or []
-        if isinstance(error, Mapping) and error.get("message")
-    ]
+        errors = ErrorList.model_validate_json(response.content).errors
+    except ValidationError:
+        errors = []
+    messages = [f"{e.message} ({e.details})" if e.details else e.message for e in errors if e.message]
     if messages:
         return "; ".join(messages)
     return f"HTTP {response.status_code}: {response.text[:200]}"
