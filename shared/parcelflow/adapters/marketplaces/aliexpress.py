@@ -1,0 +1,879 @@
+"""AliExpress open platform over the TOP protocol: order changes in, shipment notices and corrections out.
+
+Every call is one signed POST to the gateway; the answer is `{"<method with underscores>_response": …}` or
+`{"error_response": {code, msg, sub_code, sub_msg, request_id}}`. What is not confirmed against the
+platform lives in one place each: the protocol (`GATEWAY_PATH`, `canonical_string`, `sign`), the method
+names, and the codes the adapter acts on (`_CODES`/`_SUB_CODES` constants below).
+
+A sync reads `aliexpress.solution.order.get` a page at a time and asks
+`aliexpress.solution.order.receiptinfo.get` for each order's address (the order list carries none): about
+1 + 1/50 calls per order. An order that does not map is handed over in the page's `rejected`, never raised.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import random
+import re
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal, InvalidOperation
+from enum import StrEnum
+from functools import cache
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+import httpx
+from pydantic import BaseModel, ValidationError
+
+from parcelflow.adapters.marketplaces.aliexpress_models import (
+    ActionResult,
+    AliExpressOrder,
+    Amount,
+    ErrorResponse,
+    FulfillRequest,
+    ModifyShipmentRequest,
+    OrderGetResult,
+    OrderProduct,
+    OrderQuery,
+    ReceiptInfo,
+    ReceiptInfoQuery,
+)
+from parcelflow.adapters.ratelimit import Limit, Throttle
+from parcelflow.domain.currencies import ISO_4217
+from parcelflow.domain.errors import (
+    CredentialsRejected,
+    MarketplaceRejected,
+    MarketplaceUnavailable,
+    SyncPaused,
+)
+from parcelflow.domain.models import (
+    Address,
+    ConfirmedShipment,
+    Money,
+    OrderLine,
+    OrderPage,
+    PlatformOrder,
+    PlatformStatus,
+    RejectedPlatformOrder,
+    Store,
+    SyncCursor,
+    TrackingCorrection,
+    utcnow,
+)
+from parcelflow.observability import logger
+
+# -- the protocol (*unconfirmed*: keep every detail of it here) ---------------------------------------------
+# The TOP gateway: one path for every method, parameters form-encoded in a POST body. `timestamp` is
+# Beijing time (GMT+8, no DST) and the gateway refuses one more than 10 minutes off. The signature is
+# TOP's `hmac-sha256` variant: parameters sorted by name (byte order), every name+value with a non-empty
+# value concatenated without separators (`sign` itself left out), HMAC-SHA256 keyed with the app secret
+# over the UTF-8 bytes, upper-case hex. (TOP's older `md5` variant wraps the same string in the secret and
+# hashes it; `hmac` is HMAC-MD5. We send sign_method=hmac-sha256 and nothing else.)
+GATEWAY_PATH = "/router/rest"
+SIGN_METHOD = "hmac-sha256"
+API_VERSION = "2.0"
+TIMESTAMP_ZONE = timezone(timedelta(hours=8))
+TOP_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+
+ORDER_GET = "aliexpress.solution.order.get"
+RECEIPT_INFO_GET = "aliexpress.solution.order.receiptinfo.get"
+FULFILL = "aliexpress.solution.order.fulfill"
+MODIFY_SHIPMENT = "aliexpress.logistics.sellermodifiedshipment"  # *unconfirmed* name and parameters
+
+# Gateway codes (`error_response.code`) as TOP documents them.
+THROTTLE_CODES = frozenset({"5", "6", "7"})  # session / partner / app call limited ("This ban will last…")
+# 25 invalid signature, 26/27 missing/invalid session, 28/29 missing/invalid app key, 53 (*unconfirmed*:
+# session expired), 11/12 the app or the seller's authorisation does not cover the API. None of them goes
+# away by retrying: someone must renew the token or the app's permissions.
+CREDENTIAL_CODES = frozenset({"11", "12", "25", "26", "27", "28", "29", "53"})
+TRANSIENT_CODES = frozenset({"10"})  # service currently unavailable
+# Sub-codes: `isp.*` is the platform's own failure (retry), `isv.*` a refusal of this request (a person acts).
+TRANSIENT_SUB_CODE_PREFIX = "isp."
+# *Unconfirmed* business sub-codes the adapter acts on; any other isv.* is a plain refusal.
+ALREADY_NOTIFIED_SUB_CODES = frozenset({"isv.logistics-no-already-notified"})
+CORRECTION_EXPIRED_SUB_CODES = frozenset({"isv.modify-shipment-expired"})
+CORRECTION_LIMIT_SUB_CODES = frozenset({"isv.modify-shipment-times-exceeded"})
+_BAN = re.compile(r"ban will last for (\d+(?:\.\d+)?) more seconds", re.IGNORECASE)
+
+# -- the marketplace's rules ---------------------------------------------------------------------------------
+PACIFIC = "America/Los_Angeles"  # order times and the query's date bounds are US Pacific wall-clock times
+PAGE_SIZE = 50  # order.get's largest page (*unconfirmed*)
+CORRECTION_WINDOW = timedelta(days=5)  # a tracking number may be corrected within 5 days of the notice…
+MAX_CORRECTIONS = 2  # …at most twice per shipment notice
+OTHER_SERVICE = "other"  # the service_name that makes tracking_website required
+# Where buyers track a parcel when the carrier is not one of AliExpress's named logistics services, by
+# Channel.carrier. A carrier missing here cannot be declared as "other": the notice is refused.
+TRACKING_WEBSITES: dict[str, str] = {
+    "yunexpress": "https://www.yuntrack.com/",
+    "4px": "https://track.4px.com/",
+}
+# AliExpress writes a few countries its own way.
+COUNTRY_ALIASES: dict[str, str] = {"UK": "GB", "SRB": "RS", "MNE": "ME"}
+
+_STATUSES: dict[str, PlatformStatus] = {
+    "PLACE_ORDER_SUCCESS": PlatformStatus.UNPAID,
+    "RISK_CONTROL": PlatformStatus.PAYMENT_REVIEW,  # 24-hour payment review: never ship
+    "IN_FROZEN": PlatformStatus.PAYMENT_REVIEW,
+    "WAIT_SELLER_SEND_GOODS": PlatformStatus.AWAITING_SHIPMENT,
+    "SELLER_PART_SEND_GOODS": PlatformStatus.PARTIALLY_SHIPPED,
+    "WAIT_BUYER_ACCEPT_GOODS": PlatformStatus.SHIPPED,
+    "FUND_PROCESSING": PlatformStatus.SHIPPED,
+    "IN_CANCEL": PlatformStatus.CANCEL_REQUESTED,
+    "IN_ISSUE": PlatformStatus.DISPUTED,
+    # FINISH: see map_status — shipped, or closed without shipping (a cancellation).
+}
+# logistics_status of a FINISH order that never left: the order was closed (cancelled, or timed out
+# before shipping). Any other logistics status on a FINISH order means goods were sent.
+_NOT_SHIPPED_LOGISTICS = frozenset({"NO_LOGISTICS", "WAIT_SELLER_SEND_GOODS"})
+_SHIPPED_LOGISTICS = frozenset({"SELLER_SEND_PART_GOODS", "SELLER_SEND_GOODS", "BUYER_ACCEPT_GOODS"})
+
+# -- this adapter's own choices ------------------------------------------------------------------------------
+USER_AGENT = "parcelflow/0.1"
+DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+# Client-side limit for the app, before the platform's: a modest rate with a burst (*unconfirmed*: the
+# platform assigns each app its own quota). Every method draws from one bucket.
+DEFAULT_LIMIT = Limit(rate_per_s=10.0, burst=20)
+APP_OPERATION = "app"
+TRANSIENT_ATTEMPTS = 3  # tries of one call when the platform fails (isp.*, 5xx, no answer)
+TRANSIENT_BASE_S = 0.5
+THROTTLED_IN_A_ROW = 8  # throttle answers to one call before giving up on it
+MAX_BAN_WAIT_S = 60.0  # without a deadline, a longer ban is not waited out in a Lambda
+
+_M = TypeVar("_M", bound=BaseModel)
+Now = Callable[[], datetime]
+Monotonic = Callable[[], float]
+Sleep = Callable[[float], None]
+
+
+# -- signing -------------------------------------------------------------------------------------------------
+def canonical_string(params: Mapping[str, str]) -> str:
+    """What `sign` signs (*unconfirmed*, TOP's scheme): sorted name+value pairs, no empties, no `sign`."""
+    return "".join(f"{key}{params[key]}" for key in sorted(params) if key != "sign" and params[key] != "")
+
+
+def sign(secret: str, params: Mapping[str, str]) -> str:
+    digest = hmac.new(secret.encode(), canonical_string(params).encode(), hashlib.sha256)
+    return digest.hexdigest().upper()
+
+
+def top_timestamp(moment: datetime) -> str:
+    return _aware(moment).astimezone(TIMESTAMP_ZONE).strftime(TOP_TIME_FORMAT)
+
+
+def to_json(value: Any) -> str:
+    """A business parameter as the gateway takes it: compact JSON, non-ASCII kept as it is."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+# -- errors --------------------------------------------------------------------------------------------------
+class ErrorKind(StrEnum):
+    THROTTLED = "throttled"
+    CREDENTIALS = "credentials"
+    TRANSIENT = "transient"
+    REJECTED = "rejected"
+
+
+@dataclass(frozen=True)
+class PlatformError:
+    kind: ErrorKind
+    code: str
+    sub_code: str
+    message: str  # the platform's sub_msg (or msg), for people
+    ban_s: float | None = None  # how long the platform said a call-limit ban lasts
+
+
+def classify(error: ErrorResponse) -> PlatformError:
+    """What an error_response means for us: by its codes, never by its wording.
+
+    The one thing read from the text is the length of a call-limit ban, which TOP gives only there.
+    """
+    code = str(error.code if error.code is not None else "")
+    sub_code = error.sub_code or ""
+    message = error.sub_msg or error.msg or f"error code {code}"
+    if code in THROTTLE_CODES:
+        ban = _BAN.search(f"{error.sub_msg or ''} {error.msg or ''}")
+        return PlatformError(
+            ErrorKind.THROTTLED, code, sub_code, message, float(ban.group(1)) if ban else None
+        )
+    if code in CREDENTIAL_CODES:
+        kind = ErrorKind.CREDENTIALS
+    elif code in TRANSIENT_CODES or sub_code.startswith(TRANSIENT_SUB_CODE_PREFIX):
+        kind = ErrorKind.TRANSIENT
+    elif sub_code.startswith("isv."):
+        kind = ErrorKind.REJECTED
+    elif code in ("15", "530"):  # "remote service error" without saying whose: the platform's
+        kind = ErrorKind.TRANSIENT
+    else:
+        kind = ErrorKind.REJECTED
+    return PlatformError(kind, code, sub_code, message)
+
+
+class AliExpressRejected(MarketplaceRejected):
+    """The platform refused this request (an isv.* error, or result_success false)."""
+
+    def __init__(self, method: str, sub_code: str, message: str) -> None:
+        super().__init__(f"{method}: {message}" + (f" ({sub_code})" if sub_code else ""))
+        self.method = method
+        self.sub_code = sub_code
+        self.platform_message = message
+
+
+# -- times ---------------------------------------------------------------------------------------------------
+@cache
+def pacific() -> ZoneInfo:
+    return ZoneInfo(PACIFIC)
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+def pacific_text(moment: datetime) -> str:
+    """The instant as US Pacific wall-clock text (PST or PDT, whichever applies then)."""
+    return _aware(moment).astimezone(pacific()).strftime(TOP_TIME_FORMAT)
+
+
+def window_start_text(moment: datetime) -> str:
+    """A window's lower bound as Pacific text, never later than the instant however the platform reads it.
+
+    In the hour that repeats when DST ends (01:00-01:59 twice), the text is ambiguous; read as the second
+    01:xx it would start the window up to an hour late and skip orders. There the bound goes back to the
+    wall-clock hour before (00:xx, unambiguous): an hour read twice, once a year.
+    """
+    local = _aware(moment).astimezone(pacific())
+    if local.replace(fold=0).utcoffset() != local.replace(fold=1).utcoffset():
+        return (local.replace(tzinfo=None, fold=0) - timedelta(hours=1)).strftime(TOP_TIME_FORMAT)
+    return local.strftime(TOP_TIME_FORMAT)
+
+
+def parse_pacific(text: Any, where: str) -> datetime:
+    """ "yyyy-MM-dd HH:mm:ss" US Pacific → UTC. In the repeated hour the earlier reading (PDT) is taken."""
+    if not isinstance(text, str) or not text.strip():
+        raise OrderMappingError(where, "missing or empty")
+    try:
+        local = datetime.strptime(text.strip(), TOP_TIME_FORMAT)
+    except ValueError as exc:
+        raise OrderMappingError(where, f"not a 'yyyy-MM-dd HH:mm:ss' time: {text!r}") from exc
+    return local.replace(tzinfo=pacific()).astimezone(UTC)
+
+
+# -- mapping -------------------------------------------------------------------------------------------------
+class OrderMappingError(ValueError):
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(f"{field}: {problem}")
+        self.field = field
+
+
+def map_status(order_status: Any, logistics_status: Any) -> PlatformStatus:
+    if not isinstance(order_status, str) or not order_status:
+        raise OrderMappingError("order_status", "missing or empty")
+    if order_status == "FINISH":
+        # FINISH closes every order, shipped or not: logistics_status says whether goods ever left.
+        if logistics_status in _NOT_SHIPPED_LOGISTICS:
+            return PlatformStatus.CANCELLED
+        if logistics_status in _SHIPPED_LOGISTICS:
+            return PlatformStatus.SHIPPED
+        raise OrderMappingError(
+            "logistics_status", f"needed to tell a FINISH order shipped from closed, got {logistics_status!r}"
+        )
+    status = _STATUSES.get(order_status)
+    if status is None:
+        raise OrderMappingError("order_status", f"unsupported value {order_status!r}")
+    return status
+
+
+def status_or_none(raw: Mapping[str, Any]) -> PlatformStatus | None:
+    try:
+        return map_status(raw.get("order_status"), raw.get("logistics_status"))
+    except OrderMappingError:
+        return None
+
+
+@dataclass(frozen=True)
+class MappedOrder:
+    """Everything of a PlatformOrder but the address, which comes from another call."""
+
+    platform_order_id: str
+    platform_status: PlatformStatus
+    platform_status_raw: str
+    ordered_at: datetime
+    updated_at: datetime
+    ship_by: datetime | None
+    lines: list[OrderLine]
+    buyer_note: str | None
+    total: Money | None
+
+    def with_address(self, address: Address) -> PlatformOrder:
+        return PlatformOrder(
+            platform_order_id=self.platform_order_id,
+            platform_status=self.platform_status,
+            platform_status_raw=self.platform_status_raw,
+            ordered_at=self.ordered_at,
+            updated_at=self.updated_at,
+            ship_by=self.ship_by,
+            lines=self.lines,
+            shipping_address=address,
+            buyer_note=self.buyer_note,
+            total=self.total,
+        )
+
+
+def map_order_fields(raw: Mapping[str, Any], answered_at: datetime) -> MappedOrder:
+    """One order of order.get, all but its address. Raises OrderMappingError naming the AliExpress field.
+
+    `answered_at`: when the answer came; the left_send_good_* countdown runs from then.
+    """
+    order = _parse(AliExpressOrder, raw)
+    order_id = str(order.order_id).strip()
+    if not order_id:
+        raise OrderMappingError("order_id", "missing or empty")
+    status = map_status(order.order_status, order.logistics_status)
+    if not order.product_list:
+        raise OrderMappingError("product_list", "missing or empty")
+    lines = [_line(product, f"product_list[{i}]") for i, product in enumerate(order.product_list)]
+    return MappedOrder(
+        platform_order_id=order_id,
+        platform_status=status,
+        platform_status_raw=str(order.order_status),
+        ordered_at=parse_pacific(order.gmt_create, "gmt_create"),
+        updated_at=parse_pacific(order.gmt_update, "gmt_update"),
+        ship_by=_ship_by(order, answered_at),
+        lines=lines,
+        buyer_note=_buyer_note(order.product_list),
+        total=_money(order.pay_amount, "pay_amount") if order.pay_amount is not None else None,
+    )
+
+
+def map_address(raw: Mapping[str, Any]) -> Address:
+    """The answer of receiptinfo.get → Address. Errors name the field as `receiptinfo.<field>`."""
+    info = _parse(ReceiptInfo, raw, prefix="receiptinfo.")
+    country = _text(info.country, "receiptinfo.country").upper()
+    country = COUNTRY_ALIASES.get(country, country)
+    if len(country) != 2 or not country.isalpha():
+        raise OrderMappingError("receiptinfo.country", f"not an ISO 3166-1 alpha-2 code: {info.country!r}")
+    return Address(
+        name=_text(info.contact_person, "receiptinfo.contact_person"),
+        line1=_text(info.detail_address, "receiptinfo.detail_address"),
+        line2=_optional(info.address2),
+        city=_text(info.city, "receiptinfo.city"),
+        province=_optional(info.province),
+        postcode=_optional(info.zip),
+        country_code=country,
+        phone=_phone(info),
+    )
+
+
+def map_order(raw: Mapping[str, Any], receipt: Mapping[str, Any], answered_at: datetime) -> PlatformOrder:
+    return map_order_fields(raw, answered_at).with_address(map_address(receipt))
+
+
+def _parse(model: type[_M], raw: Mapping[str, Any], prefix: str = "") -> _M:
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        raise OrderMappingError(prefix + field_path(error["loc"]), error["msg"]) from exc
+
+
+def field_path(loc: tuple[int | str, ...]) -> str:
+    """('product_list', 0, 'product_count') → "product_list[0].product_count"."""
+    path = ""
+    for part in loc:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return path or "(order)"
+
+
+def _line(product: OrderProduct, where: str) -> OrderLine:
+    count = product.product_count
+    if count is None or count <= 0:
+        raise OrderMappingError(f"{where}.product_count", f"must be a positive integer, got {count!r}")
+    line_id = str(product.child_id).strip() if product.child_id is not None else ""
+    if not line_id:
+        raise OrderMappingError(f"{where}.child_id", "missing or empty")
+    sku = _text(product.sku_code, f"{where}.sku_code")
+    price = product.product_unit_price
+    return OrderLine(
+        line_id=line_id,
+        sku=sku,
+        title=_optional(product.product_name) or sku,
+        quantity=count,
+        unit_price=_money(price, f"{where}.product_unit_price") if price is not None else None,
+    )
+
+
+def _ship_by(order: AliExpressOrder, answered_at: datetime) -> datetime | None:
+    """left_send_good_day/hour/min is a countdown as of the answer; absent when nothing is left to ship."""
+    parts = {
+        "left_send_good_day": order.left_send_good_day,
+        "left_send_good_hour": order.left_send_good_hour,
+        "left_send_good_min": order.left_send_good_min,
+    }
+    if all(value is None for value in parts.values()):
+        return None
+    for name, value in parts.items():
+        if value is not None and value < 0:
+            raise OrderMappingError(name, f"must not be negative, got {value}")
+    days, hours, minutes = (value or 0 for value in parts.values())
+    return _aware(answered_at).astimezone(UTC) + timedelta(days=days, hours=hours, minutes=minutes)
+
+
+def _buyer_note(products: list[OrderProduct]) -> str | None:
+    """The buyer's notes are per line on AliExpress; one note for the order, each distinct note once."""
+    notes: list[str] = []
+    for product in products:
+        memo = _optional(product.memo)
+        if memo and memo not in notes:
+            notes.append(memo)
+    return "; ".join(notes) or None
+
+
+def _money(value: Amount | None, where: str) -> Money:
+    if value is None:
+        raise OrderMappingError(where, "missing")
+    try:
+        amount = Decimal(str(value.amount).strip()) if value.amount is not None else None
+    except InvalidOperation:
+        amount = None
+    if amount is None or not amount.is_finite():
+        raise OrderMappingError(f"{where}.amount", f"not a decimal: {value.amount!r}")
+    if amount < 0:
+        raise OrderMappingError(f"{where}.amount", f"must not be negative, got {amount}")
+    currency = _text(value.currency_code, f"{where}.currency_code").upper()
+    if currency not in ISO_4217:
+        raise OrderMappingError(f"{where}.currency_code", f"not an ISO 4217 code: {value.currency_code!r}")
+    return Money(amount=amount, currency=currency)
+
+
+def _phone(info: ReceiptInfo) -> str | None:
+    number = _optional(info.mobile_no) or _optional(info.phone_number)
+    if number is None:
+        return None
+    prefix = (_optional(info.phone_country) or "").lstrip("+")
+    return f"+{prefix} {number}" if prefix and not number.startswith("+") else number
+
+
+def _text(value: Any, where: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise OrderMappingError(where, "missing or empty")
+    return value.strip()
+
+
+def _optional(value: Any) -> str | None:
+    return (value.strip() or None) if isinstance(value, str) else None
+
+
+# -- shipment notices ----------------------------------------------------------------------------------------
+def fulfill_request(shipment: ConfirmedShipment) -> FulfillRequest:
+    """The fulfill parameters of one package: "part" until the package that completes the order."""
+    package, channel = shipment.package, shipment.channel
+    if not package.tracking_number:
+        raise MarketplaceRejected(f"package {package.package_id} has no tracking number to notify")
+    service = channel.carrier_code
+    return FulfillRequest(
+        out_ref=shipment.order.platform_order_id,
+        send_type="all" if shipment.is_last_package else "part",
+        logistics_no=package.tracking_number,
+        service_name=service,
+        tracking_website=_tracking_website(channel.carrier, channel.code, service),
+        description=f"package {package.seq} ({channel.shipping_method})",
+    )
+
+
+def correction_request(correction: TrackingCorrection) -> ModifyShipmentRequest:
+    new = correction.package.tracking_number
+    if not new:
+        raise MarketplaceRejected(f"package {correction.package.package_id} has no new tracking number")
+    if new == correction.old_tracking_number:
+        raise MarketplaceRejected(
+            f"package {correction.package.package_id}: tracking number {new} is unchanged"
+        )
+    channel = correction.channel
+    # The correction does not change how much of the order is shipped; the order's platform status (as
+    # last synced) says whether the notices so far were partial.
+    partial = correction.order.platform_status in (
+        PlatformStatus.AWAITING_SHIPMENT,
+        PlatformStatus.PARTIALLY_SHIPPED,
+    )
+    return ModifyShipmentRequest(
+        out_ref=correction.order.platform_order_id,
+        send_type="part" if partial else "all",
+        old_service_name=channel.carrier_code,
+        old_logistics_no=correction.old_tracking_number,
+        new_service_name=channel.carrier_code,
+        new_logistics_no=new,
+        tracking_website=_tracking_website(channel.carrier, channel.code, channel.carrier_code),
+        description=f"tracking number corrected for package {correction.package.seq}",
+    )
+
+
+WINDOW_RULE = (
+    f"AliExpress allows tracking corrections within {CORRECTION_WINDOW.days} days of the shipment notice"
+)
+LIMIT_RULE = f"AliExpress allows at most {MAX_CORRECTIONS} tracking corrections per shipment notice"
+
+
+def correction_refusal(confirmed_at: datetime, now: datetime, corrections_so_far: int = 0) -> str | None:
+    """Why the platform would refuse to correct the tracking number now, or None when it may.
+
+    AliExpress allows a correction within 5 days of the shipment notice, at most twice per notice.
+    """
+    age = _aware(now) - _aware(confirmed_at)
+    if age > CORRECTION_WINDOW:
+        return f"{WINDOW_RULE}; this one was notified {age.total_seconds() / 86400:.1f} days ago"
+    if corrections_so_far >= MAX_CORRECTIONS:
+        return f"{LIMIT_RULE}; this one was corrected {corrections_so_far} times"
+    return None
+
+
+def _tracking_website(carrier: str, channel_code: str, service: str) -> str | None:
+    if service.casefold() != OTHER_SERVICE:
+        return None
+    website = TRACKING_WEBSITES.get(carrier.casefold())
+    if website is None:
+        raise MarketplaceRejected(
+            f"channel {channel_code} notifies AliExpress as service_name 'other', which needs a tracking "
+            f"website, and carrier {carrier!r} has none known: set the channel's carrier_code to an "
+            "AliExpress logistics service name"
+        )
+    return website
+
+
+# -- the client ----------------------------------------------------------------------------------------------
+_THROTTLES: dict[tuple[str, Limit], Throttle] = {}
+_THROTTLES_LOCK = threading.Lock()
+
+
+def shared_throttle(store_id: str, limit: Limit = DEFAULT_LIMIT) -> Throttle:
+    """The store's throttle for this process: every client of a warm Lambda draws from the same bucket."""
+    with _THROTTLES_LOCK:
+        throttle = _THROTTLES.get((store_id, limit))
+        if throttle is None:
+            throttle = _THROTTLES[(store_id, limit)] = Throttle({APP_OPERATION: limit})
+        return throttle
+
+
+def forget_throttles() -> None:
+    with _THROTTLES_LOCK:
+        _THROTTLES.clear()
+
+
+def page_token(page: int, total_count: int) -> str:
+    """The next page number, and the window's size when it was read: "3:137"."""
+    return f"{page}:{total_count}"
+
+
+def parse_page_token(token: str | None) -> tuple[int, int | None]:
+    """(page, total_count then); a token we cannot read starts the window again, which is harmless."""
+    if not token:
+        return 1, None
+    page_text, _, total_text = token.partition(":")
+    try:
+        page = int(page_text)
+        total = int(total_text) if total_text else None
+    except ValueError:
+        return 1, None
+    return (page, total) if page >= 1 else (1, None)
+
+
+class AliExpressClient:
+    """One AliExpress seller account (one store), reached at `store.endpoint` (the gateway or a sandbox).
+
+    `credentials`: the store's secret, `app_key`, `app_secret` and `session` (the seller's access token).
+    The keyword arguments are test hooks: `now` (UTC wall clock: signing, windows, ship-by), `monotonic`,
+    `sleep` and `jitter` (waits), `throttle` (the rate limiter; by default the store's shared one).
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        credentials: dict[str, str],
+        http: httpx.Client | None = None,
+        *,
+        now: Now = utcnow,
+        monotonic: Monotonic = time.monotonic,
+        sleep: Sleep = time.sleep,
+        jitter: Callable[[], float] = random.random,
+        limit: Limit = DEFAULT_LIMIT,
+        throttle: Throttle | None = None,
+        page_size: int = PAGE_SIZE,
+    ) -> None:
+        self._store = store
+        self._credentials = credentials
+        self._http = http or httpx.Client(timeout=DEFAULT_TIMEOUT, headers={"User-Agent": USER_AGENT})
+        self._now = now
+        self._monotonic = monotonic
+        self._sleep = sleep
+        self._jitter = jitter
+        self._throttle = throttle or shared_throttle(store.store_id, limit)
+        self._page_size = page_size
+
+    # -- the port -------------------------------------------------------------------------------------------
+    def fetch_changes(self, cursor: SyncCursor, *, deadline: float | None = None) -> Iterator[OrderPage]:
+        since = cursor.since
+        until = cursor.until or max(self._now().replace(microsecond=0), since)
+        page, window_total = parse_page_token(cursor.page_token) if cursor.until else (1, None)
+        re_read = False
+        while True:
+            result, answered_at = self._order_page(since, until, page, deadline)
+            total = result.total_count
+            if window_total is not None and total != window_total:
+                # Paging by number is fragile: an order updated since the first page leaves the window
+                # (its gmt_update is now past the end) and every later order moves up a place, so one
+                # would slip past unread, and the next window starts after it. Read the window again from
+                # page 1, once: orders seen twice are harmless, a missed one is not.
+                logger.warning(
+                    "aliexpress window changed while paging",
+                    extra={"store_id": self._store.store_id, "was": window_total, "now": total, "page": page},
+                )
+                window_total = total
+                if not re_read and page > 1:
+                    re_read, page = True, 1
+                    continue
+            window_total = total
+            orders, rejected = self._map_page(result.target_list, answered_at, deadline)
+            last = not result.target_list or page * self._page_size >= total
+            yield OrderPage(
+                orders=orders,
+                rejected=rejected,
+                next_cursor=SyncCursor(since=until)
+                if last
+                else SyncCursor(since=since, until=until, page_token=page_token(page + 1, total)),
+            )
+            if last:
+                return
+            page += 1
+
+    def confirm_shipment(self, shipment: ConfirmedShipment) -> None:
+        request = fulfill_request(shipment)
+        try:
+            self._action(FULFILL, request)
+        except AliExpressRejected as exc:
+            if exc.sub_code not in ALREADY_NOTIFIED_SUB_CODES:
+                raise
+            # Notified by an earlier attempt whose answer we never read: it is done, and done once.
+            logger.info(
+                "aliexpress shipment already notified",
+                extra={"order": request.out_ref, "logistics_no": request.logistics_no},
+            )
+
+    def correct_tracking(self, correction: TrackingCorrection) -> None:
+        refusal = correction_refusal(correction.confirmed_at, self._now())
+        if refusal:
+            raise MarketplaceRejected(f"order {correction.order.platform_order_id}: {refusal}")
+        request = correction_request(correction)
+        try:
+            self._action(MODIFY_SHIPMENT, request)
+        except AliExpressRejected as exc:
+            if exc.sub_code in ALREADY_NOTIFIED_SUB_CODES:
+                return  # the new number is on the order already: an earlier attempt went through
+            rule = (
+                WINDOW_RULE
+                if exc.sub_code in CORRECTION_EXPIRED_SUB_CODES
+                else LIMIT_RULE
+                if exc.sub_code in CORRECTION_LIMIT_SUB_CODES
+                else None
+            )
+            if rule is None:
+                raise
+            raise MarketplaceRejected(
+                f"order {correction.order.platform_order_id}: {rule} (platform: {exc.platform_message})"
+            ) from exc
+
+    # -- the calls -------------------------------------------------------------------------------------------
+    def _order_page(
+        self, since: datetime, until: datetime, page: int, deadline: float | None
+    ) -> tuple[OrderGetResult, datetime]:
+        query = OrderQuery(
+            modified_date_start=window_start_text(since),
+            modified_date_end=pacific_text(until),
+            page_size=self._page_size,
+            current_page=page,
+        )
+        answer = self._call(ORDER_GET, {"param0": to_json(query.model_dump(exclude_none=True))}, deadline)
+        answered_at = self._now()
+        result = answer.get("result")
+        try:
+            parsed = OrderGetResult.model_validate(result)
+        except ValidationError as exc:
+            raise MarketplaceUnavailable(f"{ORDER_GET}: unreadable result: {exc.errors()[0]['msg']}") from exc
+        if parsed.success is False:
+            raise AliExpressRejected(
+                ORDER_GET, str(parsed.error_code or ""), parsed.error_message or "order query refused"
+            )
+        return parsed, answered_at
+
+    def _receipt_info(self, order_id: str, deadline: float | None) -> Mapping[str, Any]:
+        query = ReceiptInfoQuery(order_id=int(order_id) if order_id.isdigit() else order_id)
+        answer = self._call(RECEIPT_INFO_GET, {"param1": to_json(query.model_dump())}, deadline)
+        result = answer.get("result")
+        if not isinstance(result, Mapping):
+            raise MarketplaceUnavailable(f"{RECEIPT_INFO_GET}: answer without a result for order {order_id}")
+        return result
+
+    def _map_page(
+        self, raws: list[dict[str, Any]], answered_at: datetime, deadline: float | None
+    ) -> tuple[list[PlatformOrder], list[RejectedPlatformOrder]]:
+        orders: list[PlatformOrder] = []
+        rejected: list[RejectedPlatformOrder] = []
+        for raw in raws:
+            try:
+                fields = map_order_fields(raw, answered_at)
+            # ValueError covers OrderMappingError and pydantic's; the others are shapes nobody foresaw.
+            except (ValueError, TypeError, KeyError, AttributeError) as exc:
+                rejected.append(self._reject(raw, exc))
+                continue
+            try:
+                receipt = self._receipt_info(fields.platform_order_id, deadline)
+            except AliExpressRejected as exc:
+                rejected.append(self._reject(raw, OrderMappingError("receiptinfo", exc.platform_message)))
+                continue
+            try:
+                orders.append(fields.with_address(map_address(receipt)))
+            except (ValueError, TypeError, KeyError, AttributeError) as exc:
+                rejected.append(self._reject({**raw, "receiptinfo": dict(receipt)}, exc))
+        return orders, rejected
+
+    def _reject(self, raw: Mapping[str, Any], exc: Exception) -> RejectedPlatformOrder:
+        raw_dict = dict(raw) if isinstance(raw, Mapping) else {"value": raw}
+        if isinstance(exc, OrderMappingError):
+            error = str(exc)
+        elif isinstance(exc, ValidationError):
+            first = exc.errors()[0]
+            error = f"{field_path(first['loc'])}: {first['msg']}"
+        else:
+            error = f"unexpected shape: {type(exc).__name__}: {exc}"
+        rejected = RejectedPlatformOrder(
+            platform_order_id=str(raw_dict.get("order_id") or ""),
+            raw=raw_dict,
+            error=error,
+            platform_status=status_or_none(raw_dict),
+        )
+        logger.warning(
+            "aliexpress order does not map",
+            extra={
+                "store_id": self._store.store_id,
+                "platform_order_id": rejected.platform_order_id,
+                "error": rejected.error,
+            },
+        )
+        return rejected
+
+    def _action(self, method: str, request: FulfillRequest | ModifyShipmentRequest) -> None:
+        params = {key: str(value) for key, value in request.model_dump(exclude_none=True).items()}
+        answer = self._call(method, params, None)
+        result = ActionResult.model_validate(answer.get("result") or {})
+        if result.result_success is False:
+            raise AliExpressRejected(
+                method, str(result.result_error_code or ""), result.result_error_desc or "refused"
+            )
+
+    def _call(self, method: str, business: Mapping[str, str], deadline: float | None) -> Mapping[str, Any]:
+        """One API call: waits for the app's token, retries what the platform failed, maps what it refused."""
+        failures = throttled = 0
+        while True:
+            self._throttle.before_call(APP_OPERATION, deadline)
+            outcome = self._post(method, business)
+            if isinstance(outcome, Mapping):
+                return outcome
+            if outcome.kind is ErrorKind.THROTTLED:
+                throttled += 1
+                self._after_throttled(method, throttled, outcome.ban_s, deadline)
+                continue
+            if outcome.kind is ErrorKind.CREDENTIALS:
+                raise CredentialsRejected(
+                    self._store.store_id,
+                    f"{method}: {outcome.message} (code {outcome.code} {outcome.sub_code})",
+                )
+            if outcome.kind is ErrorKind.REJECTED:
+                raise AliExpressRejected(method, outcome.sub_code, outcome.message)
+            failures += 1
+            self._after_failure(method, failures, outcome, deadline)
+
+    def _post(self, method: str, business: Mapping[str, str]) -> Mapping[str, Any] | PlatformError:
+        params = self._signed(method, business)
+        try:
+            response = self._http.post(
+                self._store.endpoint + GATEWAY_PATH,
+                data=params,
+                headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
+            )
+        except httpx.HTTPError as exc:
+            return PlatformError(ErrorKind.TRANSIENT, "", "", f"{type(exc).__name__}: {exc}")
+        status = response.status_code
+        if status == 429:
+            return PlatformError(ErrorKind.THROTTLED, "429", "", "HTTP 429")
+        if status >= 500:
+            return PlatformError(ErrorKind.TRANSIENT, str(status), "", f"HTTP {status}")
+        if status >= 400:
+            raise MarketplaceRejected(f"{method}: HTTP {status}: {response.text[:200]}")
+        try:
+            body = json.loads(response.content, parse_float=Decimal)
+        except ValueError:
+            return PlatformError(ErrorKind.TRANSIENT, str(status), "", "answer is not JSON")
+        if not isinstance(body, Mapping):
+            return PlatformError(ErrorKind.TRANSIENT, str(status), "", "answer is not a JSON object")
+        if "error_response" in body:
+            return classify(ErrorResponse.model_validate(body["error_response"] or {}))
+        answer = body.get(method.replace(".", "_") + "_response")
+        if not isinstance(answer, Mapping):
+            return PlatformError(ErrorKind.TRANSIENT, str(status), "", "answer without a response object")
+        return answer
+
+    def _signed(self, method: str, business: Mapping[str, str]) -> dict[str, str]:
+        try:
+            app_key, secret, session = (self._credentials[k] for k in ("app_key", "app_secret", "session"))
+        except KeyError as exc:
+            raise CredentialsRejected(
+                self._store.store_id, f"the store's secret has no {exc.args[0]}"
+            ) from exc
+        params = {
+            "method": method,
+            "app_key": app_key,
+            "session": session,
+            "timestamp": top_timestamp(self._now()),
+            "format": "json",
+            "v": API_VERSION,
+            "sign_method": SIGN_METHOD,
+            **{key: value for key, value in business.items() if value != ""},
+        }
+        params["sign"] = sign(secret, params)
+        return params
+
+    def _after_throttled(
+        self, method: str, attempt: int, ban_s: float | None, deadline: float | None
+    ) -> None:
+        if attempt > THROTTLED_IN_A_ROW:
+            reason = f"{method}: throttled by the platform {attempt - 1} times in a row"
+            if deadline is not None:
+                raise SyncPaused(reason, ban_s or 60.0)
+            raise MarketplaceUnavailable(reason)
+        if ban_s is None:
+            self._throttle.after_throttled(APP_OPERATION, attempt, deadline)
+            return
+        # The platform said how long the ban lasts: wait that out (never less), plus up to a second so
+        # that workers do not all come back in the same instant.
+        self._throttle.bucket(APP_OPERATION).empty()
+        pause = ban_s + self._jitter()
+        reason = f"{method}: app call limit, banned for {ban_s:g} s"
+        if deadline is not None and self._monotonic() + pause > deadline:
+            raise SyncPaused(reason, pause)
+        if deadline is None and pause > MAX_BAN_WAIT_S:
+            raise MarketplaceUnavailable(reason)
+        self._sleep(pause)
+
+    def _after_failure(
+        self, method: str, failures: int, error: PlatformError, deadline: float | None
+    ) -> None:
+        reason = f"{method}: {error.message}" + (f" ({error.sub_code})" if error.sub_code else "")
+        if failures >= TRANSIENT_ATTEMPTS:
+            raise MarketplaceUnavailable(f"{reason}; {failures} attempts")
+        pause = TRANSIENT_BASE_S * 2 ** (failures - 1) * (0.5 + self._jitter() / 2)
+        if deadline is not None and self._monotonic() + pause > deadline:
+            raise MarketplaceUnavailable(f"{reason}; no time left to retry")
+        self._sleep(pause)
