@@ -1,0 +1,725 @@
+"""The AliExpress adapter's HTTP side against an in-process gateway (httpx.MockTransport): signing, paging
+and the window re-read, throttling and retries, error mapping, notices and corrections. No sockets."""
+
+import hashlib
+import hmac
+import json
+import re
+from collections import Counter, deque
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+from urllib.parse import parse_qsl
+
+import httpx
+import pytest
+
+from parcelflow.adapters.marketplaces.aliexpress import (
+    AliExpressClient,
+    canonical_string,
+    forget_throttles,
+    page_token,
+    parse_page_token,
+    shared_throttle,
+    sign,
+    top_timestamp,
+)
+from parcelflow.adapters.ratelimit import Limit, Throttle
+from parcelflow.domain import rules
+from parcelflow.domain.errors import (
+    CredentialsRejected,
+    MarketplaceRejected,
+    MarketplaceUnavailable,
+    SyncPaused,
+)
+from parcelflow.domain.models import (
+    ConfirmedShipment,
+    Marketplace,
+    OrderPage,
+    PlatformStatus,
+    SyncCursor,
+    TrackingCorrection,
+)
+from parcelflow.domain.statuses import FulfilmentStatus
+from tests import factories
+
+NOW = datetime(2026, 11, 20, 18, 0, 0, tzinfo=UTC)  # 10:00 PST, 2026-11-21 02:00 in Beijing
+SINCE = datetime(2026, 11, 19, 18, 0, 0, tzinfo=UTC)
+CREDENTIALS = {"app_key": "12345678", "app_secret": "s3cr3t", "session": "seller-token"}
+ENDPOINT = "https://gw.aliexpress.test"
+
+
+FAST = Limit(1000.0, 1000)
+
+
+class Clock:
+    """monotonic() and sleep() for the throttle and the adapter: sleeping moves time, nothing waits."""
+
+    def __init__(self) -> None:
+        self.t = 1000.0
+        self.sleeps: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.t
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(round(seconds, 3))
+        self.t += seconds
+
+
+def order_dto(n: int, status: str = "WAIT_SELLER_SEND_GOODS", **overrides: Any) -> dict[str, Any]:
+    dto: dict[str, Any] = {
+        "order_id": 8100000000000000 + n,
+        "order_status": status,
+        "logistics_status": "WAIT_SELLER_SEND_GOODS",
+        "gmt_create": "2026-11-20 01:00:00",
+        "gmt_update": "2026-11-20 02:00:00",
+        "pay_amount": {"amount": "12.99", "currency_code": "USD"},
+        "product_list": {
+            "order_product_dto": [
+                {"child_id": 9100000000000000 + n, "sku_code": "CASE-BLK", "product_count": 1}
+            ]
+        },
+    }
+    return dto | overrides
+
+
+RECEIPT = {
+    "contact_person": "Jane Buyer",
+    "country": "US",
+    "city": "Mountain View",
+    "detail_address": "1600 Amphitheatre Pkwy",
+    "zip": "94043",
+}
+
+
+def error(code: int, msg: str, sub_code: str | None = None, sub_msg: str | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"code": code, "msg": msg, "request_id": "r1"}
+    if sub_code:
+        body["sub_code"] = sub_code
+    if sub_msg:
+        body["sub_msg"] = sub_msg
+    return {"error_response": body}
+
+
+def ban(seconds: int) -> dict[str, Any]:
+    return error(
+        7,
+        "App Call Limited",
+        "accesscontrol.limited-by-app-access-count",
+        f"This ban will last for {seconds} more seconds",
+    )
+
+
+Scripted = dict[str, Any] | httpx.Response | Exception
+
+
+class FakeGateway:
+    """The platform in-process: pages through `orders` (newest first, like the platform), answers receipt
+    info for every order, accepts notices. `script` answers come first, one per call, whatever the method."""
+
+    def __init__(self, orders: list[dict[str, Any]] | None = None) -> None:
+        self.orders = orders or []
+        self.script: deque[Scripted] = deque()
+        self.requests: list[dict[str, str]] = []
+        self.calls: Counter[str] = Counter()
+        self.before_page: Callable[[int], None] | None = None
+        self.action_result: dict[str, Any] = {"result_success": True}
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        assert request.method == "POST" and request.url.path == "/router/rest"
+        params = dict(parse_qsl(request.content.decode(), keep_blank_values=True))
+        self.requests.append(params)
+        method = params["method"]
+        self.calls[method] += 1
+        if self.script:
+            answer = self.script.popleft()
+            if isinstance(answer, Exception):
+                raise answer
+            return answer if isinstance(answer, httpx.Response) else httpx.Response(200, json=answer)
+        key = method.replace(".", "_") + "_response"
+        if method == "aliexpress.solution.order.get":
+            query = json.loads(params["param0"])
+            page, size = query["current_page"], query["page_size"]
+            if self.before_page:
+                self.before_page(page)
+            chunk = self.orders[(page - 1) * size : page * size]
+            result: dict[str, Any] = {"success": True, "total_count": len(self.orders), "current_page": page}
+            if chunk:
+                result["target_list"] = {"order_dto": chunk}
+            return httpx.Response(200, json={key: {"result": result}})
+        if method == "aliexpress.solution.order.receiptinfo.get":
+            return httpx.Response(200, json={key: {"result": RECEIPT}})
+        return httpx.Response(200, json={key: {"result": self.action_result}})
+
+    def pages_asked(self) -> list[int]:
+        return [
+            json.loads(r["param0"])["current_page"]
+            for r in self.requests
+            if r["method"] == "aliexpress.solution.order.get"
+        ]
+
+
+def client(
+    gateway: FakeGateway,
+    clock: Clock | None = None,
+    *,
+    limit: Limit = FAST,
+    credentials: dict[str, str] | None = None,
+    now: datetime = NOW,
+) -> AliExpressClient:
+    clock = clock or Clock()
+    throttle = Throttle({"app": limit}, clock=clock.monotonic, sleep=clock.sleep, jitter=lambda: 0.5)
+    store = factories.store(store_id="aeus1", marketplace=Marketplace.ALIEXPRESS, endpoint=ENDPOINT)
+    return AliExpressClient(
+        store,
+        credentials or CREDENTIALS,
+        httpx.Client(transport=httpx.MockTransport(gateway)),
+        now=lambda: now,
+        monotonic=clock.monotonic,
+        sleep=clock.sleep,
+        jitter=lambda: 0.5,
+        throttle=throttle,
+    )
+
+
+def sync(
+    c: AliExpressClient, cursor: SyncCursor | None = None, deadline: float | None = None
+) -> list[OrderPage]:
+    return list(c.fetch_changes(cursor or SyncCursor(since=SINCE), deadline=deadline))
+
+
+def ids(pages: list[OrderPage]) -> list[int]:
+    return [int(o.platform_order_id) - 8100000000000000 for page in pages for o in page.orders]
+
+
+# -- signing -------------------------------------------------------------------------------------------------
+def test_the_canonical_string_follows_tops_documented_example() -> None:
+    # TOP's own illustration: foo=1, bar=2, foo_bar=3, foobar=4 → bar2foo1foo_bar3foobar4.
+    assert (
+        canonical_string({"foo": "1", "bar": "2", "foo_bar": "3", "foobar": "4"}) == "bar2foo1foo_bar3foobar4"
+    )
+    assert canonical_string({"b": "", "a": "1", "sign": "X"}) == "a1"  # no empties, never the sign
+
+
+def test_sign_known_vector() -> None:
+    params = {
+        "method": "aliexpress.solution.order.get",
+        "app_key": "12345678",
+        "session": "seller-token",
+        "timestamp": "2026-11-21 02:00:00",
+        "format": "json",
+        "v": "2.0",
+        "sign_method": "hmac-sha256",
+        "param0": '{"page_size":50,"current_page":1}',
+    }
+    # Written out by hand from the documented rule: names in byte order, name+value, nothing between.
+    by_hand = (
+        "app_key12345678"
+        "formatjson"
+        "methodaliexpress.solution.order.get"
+        'param0{"page_size":50,"current_page":1}'
+        "sessionseller-token"
+        "sign_methodhmac-sha256"
+        "timestamp2026-11-21 02:00:00"
+        "v2.0"
+    )
+    assert canonical_string(params) == by_hand
+    expected = hmac.new(b"s3cr3t", by_hand.encode(), hashlib.sha256).hexdigest().upper()
+    assert sign("s3cr3t", params) == expected
+    assert expected == "C33320B38C520D94B061BDF2CE5A201819A30C887D7805760B9D3D09CA467EC0"
+    assert sign("s3cr3t", params | {"param0": '{"page_size":49,"current_page":1}'}) != expected
+
+
+def test_timestamps_are_beijing_time() -> None:
+    assert top_timestamp(NOW) == "2026-11-21 02:00:00"
+    assert top_timestamp(datetime(2026, 7, 1, 0, 0, tzinfo=UTC)) == "2026-07-01 08:00:00"
+
+
+def test_every_call_carries_the_system_parameters_and_a_signature_over_them() -> None:
+    gateway = FakeGateway([order_dto(1)])
+    sync(client(gateway))
+    assert gateway.calls == {
+        "aliexpress.solution.order.get": 1,
+        "aliexpress.solution.order.receiptinfo.get": 1,
+    }
+    for params in gateway.requests:
+        assert params["app_key"] == "12345678"
+        assert params["session"] == "seller-token"
+        assert params["timestamp"] == "2026-11-21 02:00:00"
+        assert (params["format"], params["v"], params["sign_method"]) == ("json", "2.0", "hmac-sha256")
+        assert params["sign"] == sign("s3cr3t", params)
+    order_get, receipt = gateway.requests
+    assert json.loads(order_get["param0"]) == {
+        "modified_date_start": "2026-11-19 10:00:00",  # Pacific
+        "modified_date_end": "2026-11-20 10:00:00",
+        "page_size": 50,
+        "current_page": 1,
+    }
+    assert json.loads(receipt["param1"]) == {"order_id": 8100000000000001}
+
+
+# -- paging and the cursor -----------------------------------------------------------------------------------
+def test_pages_and_cursors() -> None:
+    gateway = FakeGateway([order_dto(n) for n in range(120)])
+    pages = sync(client(gateway))
+    assert [len(p.orders) for p in pages] == [50, 50, 20]
+    assert sorted(ids(pages)) == list(range(120))
+    assert [p.next_cursor for p in pages] == [
+        SyncCursor(since=SINCE, until=NOW, page_token="2:120"),
+        SyncCursor(since=SINCE, until=NOW, page_token="3:120"),
+        SyncCursor(since=NOW),  # the window is closed
+    ]
+    # 1 order.get per 50 orders, 1 receiptinfo.get per order
+    assert gateway.calls == {
+        "aliexpress.solution.order.get": 3,
+        "aliexpress.solution.order.receiptinfo.get": 120,
+    }
+
+
+def test_an_empty_window_still_hands_over_its_closing_cursor() -> None:
+    [page] = sync(client(FakeGateway()))
+    assert (page.orders, page.rejected, page.next_cursor) == ([], [], SyncCursor(since=NOW))
+
+
+def test_a_window_is_resumed_at_its_page_token() -> None:
+    gateway = FakeGateway([order_dto(n) for n in range(120)])
+    until = NOW - timedelta(minutes=30)
+    pages = sync(client(gateway), SyncCursor(since=SINCE, until=until, page_token="3:120"))
+    assert ids(pages) == list(range(100, 120))
+    assert gateway.pages_asked() == [3]
+    assert json.loads(gateway.requests[0]["param0"])["modified_date_end"] == "2026-11-20 09:30:00"
+    assert pages[-1].next_cursor == SyncCursor(since=until)
+
+
+def test_a_window_that_changed_since_its_token_is_read_again_from_page_1() -> None:
+    gateway = FakeGateway([order_dto(n) for n in range(119)])
+    pages = sync(client(gateway), SyncCursor(since=SINCE, until=NOW, page_token="3:120"))
+    assert gateway.pages_asked() == [3, 1, 2, 3]
+    assert sorted(ids(pages)) == list(range(119))
+
+
+@pytest.mark.parametrize("token", ["x", "0", "-2:5", "2:many", ""])
+def test_a_token_we_cannot_read_starts_the_window_again(token: str) -> None:
+    gateway = FakeGateway([order_dto(n) for n in range(60)])
+    sync(client(gateway), SyncCursor(since=SINCE, until=NOW, page_token=token))
+    assert gateway.pages_asked() == [1, 2]
+
+
+def test_page_tokens() -> None:
+    assert page_token(3, 137) == "3:137"
+    assert parse_page_token("3:137") == (3, 137)
+    assert parse_page_token("3") == (3, None)
+    assert parse_page_token(None) == (1, None)
+
+
+def test_an_order_leaving_the_window_between_pages_makes_the_window_read_again_once() -> None:
+    orders = [order_dto(n) for n in range(120)]
+    gateway = FakeGateway(orders)
+
+    def update_one(page: int) -> None:
+        if page == 2 and len(orders) == 120:
+            del orders[10]  # updated during the run: its gmt_update is now past the window's end
+
+    gateway.before_page = update_one
+    pages = sync(client(gateway))
+    # Without the re-read, order 50 (now 50th, on page 1) would never be read in this window.
+    assert gateway.pages_asked() == [1, 2, 1, 2, 3]
+    assert set(ids(pages)) == set(range(120))
+    assert pages[-1].next_cursor == SyncCursor(since=NOW)
+
+
+def test_a_window_that_keeps_changing_is_read_again_only_once() -> None:
+    orders = [order_dto(n) for n in range(150)]
+    gateway = FakeGateway(orders)
+
+    def churn(page: int) -> None:
+        if page >= 2:
+            orders.pop()
+
+    gateway.before_page = churn
+    pages = sync(client(gateway))
+    assert gateway.pages_asked() == [1, 2, 1, 2, 3]
+    assert pages[-1].next_cursor == SyncCursor(since=NOW)
+
+
+def test_a_new_window_never_ends_before_it_starts() -> None:
+    later = NOW + timedelta(minutes=5)
+    [page] = sync(client(FakeGateway()), SyncCursor(since=later))
+    assert page.next_cursor == SyncCursor(since=later)
+
+
+# -- malformed orders stay on the page -----------------------------------------------------------------------
+def test_malformed_orders_are_rejected_and_the_page_goes_on() -> None:
+    bad_count = order_dto(2, status="IN_CANCEL")
+    bad_count["product_list"]["order_product_dto"][0]["product_count"] = -3
+    gateway = FakeGateway([order_dto(1), bad_count, order_dto(3, status="NOT_A_STATUS")])
+    [page] = sync(client(gateway))
+    assert ids([page]) == [1]
+    assert [(r.platform_order_id, r.error, r.platform_status) for r in page.rejected] == [
+        (
+            "8100000000000002",
+            "product_list[0].product_count: must be a positive integer, got -3",
+            PlatformStatus.CANCEL_REQUESTED,
+        ),
+        ("8100000000000003", "order_status: unsupported value 'NOT_A_STATUS'", None),
+    ]
+    assert page.rejected[0].raw["order_id"] == 8100000000000002
+    # No address is asked for an order that does not map.
+    assert gateway.calls["aliexpress.solution.order.receiptinfo.get"] == 1
+
+
+def test_a_bad_address_rejects_the_order_naming_the_receiptinfo_field() -> None:
+    gateway = FakeGateway([order_dto(1)])
+    key = "aliexpress_solution_order_receiptinfo_get_response"
+    gateway.script.extend(
+        [
+            {
+                "aliexpress_solution_order_get_response": {
+                    "result": {"total_count": 1, "target_list": {"order_dto": [order_dto(1)]}}
+                }
+            },
+            {key: {"result": {**RECEIPT, "country": ""}}},
+        ]
+    )
+    [page] = sync(client(gateway))
+    [rejected] = page.rejected
+    assert rejected.error == "receiptinfo.country: missing or empty"
+    assert rejected.platform_status is PlatformStatus.AWAITING_SHIPMENT
+    assert rejected.raw["receiptinfo"]["city"] == "Mountain View"
+
+
+def test_an_address_the_platform_refuses_rejects_that_order_only() -> None:
+    gateway = FakeGateway([order_dto(1), order_dto(2)])
+    page1 = {
+        "aliexpress_solution_order_get_response": {
+            "result": {"total_count": 2, "target_list": {"order_dto": [order_dto(1), order_dto(2)]}}
+        }
+    }
+    gateway.script.extend(
+        [page1, error(15, "Remote service error", "isv.order-not-found", "order does not exist")]
+    )
+    [page] = sync(client(gateway))
+    assert ids([page]) == [2]
+    assert page.rejected[0].error == "receiptinfo: order does not exist"
+
+
+# -- throttling ----------------------------------------------------------------------------------------------
+def test_a_throttle_storm_is_waited_out_for_as_long_as_the_platform_says() -> None:
+    gateway = FakeGateway([order_dto(1)])
+    gateway.script.extend([ban(2), ban(2), ban(3)])
+    clock = Clock()
+    pages = sync(client(gateway, clock), deadline=clock.t + 60)
+    assert ids(pages) == [1]
+    # the ban's seconds (never less) plus jitter (0.5 here), then a fresh token at the client's rate
+    assert [s for s in clock.sleeps if s >= 1] == [2.5, 2.5, 3.5]
+    assert gateway.calls["aliexpress.solution.order.get"] == 4
+
+
+def test_a_throttle_without_a_ban_length_backs_off_exponentially_with_jitter() -> None:
+    gateway = FakeGateway([order_dto(1)])
+    gateway.script.extend([error(7, "App Call Limited"), error(7, "App Call Limited"), httpx.Response(429)])
+    clock = Clock()
+    sync(client(gateway, clock, limit=Limit(1.0, 1)))
+    # Full jitter (0.5 here) over 1, 2, 4 s: 0.5, 1, 2. The bucket is emptied each time, so after the
+    # first, shorter than 1/rate, the call also waits for a fresh token; the last 1.0 is the next call's.
+    assert clock.sleeps == [0.5, 0.5, 1.0, 2.0, 1.0]
+
+
+def test_a_ban_past_the_deadline_pauses_the_sync() -> None:
+    gateway = FakeGateway([order_dto(1)])
+    gateway.script.append(ban(120))
+    clock = Clock()
+    with pytest.raises(SyncPaused) as caught:
+        sync(client(gateway, clock), deadline=clock.t + 30)
+    assert caught.value.retry_after_s >= 120
+    assert clock.sleeps == []  # nothing waited that could not finish in time
+
+
+def test_pages_handed_over_before_the_storm_are_kept() -> None:
+    gateway = FakeGateway([order_dto(n) for n in range(60)])
+    clock = Clock()
+    fetched = client(gateway, clock).fetch_changes(SyncCursor(since=SINCE), deadline=clock.t + 30)
+    first = next(fetched)
+    assert len(first.orders) == 50 and first.next_cursor.page_token == "2:60"
+    gateway.script.append(ban(3600))
+    with pytest.raises(SyncPaused):
+        next(fetched)
+
+
+def test_without_a_deadline_a_long_ban_is_not_waited_out_in_a_lambda() -> None:
+    gateway = FakeGateway()
+    gateway.script.append(ban(31062))
+    clock = Clock()
+    with pytest.raises(MarketplaceUnavailable, match="banned for 31062 s"):
+        sync(client(gateway, clock))
+    assert clock.sleeps == []
+
+
+def test_an_endless_storm_gives_up() -> None:
+    gateway = FakeGateway()
+    gateway.script.extend([ban(1)] * 20)
+    with pytest.raises(MarketplaceUnavailable, match="throttled by the platform 8 times in a row"):
+        sync(client(gateway))
+    clock = Clock()
+    gateway.script = deque([ban(1)] * 20)
+    with pytest.raises(SyncPaused, match="8 times in a row"):
+        sync(client(gateway, clock), deadline=clock.t + 3600)
+
+
+def test_the_client_side_limit_waits_for_a_token_and_pauses_rather_than_pass_the_deadline() -> None:
+    gateway = FakeGateway([order_dto(n) for n in range(3)])
+    clock = Clock()
+    sync(client(gateway, clock, limit=Limit(2.0, 1)))
+    assert clock.sleeps == [0.5, 0.5, 0.5]  # 4 calls, a burst of 1 at 2 per second
+    clock = Clock()
+    with pytest.raises(SyncPaused, match="rate limit of 2 calls/s"):
+        sync(
+            client(FakeGateway([order_dto(n) for n in range(3)]), clock, limit=Limit(2.0, 1)),
+            deadline=clock.t + 0.7,
+        )
+
+
+def test_clients_of_one_store_share_the_processs_throttle() -> None:
+    forget_throttles()
+    first = shared_throttle("aeus1")
+    assert shared_throttle("aeus1") is first
+    assert shared_throttle("aeus2") is not first
+    forget_throttles()
+    assert shared_throttle("aeus1") is not first
+
+
+# -- errors --------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("code", "msg", "sub_code"),
+    [
+        (25, "Invalid signature", None),
+        (26, "Missing session", None),
+        (27, "Invalid session", "invalid-sessionkey"),
+        (28, "Missing App Key", None),
+        (29, "Invalid App Key", None),
+        (53, "Session expired", None),
+        (11, "Insufficient isv permissions", "isv.permission-api-package-limit"),
+        (12, "Insufficient user permissions", None),
+    ],
+)
+def test_credential_errors(code: int, msg: str, sub_code: str | None) -> None:
+    gateway = FakeGateway()
+    gateway.script.append(error(code, msg, sub_code))
+    with pytest.raises(CredentialsRejected) as caught:
+        sync(client(gateway))
+    assert caught.value.store_id == "aeus1"
+    assert msg in caught.value.reason and f"code {code}" in caught.value.reason
+    assert gateway.calls.total() == 1  # never retried
+
+
+@pytest.mark.parametrize("missing", ["app_key", "app_secret", "session"])
+def test_a_secret_without_a_key_is_rejected_credentials_before_any_call(missing: str) -> None:
+    gateway = FakeGateway()
+    partial = {k: v for k, v in CREDENTIALS.items() if k != missing}
+    with pytest.raises(CredentialsRejected, match=f"has no {missing}"):
+        sync(client(gateway, credentials=partial))
+    assert gateway.calls.total() == 0
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        httpx.Response(503, text="upstream"),
+        httpx.Response(200, text="<html>gateway</html>"),
+        httpx.Response(200, json={"unexpected": {}}),
+        error(10, "Service currently unavailable"),
+        error(15, "Remote service error", "isp.top-remote-connection-timeout", "timeout"),
+        error(530, "Remote service error"),
+        httpx.ConnectError("connection refused"),
+    ],
+)
+def test_platform_failures_are_retried(failure: Scripted) -> None:
+    gateway = FakeGateway([order_dto(1)])
+    gateway.script.extend([failure, failure])
+    clock = Clock()
+    assert ids(sync(client(gateway, clock))) == [1]
+    assert clock.sleeps == [0.375, 0.75]  # 0.5 s, 1 s, jittered between half and all of it
+
+
+def test_platform_failures_that_last_are_unavailable() -> None:
+    gateway = FakeGateway([order_dto(1)])
+    gateway.script.extend([httpx.Response(502)] * 3)
+    with pytest.raises(MarketplaceUnavailable, match="HTTP 502; 3 attempts"):
+        sync(client(gateway))
+
+
+def test_no_retry_that_would_pass_the_deadline() -> None:
+    gateway = FakeGateway([order_dto(1)])
+    gateway.script.append(httpx.Response(503))
+    clock = Clock()
+    with pytest.raises(MarketplaceUnavailable, match="no time left"):
+        sync(client(gateway, clock), deadline=clock.t + 0.1)
+
+
+def test_business_refusals_carry_the_platforms_words() -> None:
+    gateway = FakeGateway()
+    gateway.script.append(
+        error(15, "Remote service error", "isv.invalid-parameter", "page_size must be 1 to 50")
+    )
+    with pytest.raises(
+        MarketplaceRejected, match=re.escape("page_size must be 1 to 50 (isv.invalid-parameter)")
+    ):
+        sync(client(gateway))
+    gateway.script.append(error(41, "Invalid Arguments"))
+    with pytest.raises(MarketplaceRejected, match="Invalid Arguments"):
+        sync(client(gateway))
+
+
+def test_an_http_4xx_is_a_refusal() -> None:
+    gateway = FakeGateway()
+    gateway.script.append(httpx.Response(404, text="no such route"))
+    with pytest.raises(MarketplaceRejected, match="HTTP 404"):
+        sync(client(gateway))
+
+
+# -- shipment notices and corrections ------------------------------------------------------------------------
+def _shipment(is_last: bool = True, tracking: str = "YT0000000000000001") -> ConfirmedShipment:
+    order = factories.order(
+        FulfilmentStatus.SHIPPED,
+        store_id="aeus1",
+        order_id="aeus1-8100000000000001",
+        marketplace=Marketplace.ALIEXPRESS,
+        platform_order_id="8100000000000001",
+    )
+    store = factories.store(store_id="aeus1")
+    channel = factories.channel(carrier_code="YUNEXPRESS")
+    package = rules.pack(order, store, channel)[0].model_copy(update={"tracking_number": tracking})
+    return ConfirmedShipment(
+        order=order, package=package, channel=channel, shipped_at=NOW, is_last_package=is_last
+    )
+
+
+def test_a_notice_is_one_fulfill_call() -> None:
+    gateway = FakeGateway()
+    c = client(gateway)
+    c.confirm_shipment(_shipment(is_last=False))
+    c.confirm_shipment(_shipment(is_last=True, tracking="YT0000000000000002"))
+    sent = [
+        {k: r[k] for k in ("out_ref", "send_type", "logistics_no", "service_name")} for r in gateway.requests
+    ]
+    assert sent == [
+        {
+            "out_ref": "8100000000000001",
+            "send_type": "part",
+            "logistics_no": "YT0000000000000001",
+            "service_name": "YUNEXPRESS",
+        },
+        {
+            "out_ref": "8100000000000001",
+            "send_type": "all",
+            "logistics_no": "YT0000000000000002",
+            "service_name": "YUNEXPRESS",
+        },
+    ]
+    assert all(
+        r["method"] == "aliexpress.solution.order.fulfill" and "tracking_website" not in r
+        for r in gateway.requests
+    )
+
+
+def test_a_notice_the_platform_already_has_is_done() -> None:
+    gateway = FakeGateway()
+    gateway.script.append(error(15, "Remote service error", "isv.logistics-no-already-notified", "already"))
+    client(gateway).confirm_shipment(_shipment())
+    gateway.action_result = {
+        "result_success": False,
+        "result_error_code": "isv.logistics-no-already-notified",
+    }
+    client(gateway).confirm_shipment(_shipment())
+
+
+def test_a_refused_notice_says_why() -> None:
+    gateway = FakeGateway()
+    gateway.script.append(
+        error(
+            15,
+            "Remote service error",
+            "isv.order-status-not-allow-send-goods",
+            "order status RISK_CONTROL does not allow sending goods",
+        )
+    )
+    with pytest.raises(MarketplaceRejected, match="RISK_CONTROL does not allow sending goods"):
+        client(gateway).confirm_shipment(_shipment())
+    gateway.action_result = {"result_success": False, "result_error_code": "B_ERR", "result_error_desc": "no"}
+    with pytest.raises(MarketplaceRejected, match="fulfill: no \\(B_ERR\\)"):
+        client(gateway).confirm_shipment(_shipment())
+
+
+def test_a_notice_after_a_lost_answer_is_sent_again_and_the_platform_says_it_has_it() -> None:
+    gateway = FakeGateway()
+    gateway.script.extend(
+        [
+            httpx.ReadTimeout("no answer"),
+            error(15, "Remote service error", "isv.logistics-no-already-notified"),
+        ]
+    )
+    client(gateway).confirm_shipment(_shipment())
+    assert gateway.calls["aliexpress.solution.order.fulfill"] == 2
+
+
+def _correction(confirmed_at: datetime) -> TrackingCorrection:
+    shipment = _shipment(tracking="YT0000000000000009")
+    return TrackingCorrection(
+        order=shipment.order,
+        package=shipment.package,
+        channel=shipment.channel,
+        old_tracking_number="YT0000000000000001",
+        confirmed_at=confirmed_at,
+    )
+
+
+def test_a_correction_within_the_rules_is_one_call() -> None:
+    gateway = FakeGateway()
+    client(gateway).correct_tracking(_correction(NOW - timedelta(days=2)))
+    [request] = gateway.requests
+    assert request["method"] == "aliexpress.logistics.sellermodifiedshipment"
+    assert (request["old_logistics_no"], request["new_logistics_no"]) == (
+        "YT0000000000000001",
+        "YT0000000000000009",
+    )
+    assert request["sign"] == sign("s3cr3t", request)
+
+
+def test_a_correction_past_five_days_is_refused_without_a_call() -> None:
+    gateway = FakeGateway()
+    with pytest.raises(
+        MarketplaceRejected,
+        match=re.escape("within 5 days of the shipment notice; this one was notified 6.0"),
+    ):
+        client(gateway).correct_tracking(_correction(NOW - timedelta(days=6)))
+    assert gateway.calls.total() == 0
+
+
+@pytest.mark.parametrize(
+    ("sub_code", "rule"),
+    [
+        ("isv.modify-shipment-expired", "allows tracking corrections within 5 days"),
+        ("isv.modify-shipment-times-exceeded", "allows at most 2 tracking corrections per shipment notice"),
+    ],
+)
+def test_the_platforms_correction_refusals_name_the_rule(sub_code: str, rule: str) -> None:
+    gateway = FakeGateway()
+    gateway.script.append(error(15, "Remote service error", sub_code, "not allowed"))
+    with pytest.raises(MarketplaceRejected, match=rule) as caught:
+        client(gateway).correct_tracking(_correction(NOW - timedelta(days=1)))
+    assert "platform: not allowed" in str(caught.value)
+
+
+def test_a_correction_the_platform_already_has_is_done() -> None:
+    gateway = FakeGateway()
+    gateway.script.append(error(15, "Remote service error", "isv.logistics-no-already-notified"))
+    client(gateway).correct_tracking(_correction(NOW - timedelta(days=1)))
+
+
+def test_amounts_keep_their_decimals() -> None:
+    dto = order_dto(1, pay_amount={"amount": 1234.5, "currency_code": "USD"})
+    [page] = sync(client(FakeGateway([dto])))
+    total = page.orders[0].total
+    assert total is not None and total.amount == Decimal("1234.5")
