@@ -202,8 +202,9 @@ def classify(error: ErrorResponse) -> PlatformError:
             ErrorKind.THROTTLED, code, sub_code, message, float(ban.group(1)) if ban else None
         )
     if code in CREDENTIAL_CODES:
-        kind = ErrorKind.CREDENTIALS
-    elif code in TRANSIENT_CODES or sub_code.startswith(TRANSIENT_SUB_CODE_PREFIX):
+        both = ": ".join(text for text in (error.msg, error.sub_msg) if text)
+        return PlatformError(ErrorKind.CREDENTIALS, code, sub_code, both or message)
+    if code in TRANSIENT_CODES or sub_code.startswith(TRANSIENT_SUB_CODE_PREFIX):
         kind = ErrorKind.TRANSIENT
     elif sub_code.startswith("isv."):
         kind = ErrorKind.REJECTED
