@@ -15,9 +15,30 @@ from tests import factories
 YUN_CREDENTIALS = {"app_id": DEFAULT_APP_ID, "app_secret": DEFAULT_APP_SECRET}
 
 
+class FakeClock:
+    """Monotonic seconds that move only when someone sleeps: the Amazon adapter's waits and the sandbox's
+    rate-limit buckets run on it, so a 3-minute refill takes no time and stays exact."""
+
+    def __init__(self) -> None:
+        self.now = 50_000.0
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
 @pytest.fixture
-def amazon() -> Iterator[AmazonSandbox]:
-    with AmazonSandbox() as sandbox:
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def amazon(clock: FakeClock) -> Iterator[AmazonSandbox]:
+    with AmazonSandbox(rate_clock=clock) as sandbox:
         yield sandbox
 
 
@@ -44,8 +65,11 @@ def http() -> Iterator[httpx.Client]:
 
 
 @pytest.fixture
-def marketplace(store: Store, amazon: AmazonSandbox, http: httpx.Client) -> AmazonSpApiClient:
-    return AmazonSpApiClient(store, {"access_token": amazon.access_token}, http)
+def marketplace(
+    store: Store, amazon: AmazonSandbox, http: httpx.Client, clock: FakeClock
+) -> AmazonSpApiClient:
+    """The adapter as registry.py builds it, with the store's secret, on the fake clock."""
+    return AmazonSpApiClient(store, amazon.store_secret(), http, clock=clock, sleep=clock.sleep)
 
 
 @pytest.fixture

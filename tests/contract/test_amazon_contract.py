@@ -1,33 +1,87 @@
 """The Amazon adapter against the sandbox over loopback HTTP, and both against Amazon's official models."""
 
+from __future__ import annotations
+
 import copy
+import json
+import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs
 
 import httpx
 import pytest
 from jsonschema import ValidationError
 
 from infra.local.sandboxes.amazon import AmazonSandbox
-from parcelflow.adapters.marketplaces.amazon import AmazonSpApiClient, confirm_shipment_body
+from parcelflow.adapters.marketplaces.amazon import AmazonSpApiClient, clear_throttles, confirm_shipment_body
+from parcelflow.adapters.marketplaces.amazon_models import LwaErrorAnswer, LwaTokenAnswer
+from parcelflow.adapters.marketplaces.lwa import clear_token_cache
 from parcelflow.domain import rules
-from parcelflow.domain.errors import MarketplaceRejected, MarketplaceUnavailable
-from parcelflow.domain.models import ConfirmedShipment, Package, PlatformOrder, PlatformStatus, Store
+from parcelflow.domain.errors import (
+    CredentialsRejected,
+    MarketplaceRejected,
+    MarketplaceUnavailable,
+    SyncPaused,
+)
+from parcelflow.domain.models import (
+    ConfirmedShipment,
+    OrderPage,
+    Package,
+    PlatformOrder,
+    PlatformStatus,
+    RejectedPlatformOrder,
+    Store,
+    SyncCursor,
+)
 from parcelflow.domain.statuses import FulfilmentStatus
 from tests import factories
 from tests.contract.sp_api_schema import ORDERS_2026, ORDERS_V0, load_model, model_validator
 
+if TYPE_CHECKING:
+    from tests.contract.conftest import FakeClock
+
 LONG_AGO = datetime(2020, 1, 1, tzinfo=UTC)
 
 
+@pytest.fixture(autouse=True)
+def _fresh_caches() -> Iterator[None]:
+    """A sandbox's port may be reused by the next one: no token or throttle crosses tests."""
+    clear_token_cache()
+    clear_throttles()
+    yield
+    clear_token_cache()
+    clear_throttles()
+
+
+def _pages(client: AmazonSpApiClient, since: datetime = LONG_AGO, **kw: Any) -> list[OrderPage]:
+    return list(client.fetch_changes(SyncCursor(since=since), **kw))
+
+
 def _sync(client: AmazonSpApiClient, since: datetime = LONG_AGO) -> list[PlatformOrder]:
-    return list(client.fetch_orders_updated_since(since))
+    return [order for page in _pages(client, since) for order in page.orders]
+
+
+def _rejected(client: AmazonSpApiClient) -> list[RejectedPlatformOrder]:
+    return [rejected for page in _pages(client) for rejected in page.rejected]
+
+
+def _client(
+    store: Store, amazon: AmazonSandbox, http: httpx.Client, clock: FakeClock, **kw: Any
+) -> AmazonSpApiClient:
+    return AmazonSpApiClient(
+        store, kw.pop("secret", None) or amazon.store_secret(), http, clock=clock, sleep=clock.sleep, **kw
+    )
 
 
 def _shipment(
-    store: Store, platform: PlatformOrder, seq: int = 1, quantities: dict[str, int] | None = None
+    store: Store,
+    platform: PlatformOrder,
+    seq: int = 1,
+    quantities: dict[str, int] | None = None,
+    tracking: str | None = None,
 ) -> ConfirmedShipment:
     """Package `seq` of the order, holding `quantities` by order item id (default: everything)."""
     channel = factories.channel()
@@ -49,7 +103,7 @@ def _shipment(
             "seq": seq,
             "package_id": Package.id_for(order.order_id, seq),
             "lines": lines,
-            "tracking_number": f"YT{seq:016d}",
+            "tracking_number": tracking or f"YT{seq:016d}",
         }
     )
     return ConfirmedShipment(order=order, package=package, channel=channel, shipped_at=datetime.now(UTC))
@@ -57,26 +111,77 @@ def _shipment(
 
 # -- searchOrders ------------------------------------------------------------------------------------------
 def test_sync_maps_what_the_sandbox_holds(amazon: AmazonSandbox, marketplace: AmazonSpApiClient) -> None:
-    seeded = amazon.add_order(items=[("CASE-BLK", 2), ("CASE-RED", 1)], country="DE")
+    seeded = amazon.add_order(
+        items=[("CASE-BLK", 2), ("CASE-RED", 1)], country="DE", ioss_number="IM2760000001"
+    )
     [order] = _sync(marketplace)
     assert order.platform_order_id == seeded["orderId"]
     assert order.platform_status is PlatformStatus.AWAITING_SHIPMENT
     assert [(line.sku, line.quantity) for line in order.lines] == [("CASE-BLK", 2), ("CASE-RED", 1)]
+    assert [line.title for line in order.lines] == ["Phone case CASE-BLK", "Phone case CASE-RED"]
     assert [line.line_id for line in order.lines] == [item["orderItemId"] for item in seeded["orderItems"]]
     assert order.shipping_address.country_code == "DE"
     assert order.shipping_address.postcode == "10117"
     assert order.ship_by == datetime.fromisoformat(seeded["fulfillment"]["shipByWindow"]["latestDateTime"])
-    assert order.total is not None and str(order.total.amount) == "38.97"
+    assert order.total is not None and (str(order.total.amount), order.total.currency) == ("38.97", "USD")
+    assert order.ioss_number == "IM2760000001"
 
 
-def test_paging_follows_every_token(amazon: AmazonSandbox, marketplace: AmazonSpApiClient) -> None:
+def test_paging_follows_every_token_and_closes_the_window(
+    amazon: AmazonSandbox, marketplace: AmazonSpApiClient
+) -> None:
     ids = {amazon.add_order()["orderId"] for _ in range(205)}
-    orders = _sync(marketplace)
-    assert len(orders) == 205 and {o.platform_order_id for o in orders} == ids
-    assert amazon.calls["searchOrders"] == 3  # 100 + 100 + 5
+    pages = _pages(marketplace)
+    assert [len(p.orders) for p in pages] == [100, 100, 5]
+    assert {o.platform_order_id for p in pages for o in p.orders} == ids
+    first, second, last = (p.next_cursor for p in pages)
+    assert first.until is not None and first.page_token and second.page_token
+    assert (first.since, second.since, second.until) == (LONG_AGO, LONG_AGO, first.until)
+    assert last == SyncCursor(since=first.until)
+    assert (amazon.calls["searchOrders"], amazon.calls["lwaToken"]) == (3, 1)
 
 
-def test_last_updated_after_and_marketplace_are_honoured(
+def test_the_next_window_starts_where_the_last_one_ended(
+    amazon: AmazonSandbox, marketplace: AmazonSpApiClient
+) -> None:
+    now = datetime.now(UTC)
+    old = amazon.add_order(created=now - timedelta(hours=1))["orderId"]
+    [window] = _pages(marketplace)
+    assert [o.platform_order_id for o in window.orders] == [old]
+    new = amazon.add_order(created=now + timedelta(seconds=5))["orderId"]
+    pages = list(marketplace.fetch_changes(window.next_cursor))
+    assert [o.platform_order_id for p in pages for o in p.orders] == [new]
+
+
+def test_a_cursor_resumes_in_the_middle_of_a_window_in_the_next_invocation(
+    amazon: AmazonSandbox, store: Store, http: httpx.Client, clock: FakeClock
+) -> None:
+    ids = {amazon.add_order()["orderId"] for _ in range(150)}
+    first_run = _client(store, amazon, http, clock).fetch_changes(SyncCursor(since=LONG_AGO))
+    first = next(first_run)  # then the invocation ends: only the cursor is kept
+    assert first.next_cursor.page_token
+    rest = list(_client(store, amazon, http, clock).fetch_changes(first.next_cursor))
+    assert len(first.orders) + sum(len(p.orders) for p in rest) == 150
+    assert {o.platform_order_id for p in [first, *rest] for o in p.orders} == ids
+    assert rest[-1].next_cursor == SyncCursor(since=first.next_cursor.until)
+    assert amazon.calls["lwaToken"] == 1  # the warm invocation reused the access token
+
+
+def test_an_expired_pagination_token_reads_the_window_again(
+    amazon: AmazonSandbox, store: Store, http: httpx.Client, clock: FakeClock
+) -> None:
+    ids = {amazon.add_order()["orderId"] for _ in range(150)}
+    first_run = _client(store, amazon, http, clock).fetch_changes(SyncCursor(since=LONG_AGO))
+    cursor = next(first_run).next_cursor
+    amazon.expire_pagination_tokens()
+    again = list(_client(store, amazon, http, clock).fetch_changes(cursor))
+    assert [len(p.orders) for p in again] == [100, 50]  # the whole window, re-seen: harmless
+    assert {o.platform_order_id for p in again for o in p.orders} == ids
+    assert again[-1].next_cursor == SyncCursor(since=cursor.until)
+    assert amazon.calls["searchOrders"] == 4  # first page, refused token, the window's two pages
+
+
+def test_last_updated_after_marketplace_and_fulfilment_are_honoured(
     amazon: AmazonSandbox, marketplace: AmazonSpApiClient
 ) -> None:
     now = datetime.now(UTC)
@@ -102,40 +207,205 @@ def test_a_cancellation_reaches_the_next_sync(amazon: AmazonSandbox, marketplace
     assert statuses == {requested: PlatformStatus.CANCEL_REQUESTED, cancelled: PlatformStatus.CANCELLED}
 
 
-def test_an_order_that_does_not_map_does_not_stop_the_sync(
+def test_an_order_that_does_not_map_travels_in_its_page(
     amazon: AmazonSandbox, marketplace: AmazonSpApiClient
 ) -> None:
     good = amazon.add_order()["orderId"]
     no_country = amazon.add_order(address={"countryCode": None})["orderId"]
     no_quantity = amazon.add_order(items=[("CASE-BLK", 0)])["orderId"]
-    assert [o.platform_order_id for o in _sync(marketplace)] == [good]
-    rejected = {r.platform_order_id: r for r in marketplace.take_rejected()}
-    assert set(rejected) == {no_country, no_quantity}
-    assert "countryCode" in rejected[no_country].error
-    assert "quantityOrdered" in rejected[no_quantity].error
+    bad_ioss = amazon.add_order(country="FR", ioss_number="FR123")["orderId"]
+    bad_currency = amazon.add_order()["orderId"]
+    amazon.orders[bad_currency]["proceeds"]["grandTotal"]["currencyCode"] = "QQQ"
+    [page] = _pages(marketplace)
+    assert [o.platform_order_id for o in page.orders] == [good]
+    rejected = {r.platform_order_id: r for r in page.rejected}
+    assert set(rejected) == {no_country, no_quantity, bad_ioss, bad_currency}
+    assert rejected[no_country].error.startswith("recipient.deliveryAddress.countryCode:")
+    assert rejected[no_quantity].error.startswith("orderItems[0].quantityOrdered:")
+    assert rejected[bad_ioss].error.startswith(
+        "orderItems[0].fulfillment.shipping.internationalShipping.iossNumber:"
+    )
+    assert rejected[bad_currency].error.startswith("proceeds.grandTotal.currencyCode:")
     assert rejected[no_country].raw["orderId"] == no_country
+    assert rejected[no_country].platform_status is PlatformStatus.AWAITING_SHIPMENT
 
 
-def test_a_wrong_access_token_is_refused(amazon: AmazonSandbox, store: Store, http: httpx.Client) -> None:
-    amazon.add_order()
-    client = AmazonSpApiClient(store, {"access_token": "expired"}, http)
-    with pytest.raises(MarketplaceRejected, match="Access to requested resource is denied"):
-        _sync(client)
-
-
-@pytest.mark.parametrize("status", [429, 503])
-def test_throttling_and_outages_are_transient(
-    amazon: AmazonSandbox, marketplace: AmazonSpApiClient, status: int
+# -- Login with Amazon ---------------------------------------------------------------------------------------
+def test_one_access_token_serves_the_run_and_the_next_invocation(
+    amazon: AmazonSandbox, store: Store, http: httpx.Client, clock: FakeClock
 ) -> None:
-    amazon.fail_next(1, status=status)
-    with pytest.raises(MarketplaceUnavailable):
+    amazon.add_order()
+    [platform] = _sync(_client(store, amazon, http, clock))
+    _client(store, amazon, http, clock).confirm_shipment(_shipment(store, platform))
+    assert amazon.calls["lwaToken"] == 1
+
+
+def test_an_expired_access_token_is_refreshed_on_the_way(
+    amazon: AmazonSandbox, marketplace: AmazonSpApiClient
+) -> None:
+    amazon.add_order()
+    _sync(marketplace)
+    amazon.expire_tokens()
+    assert len(_sync(marketplace)) == 1
+    assert amazon.calls["lwaToken"] == 2
+    assert amazon.calls["searchOrders"] == 3  # one of them refused with the expired token
+
+
+def test_a_revoked_refresh_token_means_the_credentials_are_rejected(
+    amazon: AmazonSandbox, marketplace: AmazonSpApiClient, store: Store
+) -> None:
+    amazon.add_order()
+    _sync(marketplace)
+    amazon.revoke_refresh_token()
+    amazon.expire_tokens()
+    with pytest.raises(CredentialsRejected) as rejected:
         _sync(marketplace)
+    assert rejected.value.store_id == store.store_id
+    assert "invalid grant parameter" in rejected.value.reason
 
 
-def test_a_slow_answer_is_a_timeout(amazon: AmazonSandbox, store: Store) -> None:
-    amazon.delay_next(2.0)
-    with httpx.Client(timeout=0.3) as http, pytest.raises(MarketplaceUnavailable):
-        _sync(AmazonSpApiClient(store, {"access_token": amazon.access_token}, http))
+def test_a_wrong_client_secret_means_the_credentials_are_rejected(
+    amazon: AmazonSandbox, store: Store, http: httpx.Client, clock: FakeClock
+) -> None:
+    client = _client(store, amazon, http, clock, secret=amazon.store_secret() | {"client_secret": "wrong"})
+    with pytest.raises(CredentialsRejected, match="Client authentication failed"):
+        _sync(client)
+    assert amazon.calls["searchOrders"] == 0
+
+
+def test_lwa_answers_in_its_own_shapes(amazon: AmazonSandbox, http: httpx.Client) -> None:
+    secret = amazon.store_secret()
+    form = {k: secret[k] for k in ("refresh_token", "client_id", "client_secret")} | {
+        "grant_type": "refresh_token"
+    }
+    granted = http.post(secret["lwa_endpoint"], data=form)
+    assert granted.status_code == 200
+    answer = LwaTokenAnswer.model_validate_json(granted.content)
+    assert (answer.token_type, answer.expires_in) == ("bearer", 3600)
+    probe = http.get(
+        f"{amazon.base_url}/orders/2026-01-01/orders/none",
+        headers={"x-amz-access-token": answer.access_token},
+    )
+    assert probe.status_code == 404  # the issued token is accepted
+
+    for change, status, error in [
+        ({"refresh_token": "Atzr|forged"}, 400, "invalid_grant"),
+        ({"client_secret": "wrong"}, 401, "invalid_client"),
+        ({"grant_type": "client_credentials"}, 400, "unsupported_grant_type"),
+        ({"client_id": ""}, 400, "invalid_request"),
+    ]:
+        refused = http.post(secret["lwa_endpoint"], data=form | change)
+        assert refused.status_code == status
+        assert LwaErrorAnswer.model_validate_json(refused.content).error == error
+        assert set(refused.json()) == {"error", "error_description"}
+
+
+def test_an_expired_token_is_refused_as_amazon_does(amazon: AmazonSandbox, http: httpx.Client) -> None:
+    secret = amazon.store_secret()
+    form = {k: secret[k] for k in ("refresh_token", "client_id", "client_secret")} | {
+        "grant_type": "refresh_token"
+    }
+    token = http.post(secret["lwa_endpoint"], data=form).json()["access_token"]
+    amazon.expire_tokens()
+    refused = http.get(
+        f"{amazon.base_url}/orders/2026-01-01/orders",
+        params={"lastUpdatedAfter": "2026-01-01T00:00:00Z"},
+        headers={"x-amz-access-token": token},
+    )
+    assert refused.status_code == 403
+    assert refused.json() == {
+        "errors": [
+            {
+                "code": "Unauthorized",
+                "message": "Access to requested resource is denied.",
+                "details": "The access token you provided has expired.",
+            }
+        ]
+    }
+
+
+# -- rate limits ---------------------------------------------------------------------------------------------
+def test_the_sandbox_throttles_at_amazons_documented_rates(amazon: AmazonSandbox, http: httpx.Client) -> None:
+    search = f"{amazon.base_url}/orders/2026-01-01/orders"
+    params = {"lastUpdatedAfter": "2026-01-01T00:00:00Z"}
+    headers = {"x-amz-access-token": amazon.access_token}
+    answers = [http.get(search, params=params, headers=headers) for _ in range(21)]
+    assert [a.status_code for a in answers] == [200] * 20 + [429]  # burst 20, and no time passes
+    assert {a.headers["x-amzn-RateLimit-Limit"] for a in answers} == {"0.0056"}
+    model_validator(ORDERS_2026, "ErrorList").validate(answers[-1].json())
+    assert answers[-1].json()["errors"][0]["code"] == "QuotaExceeded"
+    confirm = http.post(
+        f"{amazon.base_url}/orders/v0/orders/x/shipmentConfirmation", json={}, headers=headers
+    )
+    assert confirm.headers["x-amzn-RateLimit-Limit"] == "2"
+    assert (
+        http.get(f"{amazon.base_url}/orders/2026-01-01/orders/x", headers=headers).headers[
+            "x-amzn-RateLimit-Limit"
+        ]
+        == "0.5"
+    )
+
+
+def test_a_throttle_storm_past_the_deadline_pauses_and_the_next_run_resumes(
+    amazon: AmazonSandbox, store: Store, http: httpx.Client, clock: FakeClock
+) -> None:
+    ids = {amazon.add_order()["orderId"] for _ in range(150)}
+    amazon.set_rate_limit("searchOrders", 0.0056, burst=1)
+    handed_over: list[OrderPage] = []
+    with pytest.raises(SyncPaused) as paused:
+        _drain(
+            _client(store, amazon, http, clock).fetch_changes(
+                SyncCursor(since=LONG_AGO), deadline=clock() + 60
+            ),
+            handed_over,
+        )
+    [first] = handed_over
+    assert first.next_cursor.page_token and paused.value.retry_after_s > 60
+    assert amazon.calls["searchOrders"] == 2  # the page, and one throttled call: no storm of our own
+
+    clock.sleep(paused.value.retry_after_s)  # the next scheduled run, later
+    rest = list(_client(store, amazon, http, clock).fetch_changes(first.next_cursor, deadline=clock() + 60))
+    assert {o.platform_order_id for p in [first, *rest] for o in p.orders} == ids
+
+
+def test_a_throttled_confirmation_is_retried_after_a_pause(
+    amazon: AmazonSandbox, store: Store, marketplace: AmazonSpApiClient, clock: FakeClock
+) -> None:
+    amazon.add_order(items=[("CASE-BLK", 1), ("CASE-RED", 1)])
+    [platform] = _sync(marketplace)
+    first, second = (line.line_id for line in platform.lines)
+    amazon.set_rate_limit("confirmShipment", 2.0, burst=1)
+    marketplace.confirm_shipment(_shipment(store, platform, seq=1, quantities={first: 1}))
+    marketplace.confirm_shipment(_shipment(store, platform, seq=2, quantities={second: 1}))
+    assert [c["package_reference_id"] for c in amazon.confirmations] == ["1", "2"]
+    assert amazon.calls["confirmShipment"] == 3  # the second was throttled once
+    assert clock.sleeps  # and waited before trying again
+
+
+def test_with_rate_limits_off_on_both_sides_nothing_waits(
+    store: Store, http: httpx.Client, clock: FakeClock
+) -> None:
+    with AmazonSandbox(rate_limits=False, rate_clock=clock) as amazon:
+        for _ in range(250):
+            amazon.add_order()
+        client = AmazonSpApiClient(
+            factories.store(endpoint=amazon.base_url),
+            amazon.store_secret(),
+            http,
+            rate_limits=False,
+            clock=clock,
+            sleep=clock.sleep,
+        )
+        for _ in range(8):  # 24 searchOrders calls: past Amazon's burst of 20
+            assert sum(len(p.orders) for p in _pages(client)) == 250
+        assert amazon.calls["searchOrders"] == 24
+        assert clock.sleeps == []
+        answer = http.get(
+            f"{amazon.base_url}/orders/2026-01-01/orders",
+            params={"lastUpdatedAfter": "2026-01-01T00:00:00Z"},
+            headers={"x-amz-access-token": amazon.access_token},
+        )
+        assert "x-amzn-RateLimit-Limit" not in answer.headers
 
 
 # -- confirmShipment ---------------------------------------------------------------------------------------
@@ -148,14 +418,33 @@ def test_a_confirmation_is_accepted_once_per_package(
 
     marketplace.confirm_shipment(_shipment(store, platform, seq=1, quantities={first: 2}))
     assert amazon.order(platform.platform_order_id)["fulfillment"]["fulfillmentStatus"] == "PARTIALLY_SHIPPED"
-    with pytest.raises(MarketplaceRejected, match="already used"):
-        marketplace.confirm_shipment(_shipment(store, platform, seq=1, quantities={first: 2}))
+    # The same package again (a redelivered message): Amazon refuses it, Amazon has it: done.
+    marketplace.confirm_shipment(_shipment(store, platform, seq=1, quantities={first: 2}))
+    # The same reference with another tracking number is a real conflict.
+    with pytest.raises(MarketplaceRejected, match="already used") as raised:
+        marketplace.confirm_shipment(
+            _shipment(store, platform, seq=1, quantities={first: 2}, tracking="YT-OTHER")
+        )
+    assert "'YT0000000000000001', not 'YT-OTHER'" in raised.value.reason
     marketplace.confirm_shipment(_shipment(store, platform, seq=2, quantities={second: 1}))
 
     ledger = amazon.confirmations_for(platform.platform_order_id)
     assert [c["package_reference_id"] for c in ledger] == ["1", "2"]
-    assert amazon.calls["confirmShipment"] == 3
+    assert (amazon.calls["confirmShipment"], amazon.calls["getOrder"]) == (4, 2)
     assert _sync(marketplace)[0].platform_status is PlatformStatus.SHIPPED
+
+
+def test_the_confirmation_amazon_took_while_our_call_timed_out(
+    amazon: AmazonSandbox, store: Store, clock: FakeClock
+) -> None:
+    amazon.add_order()
+    with httpx.Client(timeout=0.2) as http:
+        client = _client(store, amazon, http, clock)
+        [platform] = _sync(client)
+        amazon.delay_next(0.6)  # Amazon records it; we never hear
+        client.confirm_shipment(_shipment(store, platform))
+    assert len(amazon.confirmations) == 1
+    assert (amazon.calls["confirmShipment"], amazon.calls["getOrder"]) == (2, 1)
 
 
 def test_more_than_was_ordered_is_refused(
@@ -166,6 +455,7 @@ def test_more_than_was_ordered_is_refused(
     with pytest.raises(MarketplaceRejected, match="exceeds"):
         marketplace.confirm_shipment(_shipment(store, platform, quantities={platform.lines[0].line_id: 3}))
     assert amazon.confirmations == []
+    assert amazon.calls["getOrder"] == 1  # it looked whether Amazon had it before giving up
 
 
 def test_an_unknown_order_item_is_refused(
@@ -191,20 +481,199 @@ def test_an_unknown_order_is_refused(
         )
 
 
-def test_a_confirmation_during_an_outage_is_transient(
+def test_a_short_outage_is_retried_and_a_long_one_is_transient(
     amazon: AmazonSandbox, store: Store, marketplace: AmazonSpApiClient
 ) -> None:
-    amazon.add_order()
+    amazon.add_order(items=[("CASE-BLK", 1), ("CASE-RED", 1)])
     [platform] = _sync(marketplace)
-    amazon.fail_next(1, status=503)
+    first, second = (line.line_id for line in platform.lines)
+    amazon.fail_next(3, status=503)
     with pytest.raises(MarketplaceUnavailable):
-        marketplace.confirm_shipment(_shipment(store, platform))
+        marketplace.confirm_shipment(_shipment(store, platform, seq=1, quantities={first: 1}))
     assert amazon.confirmations == []
-    marketplace.confirm_shipment(_shipment(store, platform))
-    assert len(amazon.confirmations) == 1
+    amazon.fail_next(1, status=500)
+    marketplace.confirm_shipment(_shipment(store, platform, seq=1, quantities={first: 1}))
+    amazon.fail_next(2, status=429)
+    marketplace.confirm_shipment(_shipment(store, platform, seq=2, quantities={second: 1}))
+    assert [c["package_reference_id"] for c in amazon.confirmations] == ["1", "2"]
 
 
-# -- against the official models ----------------------------------------------------------------------------
+def test_a_slow_search_is_retried_then_transient(
+    amazon: AmazonSandbox, store: Store, clock: FakeClock
+) -> None:
+    with httpx.Client(timeout=0.15) as http:
+        client = _client(store, amazon, http, clock)
+        _sync(client)  # the access token is in hand
+        amazon.delay_next(0.6, n=3)
+        with pytest.raises(MarketplaceUnavailable, match="searchOrders: ReadTimeout"):
+            _sync(client)
+    assert amazon.calls["searchOrders"] == 4
+
+
+# -- every exchange against the official models --------------------------------------------------------------
+Exchange = tuple[httpx.Request, httpx.Response]
+
+
+@pytest.fixture
+def exchanges() -> Iterator[tuple[httpx.Client, list[Exchange]]]:
+    """A client that keeps every request with its answer (bodies read), to check both against the models."""
+    seen: list[Exchange] = []
+
+    def keep(response: httpx.Response) -> None:
+        response.read()
+        seen.append((response.request, response))
+
+    with httpx.Client(timeout=5.0, event_hooks={"response": [keep]}) as client:
+        yield client, seen
+
+
+def _operation(request: httpx.Request) -> tuple[str, dict[str, Any]]:
+    """The model and the operation a request is for, by method and path template."""
+    for model in (ORDERS_2026, ORDERS_V0):
+        for template, operations in load_model(model)["paths"].items():
+            pattern = "^" + re.sub(r"\{[^}]+\}", "[^/]+", template) + "$"
+            if re.match(pattern, request.url.path) and request.method.lower() in operations:
+                return model, operations[request.method.lower()]
+    raise AssertionError(f"{request.method} {request.url.path} is not an operation of the models")
+
+
+def _schema_name(schema: dict[str, Any]) -> str:
+    return str(schema["$ref"]).rsplit("/", 1)[-1]
+
+
+def _check_request(request: httpx.Request) -> None:
+    model, operation = _operation(request)
+    parameters = {p["name"]: p for p in operation["parameters"]}
+    assert request.headers.get("x-amz-access-token"), "every call carries its access token"
+    for name, value in request.url.params.multi_items():
+        assert name in parameters and parameters[name]["in"] == "query", f"{name} is not a query parameter"
+        spec = parameters[name]
+        if spec["type"] == "array":  # Swagger 2.0's default collectionFormat is csv
+            values = value.split(",")
+            assert len(values) <= spec.get("maxItems", 100), name
+            if "enum" in spec["items"]:
+                assert set(values) <= set(spec["items"]["enum"]), name
+        elif spec.get("format") == "date-time" or name.endswith(("After", "Before")):
+            assert datetime.fromisoformat(value).tzinfo is not None, name
+        elif spec["type"] == "integer":
+            assert 1 <= int(value) <= 100, name
+    for spec in parameters.values():
+        if spec.get("required") and spec["in"] == "query":
+            assert spec["name"] in request.url.params, spec["name"]
+        if spec["in"] == "body":
+            model_validator(model, _schema_name(spec["schema"])).validate(json.loads(request.content))
+    if not any(p["in"] == "body" for p in parameters.values()):
+        assert not request.content
+
+
+def _check_answer(request: httpx.Request, response: httpx.Response) -> None:
+    model, operation = _operation(request)
+    declared = operation["responses"].get(str(response.status_code))
+    assert declared is not None, f"{response.status_code} is not an answer of {operation['operationId']}"
+    if "schema" in declared:
+        model_validator(model, _schema_name(declared["schema"])).validate(response.json())
+    else:
+        assert not response.content
+    assert response.headers.get("x-amzn-RequestId")
+
+
+def _check_lwa(request: httpx.Request, response: httpx.Response) -> None:
+    assert request.method == "POST"
+    assert request.headers["content-type"] == "application/x-www-form-urlencoded"
+    form = parse_qs(request.content.decode())
+    assert set(form) == {"grant_type", "refresh_token", "client_id", "client_secret"}
+    assert form["grant_type"] == ["refresh_token"]
+    if response.status_code == 200:
+        LwaTokenAnswer.model_validate_json(response.content)
+    else:
+        LwaErrorAnswer.model_validate_json(response.content)
+
+
+def test_every_request_and_answer_of_a_working_day_fits_the_models(
+    amazon: AmazonSandbox, store: Store, exchanges: tuple[httpx.Client, list[Exchange]], clock: FakeClock
+) -> None:
+    http, seen = exchanges
+    for i in range(120):
+        amazon.add_order(
+            items=[("CASE-BLK", 2), ("CASE-RED", 1)] if i % 3 else [("CASE-BLK", 1)],
+            country=("DE", "US", "GB", "JP")[i % 4],
+        )
+    amazon.add_order(country="FR", ioss_number="IM2500000001")
+    amazon.add_order(address={"countryCode": None})  # rejected on our side; Amazon's shape all the same
+    amazon.cancel_order(amazon.add_order()["orderId"])
+    client = _client(store, amazon, http, clock)
+
+    pages = _pages(client)  # 2 pages
+    [platform] = [o for p in pages for o in p.orders if o.ioss_number]
+    amazon.expire_tokens()  # a 403 Unauthorized, then a fresh token
+    client.confirm_shipment(_shipment(store, platform, seq=1))
+    client.confirm_shipment(_shipment(store, platform, seq=1))  # replay: a 400, then getOrder
+    with pytest.raises(MarketplaceRejected):
+        client.confirm_shipment(_shipment(store, platform, seq=2))  # nothing left to ship: a real 400
+    amazon.fail_next(1, status=503)
+    amazon.fail_next(1, status=429)
+    second_day = client.fetch_changes(SyncCursor(since=LONG_AGO))
+    cursor = next(second_day).next_cursor
+    amazon.expire_pagination_tokens()
+    list(client.fetch_changes(cursor))  # a 400 to the stale token, then the window again
+
+    sp_api = [(r, a) for r, a in seen if r.url.path != "/auth/o2/token"]
+    assert {_operation(r)[1]["operationId"] for r, _ in sp_api} == {
+        "searchOrders",
+        "getOrder",
+        "confirmShipment",
+    }
+    assert {a.status_code for _, a in sp_api} == {200, 204, 400, 403, 429, 503}
+    assert len(seen) - len(sp_api) == 2  # two LWA grants: the first token, and one after the expiry
+    for request, response in seen:
+        if request.url.path == "/auth/o2/token":
+            _check_lwa(request, response)
+            continue
+        _check_request(request)
+        _check_answer(request, response)
+
+
+def test_the_request_check_can_fail() -> None:
+    good = httpx.Request(
+        "GET",
+        "http://x/orders/2026-01-01/orders",
+        params={"lastUpdatedAfter": "2026-01-01T00:00:00Z", "includedData": "RECIPIENT"},
+        headers={"x-amz-access-token": "t"},
+    )
+    _check_request(good)
+    for bad in [
+        httpx.Request(
+            "GET",
+            "http://x/orders/2026-01-01/orders",
+            params={"updatedAfter": "2026-01-01T00:00:00Z"},
+            headers={"x-amz-access-token": "t"},
+        ),
+        httpx.Request(
+            "GET",
+            "http://x/orders/2026-01-01/orders",
+            params={"lastUpdatedAfter": "2026-01-01T00:00:00Z", "includedData": "ADDRESS"},
+            headers={"x-amz-access-token": "t"},
+        ),
+        httpx.Request(
+            "GET", "http://x/orders/2026-01-01/orders", params={"lastUpdatedAfter": "2026-01-01T00:00:00Z"}
+        ),
+        httpx.Request(
+            "POST",
+            "http://x/orders/v0/orders/1/shipmentConfirmation",
+            json={"marketplaceId": "A"},
+            headers={"x-amz-access-token": "t"},
+        ),
+        httpx.Request("GET", "http://x/orders/2026-01-01/shipments", headers={"x-amz-access-token": "t"}),
+    ]:
+        with pytest.raises((AssertionError, ValidationError)):
+            _check_request(bad)
+
+
+def _drain(pages: Iterator[OrderPage], into: list[OrderPage]) -> None:
+    for page in pages:
+        into.append(page)
+
+
 def test_the_confirmation_body_on_the_wire_is_a_confirm_shipment_request(
     amazon: AmazonSandbox, store: Store, marketplace: AmazonSpApiClient
 ) -> None:
@@ -259,7 +728,7 @@ def test_the_sandbox_search_orders_answer_is_a_search_orders_response(
     amazon.add_order(items=[("CASE-BLK", 2), ("CASE-RED", 1)], country="JP", marketplace_id="A1VC38T7YXB528")
     amazon.add_order(country="GB")
     amazon.add_order(status="PENDING")
-    amazon.add_order()
+    amazon.add_order(country="IT", ioss_number="IM3800000001")
     amazon.cancel_order(amazon.add_order()["orderId"])
     amazon.cancel_order(amazon.add_order()["orderId"], buyer_requested=False)
     every_dataset = "BUYER,RECIPIENT,PROCEEDS,CANCELLATION,FULFILLMENT,PACKAGES"
@@ -277,7 +746,7 @@ def test_the_sandbox_search_orders_answer_is_a_search_orders_response(
     assert len(page["orders"]) == 4 and page["pagination"]["nextToken"]
     validator = model_validator(ORDERS_2026, "SearchOrdersResponse")
     validator.validate(page)
-    # And the last page, which has no pagination block.
+    # And the last page, which has no pagination block but the same window end.
     last = http.get(
         f"{amazon.base_url}/orders/2026-01-01/orders",
         params={
@@ -287,7 +756,30 @@ def test_the_sandbox_search_orders_answer_is_a_search_orders_response(
         headers={"x-amz-access-token": amazon.access_token},
     ).json()
     assert len(last["orders"]) == 2 and "pagination" not in last
+    assert last["lastUpdatedBefore"] == page["lastUpdatedBefore"]
     validator.validate(last)
+
+
+def test_the_sandbox_get_order_answer_is_a_get_order_response(
+    amazon: AmazonSandbox, store: Store, marketplace: AmazonSpApiClient, http: httpx.Client
+) -> None:
+    amazon.add_order(items=[("CASE-BLK", 2), ("CASE-RED", 1)], ioss_number="IM2760000001")
+    [platform] = _sync(marketplace)
+    marketplace.confirm_shipment(_shipment(store, platform))
+    answer = http.get(
+        f"{amazon.base_url}/orders/2026-01-01/orders/{platform.platform_order_id}",
+        params={"includedData": "PACKAGES,FULFILLMENT,RECIPIENT"},
+        headers={"x-amz-access-token": amazon.access_token},
+    )
+    assert answer.status_code == 200
+    model_validator(ORDERS_2026, "GetOrderResponse").validate(answer.json())
+    [package] = answer.json()["order"]["packages"]
+    assert (package["packageReferenceId"], package["trackingNumber"]) == ("1", "YT0000000000000001")
+    without = http.get(
+        f"{amazon.base_url}/orders/2026-01-01/orders/{platform.platform_order_id}",
+        headers={"x-amz-access-token": amazon.access_token},
+    ).json()
+    assert "packages" not in without["order"] and "recipient" not in without["order"]
 
 
 def test_the_search_orders_check_can_fail(amazon: AmazonSandbox, http: httpx.Client) -> None:
@@ -304,6 +796,9 @@ def test_the_search_orders_check_can_fail(amazon: AmazonSandbox, http: httpx.Cli
         lambda p: p["orders"][0]["fulfillment"].update(fulfillmentStatus="SENT"),
         lambda p: p["orders"][0]["orderItems"][0].update(quantityOrdered="1"),
         lambda p: p["orders"][0]["recipient"]["deliveryAddress"].update(zip="94043"),
+        lambda p: p["orders"][0]["orderItems"][0]["fulfillment"].update(
+            shipping={"iossNumber": "IM2760000001"}
+        ),
     ]
     for breakage in breakages:
         broken = copy.deepcopy(page)
@@ -325,6 +820,7 @@ def test_sandbox_errors_have_the_models_error_shape(amazon: AmazonSandbox, http:
     )
     assert refused.status_code == 403
     model_validator(ORDERS_2026, "ErrorList").validate(refused.json())
+    assert refused.json()["errors"][0]["code"] == "Unauthorized"
     order_id = amazon.add_order()["orderId"]
     bad = http.post(
         f"{amazon.base_url}/orders/v0/orders/{order_id}/shipmentConfirmation",
@@ -337,33 +833,12 @@ def test_sandbox_errors_have_the_models_error_shape(amazon: AmazonSandbox, http:
         "marketplaceId is required.",
         "packageDetail.trackingNumber is required.",
     }
-
-
-def test_the_search_request_uses_the_models_parameters(
-    amazon: AmazonSandbox, store: Store, recording_http: tuple[httpx.Client, list[httpx.Request]]
-) -> None:
-    http, sent = recording_http
-    amazon.add_order()
-    _sync(AmazonSpApiClient(store, {"access_token": amazon.access_token}, http))
-    parameters = {
-        p["name"]: p
-        for p in load_model(ORDERS_2026)["paths"]["/orders/2026-01-01/orders"]["get"]["parameters"]
-    }
-    [request] = sent
-    assert request.url.path == "/orders/2026-01-01/orders"
-    for name, value in request.url.params.multi_items():
-        assert name in parameters, f"{name} is not a searchOrders parameter"
-        spec = parameters[name]
-        if spec["type"] == "array":  # Swagger 2.0's default collectionFormat is csv
-            values = value.split(",")
-            assert len(values) <= spec["items"].get("maxItems", spec.get("maxItems", 100))
-            if "enum" in spec["items"]:
-                assert set(values) <= set(spec["items"]["enum"]), name
-        elif spec.get("format") == "date-time":
-            assert datetime.fromisoformat(value).tzinfo is not None
-        elif spec["type"] == "integer":
-            assert 1 <= int(value) <= 100
-    assert "lastUpdatedAfter" in request.url.params and "createdAfter" not in request.url.params
+    missing = http.get(
+        f"{amazon.base_url}/orders/2026-01-01/orders/114-0000000-0000000",
+        headers={"x-amz-access-token": amazon.access_token},
+    )
+    assert missing.status_code == 404
+    model_validator(ORDERS_2026, "ErrorList").validate(missing.json())
 
 
 def test_a_stopped_sandbox_leaves_no_thread() -> None:

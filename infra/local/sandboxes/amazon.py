@@ -434,10 +434,15 @@ class AmazonSandbox(SandboxServer):
 
     def fault_response(self, status: int) -> Response:
         if status == 429:
-            return _errors("QuotaExceeded", "You exceeded your quota for the requested resource.", status=429)
-        return _errors(
-            "InternalFailure", "We encountered an internal error. Please try again.", status=status
-        )
+            response = _errors(
+                "QuotaExceeded", "You exceeded your quota for the requested resource.", status=429
+            )
+        else:
+            response = _errors(
+                "InternalFailure", "We encountered an internal error. Please try again.", status=status
+            )
+        response.headers["x-amzn-RequestId"] = str(uuid.uuid4())
+        return response
 
     def handle(self, request: Request) -> Response:
         if request.path == LWA_PATH:
@@ -445,10 +450,11 @@ class AmazonSandbox(SandboxServer):
                 return _lwa_error("invalid_request", "The token endpoint accepts POST only.", 405)
             return self._lwa_token(request)
         operation = self.operation(request)
-        refused = self._access_refused(request.headers.get("x-amz-access-token"))
-        if refused is not None:
-            return refused
-        response = self._limited(operation) or self._route(operation, request)
+        response = (
+            self._access_refused(request.headers.get("x-amz-access-token"))
+            or self._limited(operation)
+            or self._route(operation, request)
+        )
         response.headers["x-amzn-RequestId"] = str(uuid.uuid4())
         if self.rate_limits and operation in self._buckets:
             response.headers["x-amzn-RateLimit-Limit"] = f"{self._buckets[operation].rate_per_s:g}"
