@@ -230,6 +230,7 @@ def test_an_order_updated_while_paging_makes_the_window_read_again(
     assert "5069" in seen
     assert seen == {str(5000 + n) for n in range(120)}  # 5100 from page 1; its cancellation comes next window
     assert ali.calls["aliexpress.solution.order.get"] == 5  # 1, 2 (changed: 119), then 1, 2, 3
+    assert ali.calls["aliexpress.solution.order.receiptinfo.get"] == 120  # each address once
     assert rest[-1].next_cursor.until is None
 
 

@@ -328,6 +328,8 @@ def test_an_order_leaving_the_window_between_pages_makes_the_window_read_again_o
     assert gateway.pages_asked() == [1, 2, 1, 2, 3]
     assert set(ids(pages)) == set(range(120))
     assert pages[-1].next_cursor == SyncCursor(since=NOW)
+    # Addresses already read in this run are not asked again.
+    assert gateway.calls["aliexpress.solution.order.receiptinfo.get"] == 120
 
 
 def test_a_window_that_keeps_changing_is_read_again_only_once() -> None:

@@ -620,6 +620,7 @@ class AliExpressClient:
         until = cursor.until or max(self._now().replace(microsecond=0), since)
         page, window_total = parse_page_token(cursor.page_token) if cursor.until else (1, None)
         re_read = False
+        addresses: dict[str, Mapping[str, Any]] = {}  # this run's, so that a page read again costs 1 call
         while True:
             result, answered_at = self._order_page(since, until, page, deadline)
             total = result.total_count
@@ -637,7 +638,7 @@ class AliExpressClient:
                     re_read, page = True, 1
                     continue
             window_total = total
-            orders, rejected = self._map_page(result.target_list, answered_at, deadline)
+            orders, rejected = self._map_page(result.target_list, answered_at, addresses, deadline)
             last = not result.target_list or page * self._page_size >= total
             yield OrderPage(
                 orders=orders,
@@ -718,7 +719,11 @@ class AliExpressClient:
         return result
 
     def _map_page(
-        self, raws: list[dict[str, Any]], answered_at: datetime, deadline: float | None
+        self,
+        raws: list[dict[str, Any]],
+        answered_at: datetime,
+        addresses: dict[str, Mapping[str, Any]],
+        deadline: float | None,
     ) -> tuple[list[PlatformOrder], list[RejectedPlatformOrder]]:
         orders: list[PlatformOrder] = []
         rejected: list[RejectedPlatformOrder] = []
@@ -730,10 +735,13 @@ class AliExpressClient:
                 rejected.append(self._reject(raw, exc))
                 continue
             try:
-                receipt = self._receipt_info(fields.platform_order_id, deadline)
+                receipt = addresses.get(fields.platform_order_id) or self._receipt_info(
+                    fields.platform_order_id, deadline
+                )
             except AliExpressRejected as exc:
                 rejected.append(self._reject(raw, OrderMappingError("receiptinfo", exc.platform_message)))
                 continue
+            addresses[fields.platform_order_id] = receipt
             try:
                 orders.append(fields.with_address(map_address(receipt)))
             except (ValueError, TypeError, KeyError, AttributeError) as exc:
