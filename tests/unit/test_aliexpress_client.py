@@ -18,7 +18,7 @@ import pytest
 from parcelflow.adapters.marketplaces.aliexpress import (
     AliExpressClient,
     canonical_string,
-    forget_throttles,
+    clear_throttles,
     page_token,
     parse_page_token,
     shared_throttle,
@@ -177,7 +177,7 @@ def client(
         credentials or CREDENTIALS,
         httpx.Client(transport=httpx.MockTransport(gateway)),
         now=lambda: now,
-        monotonic=clock.monotonic,
+        clock=clock.monotonic,
         sleep=clock.sleep,
         jitter=lambda: 0.5,
         throttle=throttle,
@@ -484,12 +484,38 @@ def test_the_client_side_limit_waits_for_a_token_and_pauses_rather_than_pass_the
 
 
 def test_clients_of_one_store_share_the_processs_throttle() -> None:
-    forget_throttles()
-    first = shared_throttle("aeus1")
-    assert shared_throttle("aeus1") is first
-    assert shared_throttle("aeus2") is not first
-    forget_throttles()
-    assert shared_throttle("aeus1") is not first
+    clear_throttles()
+    store = factories.store(store_id="aeus1", marketplace=Marketplace.ALIEXPRESS, endpoint=ENDPOINT)
+    other = store.model_copy(update={"store_id": "aeus2"})
+    first = AliExpressClient(store, CREDENTIALS)._throttle
+    assert AliExpressClient(store, CREDENTIALS)._throttle is first is shared_throttle(store)
+    assert shared_throttle(other) is not first
+    assert AliExpressClient(store, CREDENTIALS, sleep=lambda s: None)._throttle is not first  # test hooks
+    clear_throttles()
+    assert shared_throttle(store) is not first
+
+
+def test_without_rate_limits_only_the_platforms_throttling_slows_calls() -> None:
+    gateway = FakeGateway([order_dto(n) for n in range(3)])
+    clock = Clock()
+    store = factories.store(store_id="aeus1", marketplace=Marketplace.ALIEXPRESS, endpoint=ENDPOINT)
+    unlimited = AliExpressClient(
+        store,
+        CREDENTIALS,
+        httpx.Client(transport=httpx.MockTransport(gateway)),
+        rate_limits=False,
+        limit=Limit(1.0, 1),
+        clock=clock.monotonic,
+        sleep=clock.sleep,
+        jitter=lambda: 0.5,
+        now=lambda: NOW,
+    )
+    [page] = list(unlimited.fetch_changes(SyncCursor(since=SINCE)))
+    assert len(page.orders) == 3
+    assert clock.sleeps == []
+    gateway.script.append(ban(2))
+    list(unlimited.fetch_changes(SyncCursor(since=SINCE)))
+    assert clock.sleeps == [2.5]
 
 
 # -- errors --------------------------------------------------------------------------------------------------

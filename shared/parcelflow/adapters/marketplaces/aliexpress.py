@@ -146,9 +146,6 @@ THROTTLED_IN_A_ROW = 8  # throttle answers to one call before giving up on it
 MAX_BAN_WAIT_S = 60.0  # without a deadline, a longer ban is not waited out in a Lambda
 
 _M = TypeVar("_M", bound=BaseModel)
-Now = Callable[[], datetime]
-Monotonic = Callable[[], float]
-Sleep = Callable[[float], None]
 
 
 # -- signing -------------------------------------------------------------------------------------------------
@@ -546,22 +543,24 @@ def _tracking_website(carrier: str, channel_code: str, service: str) -> str | No
 
 
 # -- the client ----------------------------------------------------------------------------------------------
-_THROTTLES: dict[tuple[str, Limit], Throttle] = {}
-_THROTTLES_LOCK = threading.Lock()
+_throttles: dict[tuple[str, str, Limit], Throttle] = {}
+_throttles_lock = threading.Lock()
 
 
-def shared_throttle(store_id: str, limit: Limit = DEFAULT_LIMIT) -> Throttle:
-    """The store's throttle for this process: every client of a warm Lambda draws from the same bucket."""
-    with _THROTTLES_LOCK:
-        throttle = _THROTTLES.get((store_id, limit))
+def shared_throttle(store: Store, limit: Limit = DEFAULT_LIMIT) -> Throttle:
+    """The store's throttle, shared by every client of the store in this process (a warm Lambda)."""
+    with _throttles_lock:
+        key = (store.endpoint, store.store_id, limit)
+        throttle = _throttles.get(key)
         if throttle is None:
-            throttle = _THROTTLES[(store_id, limit)] = Throttle({APP_OPERATION: limit})
+            throttle = _throttles[key] = Throttle({APP_OPERATION: limit})
         return throttle
 
 
-def forget_throttles() -> None:
-    with _THROTTLES_LOCK:
-        _THROTTLES.clear()
+def clear_throttles() -> None:
+    """Forget every store's throttle (for tests; a new process starts empty anyway)."""
+    with _throttles_lock:
+        _throttles.clear()
 
 
 def page_token(page: int, total_count: int) -> str:
@@ -585,9 +584,11 @@ def parse_page_token(token: str | None) -> tuple[int, int | None]:
 class AliExpressClient:
     """One AliExpress seller account (one store), reached at `store.endpoint` (the gateway or a sandbox).
 
-    `credentials`: the store's secret, `app_key`, `app_secret` and `session` (the seller's access token).
-    The keyword arguments are test hooks: `now` (UTC wall clock: signing, windows, ship-by), `monotonic`,
-    `sleep` and `jitter` (waits), `throttle` (the rate limiter; by default the store's shared one).
+    `credentials` is the store's secret: `app_key`, `app_secret` and `session` (the seller's access token).
+    Keyword hooks, as the Amazon client has them: `rate_limits=False` turns the client-side bucket off (a
+    throttle answer is still backed off); `limit` is the app's rate; `throttle` replaces the store's shared
+    one; `clock` (monotonic seconds), `sleep` and `jitter` are for tests, and giving any of them builds a
+    private throttle on them; `now` is the UTC wall clock (timestamps, windows, ship-by).
     """
 
     def __init__(
@@ -596,22 +597,33 @@ class AliExpressClient:
         credentials: dict[str, str],
         http: httpx.Client | None = None,
         *,
-        now: Now = utcnow,
-        monotonic: Monotonic = time.monotonic,
-        sleep: Sleep = time.sleep,
-        jitter: Callable[[], float] = random.random,
+        rate_limits: bool = True,
         limit: Limit = DEFAULT_LIMIT,
         throttle: Throttle | None = None,
+        clock: Callable[[], float] | None = None,
+        sleep: Callable[[float], None] | None = None,
+        jitter: Callable[[], float] | None = None,
+        now: Callable[[], datetime] = utcnow,
         page_size: int = PAGE_SIZE,
     ) -> None:
         self._store = store
         self._credentials = credentials
         self._http = http or httpx.Client(timeout=DEFAULT_TIMEOUT, headers={"User-Agent": USER_AGENT})
+        self._monotonic = clock or time.monotonic
+        self._sleep = sleep or time.sleep
+        self._jitter = jitter or random.random
         self._now = now
-        self._monotonic = monotonic
-        self._sleep = sleep
-        self._jitter = jitter
-        self._throttle = throttle or shared_throttle(store.store_id, limit)
+        self._rate_limits = rate_limits
+        if throttle is None:
+            private = any(hook is not None for hook in (clock, sleep, jitter))
+            throttle = (
+                Throttle(
+                    {APP_OPERATION: limit}, clock=self._monotonic, sleep=self._sleep, jitter=self._jitter
+                )
+                if private
+                else shared_throttle(store, limit)
+            )
+        self._throttle = throttle
         self._page_size = page_size
 
     # -- the port -------------------------------------------------------------------------------------------
@@ -786,7 +798,8 @@ class AliExpressClient:
         """One API call: waits for the app's token, retries what the platform failed, maps what it refused."""
         failures = throttled = 0
         while True:
-            self._throttle.before_call(APP_OPERATION, deadline)
+            if self._rate_limits:
+                self._throttle.before_call(APP_OPERATION, deadline)
             outcome = self._post(method, business)
             if isinstance(outcome, Mapping):
                 return outcome
