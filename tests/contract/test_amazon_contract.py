@@ -447,6 +447,18 @@ def test_the_confirmation_amazon_took_while_our_call_timed_out(
     assert (amazon.calls["confirmShipment"], amazon.calls["getOrder"]) == (2, 1)
 
 
+def test_a_store_selling_in_two_marketplaces_confirms_each_order_in_its_own(
+    amazon: AmazonSandbox, http: httpx.Client, clock: FakeClock
+) -> None:
+    store = factories.store(endpoint=amazon.base_url, marketplace_ids=["ATVPDKIKX0DER", "A2EUQ1WTGCTBG2"])
+    amazon.add_order(country="CA", marketplace_id="A2EUQ1WTGCTBG2")
+    client = _client(store, amazon, http, clock)
+    [platform] = _sync(client)
+    client.confirm_shipment(_shipment(store, platform))
+    assert [c["marketplace_id"] for c in amazon.confirmations] == ["A2EUQ1WTGCTBG2"]
+    assert (amazon.calls["confirmShipment"], amazon.calls["getOrder"]) == (2, 1)
+
+
 def test_more_than_was_ordered_is_refused(
     amazon: AmazonSandbox, store: Store, marketplace: AmazonSpApiClient
 ) -> None:

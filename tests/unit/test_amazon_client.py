@@ -561,7 +561,7 @@ def _shipment(tracking: str = "YT2600000000000001") -> ConfirmedShipment:
     )
 
 
-def _amazon_has(*packages: tuple[str, str]) -> httpx.Response:
+def _amazon_has(*packages: tuple[str, str], marketplace: str = "A1PA6795UKMFR9") -> httpx.Response:
     """getOrder's answer with PACKAGES: (packageReferenceId, trackingNumber) each."""
     return httpx.Response(
         200,
@@ -570,7 +570,7 @@ def _amazon_has(*packages: tuple[str, str]) -> httpx.Response:
                 "orderId": "302-1111111-2222222",
                 "createdTime": "2026-11-20T08:00:00Z",
                 "lastUpdatedTime": "2026-11-21T10:20:00Z",
-                "salesChannel": {"channelName": "AMAZON"},
+                "salesChannel": {"channelName": "AMAZON", "marketplaceId": marketplace},
                 "orderItems": [],
                 "packages": [
                     {
@@ -673,6 +673,36 @@ def test_when_get_order_is_down_the_confirmation_is_retried_later(
     amazon.sp.extend([ALREADY_USED] + [httpx.Response(503)] * 3)
     with pytest.raises(MarketplaceUnavailable, match="getOrder"):
         _client(amazon, clock).confirm_shipment(_shipment())
+
+
+def test_an_order_of_the_stores_other_marketplace_is_confirmed_there(
+    amazon: FakeAmazon, clock: FakeClock
+) -> None:
+    wrong_marketplace = {
+        "errors": [{"code": "InvalidInput", "message": "Order does not belong to marketplace."}]
+    }
+    amazon.sp.extend(
+        [
+            httpx.Response(400, json=wrong_marketplace),
+            _amazon_has(marketplace="A1RKKUPIHCS9HS"),
+            httpx.Response(204),
+        ]
+    )
+    _client(amazon, clock).confirm_shipment(_shipment())
+    sent = [json.loads(r.content)["marketplaceId"] for r in amazon.sp_requests if r.method == "POST"]
+    assert sent == ["A1PA6795UKMFR9", "A1RKKUPIHCS9HS"]
+
+
+def test_an_order_of_a_marketplace_the_store_does_not_sell_in_is_refused(
+    amazon: FakeAmazon, clock: FakeClock
+) -> None:
+    wrong_marketplace = {
+        "errors": [{"code": "InvalidInput", "message": "Order does not belong to marketplace."}]
+    }
+    amazon.sp.extend([httpx.Response(400, json=wrong_marketplace), _amazon_has(marketplace="ATVPDKIKX0DER")])
+    with pytest.raises(MarketplaceRejected, match="does not belong"):
+        _client(amazon, clock).confirm_shipment(_shipment())
+    assert len(amazon.sp_requests) == 2
 
 
 @pytest.mark.parametrize("status", [403, 404])

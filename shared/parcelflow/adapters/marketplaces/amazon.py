@@ -28,7 +28,7 @@ from parcelflow.adapters.marketplaces.amazon_models import (
     ConfirmShipmentRequest,
     ErrorList,
     GetOrderAnswer,
-    OrderPackage,
+    OrderWithPackages,
     PackageDetail,
     SearchOrdersPage,
 )
@@ -288,38 +288,53 @@ class AmazonSpApiClient:
     def confirm_shipment(self, shipment: ConfirmedShipment) -> None:
         if not self._store.marketplace_ids:
             raise MarketplaceRejected(f"store {self._store.store_id} has no marketplace id to confirm in")
-        body = confirm_shipment_body(shipment, self._store.marketplace_ids[0])
-        order_id = quote(shipment.order.platform_order_id, safe="")
-        response = self._call(
-            CONFIRM_SHIPMENT, "POST", CONFIRM_SHIPMENT_PATH.format(order_id=order_id), json=body
-        )
+        marketplace_id = self._store.marketplace_ids[0]
+        response = self._post_confirmation(shipment, marketplace_id)
         if response.is_success:
             return
         reason = _error_text(response)
-        if response.status_code == 400:
-            # Our earlier call may have gone through with its answer lost: then this 400 is the replay's.
-            existing = self._confirmed_package(shipment)
-            if existing is not None:
-                ours = shipment.package.tracking_number or ""
-                if _same_tracking(existing.tracking_number, ours):
-                    logger.info(
-                        "confirmShipment refused a replay: the package is confirmed already",
-                        extra={
-                            "store_id": self._store.store_id,
-                            "platform_order_id": shipment.order.platform_order_id,
-                            "package_reference_id": existing.package_reference_id,
-                        },
-                    )
-                    return
-                reason = (
-                    f"{reason}; package {existing.package_reference_id} of order "
-                    f"{shipment.order.platform_order_id} is confirmed on Amazon with tracking number "
-                    f"{existing.tracking_number!r}, not {ours!r}"
-                )
+        if response.status_code != 400:
+            raise MarketplaceRejected(reason)
+        # A 400 may answer a replay: our earlier call went through and its answer was lost. Look first.
+        order = self._order_with_packages(shipment)
+        if order is None:
+            raise MarketplaceRejected(reason)
+        reference = str(shipment.package.seq)
+        existing = next((p for p in order.packages if p.package_reference_id == reference), None)
+        ours = shipment.package.tracking_number or ""
+        if existing is not None and _same_tracking(existing.tracking_number, ours):
+            logger.info(
+                "confirmShipment refused a replay: the package is confirmed already",
+                extra={
+                    "store_id": self._store.store_id,
+                    "platform_order_id": shipment.order.platform_order_id,
+                    "package_reference_id": reference,
+                },
+            )
+            return
+        if existing is not None:
+            raise MarketplaceRejected(
+                f"{reason}; package {reference} of order {shipment.order.platform_order_id} is confirmed "
+                f"on Amazon with tracking number {existing.tracking_number!r}, not {ours!r}"
+            )
+        # A store selling in several marketplaces: the order may belong to another one than the first.
+        actual = order.sales_channel.marketplace_id if order.sales_channel else None
+        if actual and actual != marketplace_id and actual in self._store.marketplace_ids:
+            retried = self._post_confirmation(shipment, actual)
+            if retried.is_success:
+                return
+            reason = _error_text(retried)
         raise MarketplaceRejected(reason)
 
-    def _confirmed_package(self, shipment: ConfirmedShipment) -> OrderPackage | None:
-        """The order's package on Amazon with this package's reference id, read with getOrder."""
+    def _post_confirmation(self, shipment: ConfirmedShipment, marketplace_id: str) -> httpx.Response:
+        body = confirm_shipment_body(shipment, marketplace_id)
+        order_id = quote(shipment.order.platform_order_id, safe="")
+        return self._call(
+            CONFIRM_SHIPMENT, "POST", CONFIRM_SHIPMENT_PATH.format(order_id=order_id), json=body
+        )
+
+    def _order_with_packages(self, shipment: ConfirmedShipment) -> OrderWithPackages | None:
+        """The order as Amazon holds it (getOrder with PACKAGES); None when Amazon will not say."""
         order_id = quote(shipment.order.platform_order_id, safe="")
         response = self._call(
             GET_ORDER, "GET", GET_ORDER_PATH.format(order_id=order_id), params={"includedData": "PACKAGES"}
@@ -331,11 +346,9 @@ class AmazonSpApiClient:
             )
             return None
         try:
-            answer = GetOrderAnswer.model_validate_json(response.content)
+            return GetOrderAnswer.model_validate_json(response.content).order
         except ValidationError as exc:
             raise MarketplaceUnavailable("getOrder: answer is not a GetOrderResponse") from exc
-        reference = str(shipment.package.seq)
-        return next((p for p in answer.order.packages if p.package_reference_id == reference), None)
 
     def correct_tracking(self, correction: TrackingCorrection) -> None:
         """ordersV0 has no call that changes a confirmed tracking number (confirmShipment refuses a

@@ -87,8 +87,15 @@ class OrderPackage(_Answer):
     tracking_number: str | None = None
 
 
+class SalesChannel(_Answer):
+    marketplace_id: str | None = None
+
+
 class OrderWithPackages(_Answer):
+    """The parts of an `Order` a refused confirmation is checked against."""
+
     order_id: str
+    sales_channel: SalesChannel | None = None
     packages: list[OrderPackage] = Field(default_factory=list)
 
 
