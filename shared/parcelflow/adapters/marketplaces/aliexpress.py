@@ -3,7 +3,7 @@
 Every call is one signed POST to the gateway; the answer is `{"<method with underscores>_response": …}` or
 `{"error_response": {code, msg, sub_code, sub_msg, request_id}}`. What is not confirmed against the
 platform lives in one place each: the protocol (`GATEWAY_PATH`, `canonical_string`, `sign`), the method
-names, and the codes the adapter acts on (`_CODES`/`_SUB_CODES` constants below).
+names, and the codes the adapter acts on (the `*_CODES` constants below).
 
 A sync reads `aliexpress.solution.order.get` a page at a time and asks
 `aliexpress.solution.order.receiptinfo.get` for each order's address (the order list carries none): about
@@ -108,12 +108,12 @@ CORRECTION_WINDOW = timedelta(days=5)  # a tracking number may be corrected with
 MAX_CORRECTIONS = 2  # …at most twice per shipment notice
 OTHER_SERVICE = "other"  # the service_name that makes tracking_website required
 # Where buyers track a parcel when the carrier is not one of AliExpress's named logistics services, by
-# Channel.carrier. A carrier missing here cannot be declared as "other": the notice is refused.
+# Channel.carrier (our choice of site). A carrier missing here cannot be declared as "other": refused.
 TRACKING_WEBSITES: dict[str, str] = {
     "yunexpress": "https://www.yuntrack.com/",
     "4px": "https://track.4px.com/",
 }
-# AliExpress writes a few countries its own way.
+# AliExpress writes a few countries its own way (*unconfirmed* list).
 COUNTRY_ALIASES: dict[str, str] = {"UK": "GB", "SRB": "RS", "MNE": "ME"}
 
 _STATUSES: dict[str, PlatformStatus] = {
