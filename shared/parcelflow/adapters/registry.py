@@ -5,6 +5,7 @@ from __future__ import annotations
 import httpx
 
 from parcelflow.adapters.carriers.yunexpress import YunExpressClient
+from parcelflow.adapters.marketplaces.aliexpress import AliExpressClient
 from parcelflow.adapters.marketplaces.amazon import AmazonSpApiClient
 from parcelflow.domain.models import Channel, Marketplace, Store
 from parcelflow.ports import CarrierClient, MarketplaceClient
@@ -19,6 +20,8 @@ def marketplace_client(
 ) -> MarketplaceClient:
     if store.marketplace == Marketplace.AMAZON:
         return AmazonSpApiClient(store, credentials, http)
+    if store.marketplace == Marketplace.ALIEXPRESS:
+        return AliExpressClient(store, credentials, http)
     raise UnsupportedIntegration(
         f"store {store.store_id}: marketplace {store.marketplace} has no adapter yet"
     )
