@@ -7,6 +7,7 @@ from functools import lru_cache
 import httpx
 
 from parcelflow.adapters import aws, registry, secrets
+from parcelflow.adapters.marketplaces import aliexpress, amazon, lwa
 from parcelflow.adapters.dynamodb import DynamoDbOrderRepository
 from parcelflow.adapters.idempotency import DynamoDbOnceGuard
 from parcelflow.adapters.s3_labels import S3LabelStorage
@@ -71,3 +72,6 @@ def reset() -> None:
     get_settings.cache_clear()
     aws.reset_clients()
     secrets.forget_secrets()
+    lwa.clear_token_cache()
+    amazon.clear_throttles()
+    aliexpress.clear_throttles()

@@ -122,7 +122,7 @@ class Throttle:
         """
         bucket = self._buckets[operation]
         bucket.empty()
-        ceiling = min(self._cap, self._base * 2 ** (attempt - 1))
+        ceiling = min(self._cap, self._base * 2 ** min(attempt - 1, 32))
         pause = ceiling * self._jitter()
         refill = 1 / bucket.rate_per_s
         if deadline is not None and self._clock() + pause + refill > deadline:
