@@ -1,4 +1,5 @@
-"""`make demo`: 20 orders from a sandbox Amazon store to confirmed shipments, on the embedded AWS.
+"""`make demo`: 20 orders from a sandbox Amazon store and a sandbox AliExpress store to confirmed shipments,
+on the embedded AWS.
 
 Prints a table of the orders (status, tracking number or the reason it stopped, the label link) and writes
 every printed label to out/labels/<tracking number>.pdf. Exits 1 if the flow did not end as it should.
@@ -20,12 +21,15 @@ OUT = Path("out/labels")
 
 def main() -> int:
     started = time.monotonic()
-    print("Starting the embedded AWS (moto), the Amazon sandbox and the YunExpress sandbox ...", flush=True)
+    print(
+        "Starting the embedded AWS (moto), the Amazon and AliExpress sandboxes and the YunExpress sandbox",
+        flush=True,
+    )
     with scenario.world() as w:
         print(f"  AWS at {w.stack.endpoint_url}, scan API at {w.stack.api_url}/scans")
         print(
-            f"Seeding {ORDERS} orders on the marketplace; running sync -> review -> waybill -> label -> "
-            "print -> scan -> confirm ...",
+            f"Seeding {ORDERS} orders on Amazon and AliExpress; running sync -> review -> waybill -> label "
+            "-> print -> (a buyer cancels) -> scan -> confirm ...",
             flush=True,
         )
         run = scenario.run_flow(w, ORDERS)
@@ -39,8 +43,8 @@ def main() -> int:
 
         repo = deps.repository()
         rows = []
-        for platform_id in run.platform_ids:
-            order = repo.get_order(scenario.order_id(platform_id))
+        for order_id in run.order_ids:
+            order = repo.get_order(order_id)
             [package] = repo.get_packages(order.order_id) or [None]
             detail = (
                 package.tracking_number
@@ -49,6 +53,8 @@ def main() -> int:
             )
             if order.status == FulfilmentStatus.ON_HOLD:
                 detail = f"{package.tracking_number if package else ''} HELD: {order.hold_reason}".strip()
+                if order.intercept:
+                    detail += " (intercept at the scan)"
             link = links.get(package.package_id, "") if package else ""
             rows.append(
                 (order.order_id, order.shipping_address.country_code, str(order.status), detail, link)
@@ -57,12 +63,19 @@ def main() -> int:
         _print_table(rows)
         stop = [t for t, r in run.scans.items() if r.status_code == 409]
         print(f"\nScans: {len(run.scans)}; answered STOP: {len(stop)} {stop}")
-        print(
-            f"Carrier charges: {len(w.carrier.charges)}; marketplace confirmations: "
-            f"{len(w.amazon.confirmations)}; labels written to {OUT}/"
+        confirmed = scenario.confirmations(w)
+        on_aliexpress = sum(
+            1 for order_id, _ in confirmed if order_id.startswith(scenario.ALIEXPRESS_STORE_ID)
         )
+        print(
+            f"Carrier charges: {len(w.carrier.charges)}; marketplace confirmations: {len(confirmed)} "
+            f"({len(confirmed) - on_aliexpress} Amazon, {on_aliexpress} AliExpress); labels written to {OUT}/"
+        )
+        print("\nStores (python -m parcelflow.cli stores):")
+        for health in repo.list_store_health():
+            print(f"  {health.store_id}\t{health.state}\t{health.detail or ''}")
         if run.bad_postcode:
-            rejected = scenario.order_id(run.bad_postcode)
+            rejected = run.bad_postcode
             print(
                 f"\nThe carrier rejected {rejected}. On a deployed stack an operator corrects and resends it:"
             )
@@ -96,6 +109,14 @@ def _check(rows: list[tuple[str, str, str, str, str]], run: scenario.Run, w: sce
     charged = [c["customer_order_number"] for c in w.carrier.charges]
     if len(charged) != len(set(charged)):
         problems.append("a package was charged twice by the carrier")
+    confirmed = scenario.confirmations(w)
+    if len(confirmed) != len(set(confirmed)) or len(confirmed) != expected["confirmed"]:
+        problems.append(
+            f"{len(confirmed)} marketplace confirmations, expected {expected['confirmed']} once each"
+        )
+    stores = {order_id.split("-")[0] for order_id, _ in confirmed}
+    if stores != {scenario.STORE_ID, scenario.ALIEXPRESS_STORE_ID}:
+        problems.append(f"confirmations reached only {sorted(stores)}")
     return problems
 
 

@@ -1,9 +1,10 @@
 """The whole flow on the embedded stack, as `make demo`, the end-to-end tests and `make bench` run it.
 
-A `World` is the embedded AWS plus a sandbox marketplace (Amazon SP-API shapes) and a sandbox carrier
-(YunExpress shapes) on loopback, with one store and one channel registered. Every step goes through the
-same doors as in production: the schedule fires sync_orders, Step Functions runs the tasks, the operator
-prints through the service, the scanner posts to the API, SQS feeds confirm_shipment.
+A `World` is the embedded AWS plus two sandbox marketplaces (Amazon SP-API and AliExpress) and a sandbox
+carrier (YunExpress) on loopback, with an Amazon store, an AliExpress store and one channel registered.
+Every step goes through the same doors as in production: the schedule's tick queues the stores' syncs,
+sync_orders reads each store through its adapter, Step Functions runs the tasks, the operator prints
+through the service, the scanner posts to the API, SQS feeds confirm_shipment.
 """
 
 from __future__ import annotations
@@ -18,18 +19,23 @@ from typing import Any
 
 import httpx
 
+from infra.local.sandboxes.aliexpress import AliExpressSandbox
 from infra.local.sandboxes.amazon import AmazonSandbox
 from infra.local.sandboxes.yunexpress import YunExpressSandbox
 from infra.local.stack import EmbeddedAws
 from parcelflow import deps
 from parcelflow.domain.models import Address, Channel, DeclarationDefaults, Marketplace, Money, Order, Store
 from parcelflow.services.labels import PrintBatch, print_labels
+from parcelflow.services.sync import sync_now
 
 STORE_ID = "amzus1"
+ALIEXPRESS_STORE_ID = "aliex1"
 CHANNEL_CODE = "YT-GLOBAL"
 STORE_SECRET = f"parcelflow/stores/{STORE_ID}"
+ALIEXPRESS_SECRET = f"parcelflow/stores/{ALIEXPRESS_STORE_ID}"
 CARRIER_SECRET = "parcelflow/carriers/yunexpress"  # noqa: S105 - a secret's name, not a secret
 COUNTRIES = ("US", "GB", "DE", "FR", "ES", "IT", "AU", "CA", "JP")
+ALIEXPRESS_COUNTRIES = ("US", "GB", "DE", "FR", "ES", "BR", "AU")
 SKUS = ("CASE-IP15-BLK", "CASE-IP15-CLR", "CABLE-USBC-1M", "GLASS-IP15", "STAND-ALU")
 
 
@@ -37,6 +43,7 @@ SKUS = ("CASE-IP15-BLK", "CASE-IP15-CLR", "CABLE-USBC-1M", "GLASS-IP15", "STAND-
 class World:
     stack: EmbeddedAws
     amazon: AmazonSandbox
+    aliexpress: AliExpressSandbox
     carrier: YunExpressSandbox
     http: httpx.Client
 
@@ -47,16 +54,17 @@ class World:
 
 @contextlib.contextmanager
 def world() -> Iterator[World]:
-    """Everything started, seeded with one store and one channel; everything stopped on exit."""
+    """Everything started, seeded with two stores and one channel; everything stopped on exit."""
     with (
         AmazonSandbox() as amazon,
+        AliExpressSandbox() as aliexpress,
         YunExpressSandbox() as carrier,
         EmbeddedAws(failure_visibility_timeout=1) as stack,
         httpx.Client(timeout=30, trust_env=False) as http,
     ):
         deps.reset()  # the process now talks to the embedded AWS
         try:
-            w = World(stack=stack, amazon=amazon, carrier=carrier, http=http)
+            w = World(stack=stack, amazon=amazon, aliexpress=aliexpress, carrier=carrier, http=http)
             _register(w)
             yield w
         finally:
@@ -65,7 +73,8 @@ def world() -> Iterator[World]:
 
 def _register(w: World) -> None:
     secrets = w.stack.client("secretsmanager")
-    secrets.create_secret(Name=STORE_SECRET, SecretString=json.dumps({"access_token": w.amazon.access_token}))
+    secrets.create_secret(Name=STORE_SECRET, SecretString=json.dumps(w.amazon.store_secret()))
+    secrets.create_secret(Name=ALIEXPRESS_SECRET, SecretString=json.dumps(w.aliexpress.store_secret()))
     secrets.create_secret(
         Name=CARRIER_SECRET,
         SecretString=json.dumps({"app_id": w.carrier.app_id, "app_secret": w.carrier.app_secret}),
@@ -73,6 +82,7 @@ def _register(w: World) -> None:
     repo = deps.repository()
     repo.put_channel(sample_channel(w.carrier.base_url))
     repo.put_store(sample_store(w.amazon.base_url, w.amazon.marketplace_id))
+    repo.put_store(sample_aliexpress_store(w.aliexpress.base_url))
 
 
 def sample_channel(endpoint: str) -> Channel:
@@ -117,25 +127,72 @@ def sample_store(endpoint: str, marketplace_id: str) -> Store:
     )
 
 
+def sample_aliexpress_store(endpoint: str) -> Store:
+    return sample_store(endpoint, "").model_copy(
+        update={
+            "store_id": ALIEXPRESS_STORE_ID,
+            "name": "AliExpress - Demo Seller",
+            "marketplace": Marketplace.ALIEXPRESS,
+            "secret_name": ALIEXPRESS_SECRET,
+            "marketplace_ids": [],
+        }
+    )
+
+
 def seed_orders(w: World, count: int, *, bad_postcode_at: int | None = None) -> list[str]:
-    """Sample orders on the marketplace: mixed countries and baskets; one may carry a bad postcode."""
+    """Sample orders, every third one on AliExpress, the rest on Amazon: mixed countries and baskets; one
+    may carry a postcode the carrier rejects. Returns our order ids (`<store>-<platform order id>`)."""
     ids = []
     for i in range(count):
-        country = COUNTRIES[i % len(COUNTRIES)]
         items = [(SKUS[i % len(SKUS)], 1 + i % 3)] + ([(SKUS[(i + 2) % len(SKUS)], 1)] if i % 4 == 0 else [])
-        address = {"postalCode": "1234"} if i == bad_postcode_at else None
-        ids.append(w.amazon.add_order(items=items, country=country, address=address)["orderId"])
+        if i % 3 == 2:
+            country = ALIEXPRESS_COUNTRIES[i % len(ALIEXPRESS_COUNTRIES)]
+            receipt = {"zip": "1234"} if i == bad_postcode_at else None
+            placed = w.aliexpress.add_order(items=items, country=country, address=receipt)
+            ids.append(Order.key_for(ALIEXPRESS_STORE_ID, str(placed["order_id"])))
+        else:
+            country = COUNTRIES[i % len(COUNTRIES)]
+            address = {"postalCode": "1234"} if i == bad_postcode_at else None
+            placed = w.amazon.add_order(items=items, country=country, address=address)
+            ids.append(Order.key_for(STORE_ID, placed["orderId"]))
     return ids
 
 
-def order_id(platform_order_id: str) -> str:
-    return Order.key_for(STORE_ID, platform_order_id)
+def order_id(platform_order_id: str, store_id: str = STORE_ID) -> str:
+    return Order.key_for(store_id, platform_order_id)
 
 
-def sync(w: World) -> dict[str, Any]:
-    """What the EventBridge schedule does every few minutes."""
-    result: dict[str, Any] = w.stack.fire_schedule("SyncOrdersFunction")
+def sync(w: World, store_ids: list[str] | None = None) -> list[str]:
+    """An operator's 同步订单 (sync now) of these stores (all when None), waited for until it is done."""
+    queued = sync_now(store_ids, repo=deps.repository(), queue=deps.store_syncs())
+    w.stack.drain(timeout=120)
+    return queued
+
+
+def tick(w: World) -> dict[str, Any]:
+    """What the EventBridge schedule does every minute: queue the stores that are due."""
+    result: dict[str, Any] = w.stack.fire_schedule("ScheduleSyncsFunction")
+    w.stack.drain(timeout=120)
     return result
+
+
+def cancel_on_platform(w: World, order_id: str) -> None:
+    """The buyer asks to cancel, on whichever marketplace the order came from."""
+    order = deps.repository().get_order(order_id)
+    if order.store_id == ALIEXPRESS_STORE_ID:
+        w.aliexpress.request_cancel(order.platform_order_id)
+    else:
+        w.amazon.cancel_order(order.platform_order_id, buyer_requested=True)
+
+
+def confirmations(w: World) -> list[tuple[str, str]]:
+    """(our order id, the platform's package reference or tracking number) for every confirmation either
+    marketplace received, in no particular order."""
+    sent = [(order_id(c["order_id"]), c["package_reference_id"]) for c in w.amazon.confirmations]
+    for platform_id in list(w.aliexpress.shipments):
+        for shipment in w.aliexpress.shipments_for(platform_id):
+            sent.append((order_id(platform_id, ALIEXPRESS_STORE_ID), str(shipment["logistics_no"])))
+    return sent
 
 
 def wait_for_workflows(w: World, timeout_s: float = 120) -> dict[str, int]:
@@ -174,7 +231,7 @@ def scan(w: World, code: str, scanner: str = "dock-1") -> httpx.Response:
 
 @dataclass
 class Run:
-    platform_ids: list[str]
+    order_ids: list[str]
     bad_postcode: str | None
     cancelled_after_printing: str | None
     batch: PrintBatch
@@ -185,19 +242,20 @@ class Run:
 def run_flow(w: World, count: int, *, with_trouble: bool = True) -> Run:
     """Sync, review, waybill, label, print, (a cancellation arrives), scan, confirm."""
     bad_at = 3 if with_trouble and count > 3 else None
-    platform_ids = seed_orders(w, count, bad_postcode_at=bad_at)
-    sync(w)
+    order_ids = seed_orders(w, count, bad_postcode_at=bad_at)
+    tick(w)
     counts = wait_for_workflows(w)
     batch = print_all(w)
     cancelled = None
     if with_trouble and len(batch.printed) > 5:
-        # The buyer cancels after the label was printed: the next sync holds the order and the scan says STOP.
-        cancelled = next(p for p in platform_ids if order_id(p) == batch.printed[5].order_id)
-        w.amazon.cancel_order(cancelled, buyer_requested=True)
+        # The buyer cancels after the label was printed: the next sync intercepts the order and the scan
+        # says STOP. An AliExpress order, so that both marketplaces' cancellations are seen.
+        cancelled = next(p.order_id for p in batch.printed if p.order_id.startswith(ALIEXPRESS_STORE_ID))
+        cancel_on_platform(w, cancelled)
         sync(w)
     run = Run(
-        platform_ids=platform_ids,
-        bad_postcode=platform_ids[bad_at] if bad_at is not None else None,
+        order_ids=order_ids,
+        bad_postcode=order_ids[bad_at] if bad_at is not None else None,
         cancelled_after_printing=cancelled,
         batch=batch,
         workflow_counts=counts,

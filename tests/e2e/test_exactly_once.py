@@ -101,17 +101,23 @@ def test_a_confirmation_delivered_twice_while_the_marketplace_is_slow_confirms_o
 
 
 def _sqs_event(message_id: str, body: str) -> dict[str, Any]:
+    group = json.loads(body)["order_id"]
     return {
         "Records": [
             {
                 "messageId": message_id,
                 "receiptHandle": f"handle-{message_id}",
                 "body": body,
-                "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "1795600000000"},
+                "attributes": {
+                    "ApproximateReceiveCount": "1",
+                    "SentTimestamp": "1795600000000",
+                    "MessageGroupId": group,
+                    "MessageDeduplicationId": message_id,
+                },
                 "messageAttributes": {},
                 "md5OfBody": "",
                 "eventSource": "aws:sqs",
-                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:confirm",
+                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:confirm.fifo",
                 "awsRegion": "us-east-1",
             }
         ]

@@ -31,7 +31,7 @@ def flow() -> Iterator[tuple[scenario.World, scenario.Run]]:
 
 def _final(w: scenario.World, run: scenario.Run) -> dict[str, S]:
     repo = deps.repository()
-    return {p: repo.get_order(scenario.order_id(p)).status for p in run.platform_ids}
+    return {order_id: repo.get_order(order_id).status for order_id in run.order_ids}
 
 
 def test_every_order_ends_where_it_should(flow: tuple[scenario.World, scenario.Run]) -> None:
@@ -44,10 +44,12 @@ def test_every_order_ends_where_it_should(flow: tuple[scenario.World, scenario.R
     assert run.workflow_counts == {"SUCCEEDED": ORDERS}, "counted before any test started more runs"
 
     repo = deps.repository()
-    [failed] = repo.get_packages(scenario.order_id(run.bad_postcode))
+    [failed] = repo.get_packages(run.bad_postcode)
     assert failed.failure_reason and "postal_code" in failed.failure_reason
-    held = repo.get_order(scenario.order_id(run.cancelled_after_printing))
-    assert held.hold_reason == "buyer asked to cancel"
+    held = repo.get_order(run.cancelled_after_printing)
+    assert held.hold_reason == "buyer asked to cancel" and held.platform_status_raw == "IN_CANCEL"
+    assert held.intercept and "take the parcel off the line" in held.intercept
+    assert {o.split("-")[0] for o in run.order_ids} == {scenario.STORE_ID, scenario.ALIEXPRESS_STORE_ID}
 
 
 def test_the_scan_stopped_the_parcel_cancelled_after_printing(
@@ -55,14 +57,14 @@ def test_the_scan_stopped_the_parcel_cancelled_after_printing(
 ) -> None:
     w, run = flow
     repo = deps.repository()
-    [package] = repo.get_packages(scenario.order_id(run.cancelled_after_printing or ""))
+    [package] = repo.get_packages(run.cancelled_after_printing or "")
     assert package.tracking_number
     answer = run.scans[package.tracking_number]
     assert answer.status_code == 409
     assert answer.json()["verdict"] == "stop"
-    assert "STOP" in answer.json()["message"]
+    assert answer.json()["message"].startswith("STOP - intercept: buyer asked to cancel")
     assert package.status == S.AWAITING_SCAN  # it never left
-    assert not w.amazon.confirmations_for(run.cancelled_after_printing or "")
+    assert all(order_id != run.cancelled_after_printing for order_id, _ in scenario.confirmations(w))
 
 
 def test_each_label_barcode_decodes_to_its_tracking_number_at_203_dpi(
@@ -91,19 +93,20 @@ def test_exactly_one_charge_and_one_confirmation_per_package(
     w, _run = flow
     charges = Counter(c["customer_order_number"] for c in w.carrier.charges)
     assert len(charges) == ORDERS - 1 and set(charges.values()) == {1}
-    confirmations = Counter((c["order_id"], c["package_reference_id"]) for c in w.amazon.confirmations)
+    confirmations = Counter(scenario.confirmations(w))
     assert len(confirmations) == ORDERS - 2 and set(confirmations.values()) == {1}
+    by_store = Counter(order_id.split("-")[0] for order_id, _ in confirmations)
+    assert by_store == {scenario.STORE_ID: 7, scenario.ALIEXPRESS_STORE_ID: 3}
 
 
 def test_duplicate_deliveries_change_nothing(flow: tuple[scenario.World, scenario.Run]) -> None:
     w, run = flow
-    charges_before, confirmations_before = len(w.carrier.charges), len(w.amazon.confirmations)
+    charges_before, confirmations_before = len(w.carrier.charges), len(scenario.confirmations(w))
     repo = deps.repository()
-    confirmed = [p for p in run.platform_ids if p not in (run.bad_postcode, run.cancelled_after_printing)]
+    confirmed = [o for o in run.order_ids if o not in (run.bad_postcode, run.cancelled_after_printing)]
     queue_url = w.stack.physical_ids["ConfirmQueue"]
     sqs, lam, sfn = w.stack.client("sqs"), w.stack.client("lambda"), w.stack.client("stepfunctions")
-    for platform_id in confirmed[:4]:
-        order_id = scenario.order_id(platform_id)
+    for order_id in confirmed[:4]:
         [package] = repo.get_packages(order_id)
         task = {"order_id": order_id, "package_id": package.package_id}
         # The confirmation message twice more, and the waybill task and a whole workflow run again.
@@ -126,8 +129,8 @@ def test_duplicate_deliveries_change_nothing(flow: tuple[scenario.World, scenari
     scenario.wait_for_workflows(w)
     w.stack.drain(timeout=60)
     assert len(w.carrier.charges) == charges_before
-    assert len(w.amazon.confirmations) == confirmations_before
-    assert all(repo.get_order(scenario.order_id(p)).status == S.CONFIRMED for p in confirmed)
+    assert len(scenario.confirmations(w)) == confirmations_before
+    assert all(repo.get_order(order_id).status == S.CONFIRMED for order_id in confirmed)
 
 
 def test_scan_api_answers_for_people(flow: tuple[scenario.World, scenario.Run]) -> None:
@@ -156,7 +159,7 @@ def test_an_operator_fixes_the_rejected_postcode_and_the_order_goes_on(
 ) -> None:
     w, run = flow
     assert run.bad_postcode
-    order_id = scenario.order_id(run.bad_postcode)
+    order_id = run.bad_postcode
     country = deps.repository().get_order(order_id).shipping_address.country_code
     good = {"US": "10001", "GB": "SW1A 2AA", "DE": "10115", "FR": "75001", "ES": "28001"}[country]
     charges_before = len(w.carrier.charges)

@@ -190,7 +190,11 @@ def sqs_record(
 
 def sync_event(h: Lambdas, store_id: str = "amzus1") -> dict[str, Any]:
     body = json.dumps({"store_id": store_id})
-    return {"Records": [sqs_record(h.deployment, f"sync-{uuid.uuid4()}", body, group=store_id, queue_id="SyncQueue")]}
+    return {
+        "Records": [
+            sqs_record(h.deployment, f"sync-{uuid.uuid4()}", body, group=store_id, queue_id="SyncQueue")
+        ]
+    }
 
 
 def synced(h: Lambdas, **order: Any) -> str:

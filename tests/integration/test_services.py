@@ -1,6 +1,5 @@
 """Each use case against the real repository on moto, with fakes for the outside world."""
 
-
 import pytest
 
 from parcelflow.adapters.dynamodb import DynamoDbOrderRepository
