@@ -7,9 +7,9 @@ from functools import lru_cache
 import httpx
 
 from parcelflow.adapters import aws, registry, secrets
-from parcelflow.adapters.marketplaces import aliexpress, amazon, lwa
 from parcelflow.adapters.dynamodb import DynamoDbOrderRepository
 from parcelflow.adapters.idempotency import DynamoDbOnceGuard
+from parcelflow.adapters.marketplaces import aliexpress, amazon, lwa
 from parcelflow.adapters.s3_labels import S3LabelStorage
 from parcelflow.adapters.sqs import SqsConfirmationQueue, SqsStoreSyncQueue
 from parcelflow.adapters.stepfunctions import StepFunctionsWorkflow
