@@ -2,21 +2,42 @@
 
 - label.render_ms_per_label: median time to render one label PDF, fonts warm (as in a warm Lambda).
 - pipeline.orders_per_s: 200 orders through the local stack, from the first sync to the last confirmation.
+- sync.amazon.calls_per_1000_orders: HTTP calls (LWA token included) to read 1,000 new orders through the
+  SP-API adapter from the sandbox (goal: at most 11; a getOrders + getOrderItems client needs over 2,000).
+- sync.amazon.orders_per_s: the same read, through the adapter, with rate limits off on both sides.
+- sync.aliexpress.calls_per_1000_orders: the same for AliExpress (order pages plus one receipt info each).
 """
 
 from __future__ import annotations
 
 import statistics
 import time
+from datetime import timedelta
+
+import httpx
 
 from infra.local import scenario
+from infra.local.sandboxes.aliexpress import AliExpressSandbox
+from infra.local.sandboxes.amazon import AmazonSandbox
+from parcelflow.adapters.marketplaces.aliexpress import AliExpressClient
+from parcelflow.adapters.marketplaces.amazon import AmazonSpApiClient
 from parcelflow.domain import rules
 from parcelflow.domain.label import render_label
-from parcelflow.domain.models import Address, Marketplace, Order, OrderLine, PlatformStatus, utcnow
+from parcelflow.domain.models import (
+    Address,
+    Marketplace,
+    Order,
+    OrderLine,
+    PlatformStatus,
+    SyncCursor,
+    utcnow,
+)
 from parcelflow.domain.statuses import FulfilmentStatus
+from parcelflow.ports import MarketplaceClient
 
 PIPELINE_ORDERS = 200
 LABELS = 300
+SYNC_ORDERS = 1000
 
 
 def bench_labels() -> float:
@@ -61,12 +82,51 @@ def bench_pipeline() -> float:
         started = time.perf_counter()
         run = scenario.run_flow(w, PIPELINE_ORDERS, with_trouble=False)
         elapsed = time.perf_counter() - started
-        if len(w.amazon.confirmations) != PIPELINE_ORDERS or len(run.batch.printed) != PIPELINE_ORDERS:
-            raise RuntimeError(f"the pipeline did not confirm every order: {len(w.amazon.confirmations)}")
+        confirmed = len(scenario.confirmations(w))
+        if confirmed != PIPELINE_ORDERS or len(run.batch.printed) != PIPELINE_ORDERS:
+            raise RuntimeError(f"the pipeline did not confirm every order: {confirmed}")
     return PIPELINE_ORDERS / elapsed
 
 
+def _read_all(client: MarketplaceClient) -> int:
+    since = utcnow() - timedelta(days=1)
+    pages = list(client.fetch_changes(SyncCursor(since=since)))
+    read = sum(len(page.orders) for page in pages)
+    if read != SYNC_ORDERS or any(page.rejected for page in pages):
+        raise RuntimeError(f"read {read} orders of {SYNC_ORDERS}")
+    return read
+
+
+def bench_amazon_sync() -> tuple[int, float]:
+    """(calls for 1,000 orders, orders per second)."""
+    with AmazonSandbox(rate_limits=False) as amazon, httpx.Client(trust_env=False) as http:
+        for i in range(SYNC_ORDERS):
+            amazon.add_order(items=[(scenario.SKUS[i % len(scenario.SKUS)], 1)])
+        store = scenario.sample_store(amazon.base_url, amazon.marketplace_id)
+        client = AmazonSpApiClient(store, amazon.store_secret(), http, rate_limits=False)
+        started = time.perf_counter()
+        _read_all(client)
+        elapsed = time.perf_counter() - started
+        return sum(amazon.calls.values()), SYNC_ORDERS / elapsed
+
+
+def bench_aliexpress_sync() -> int:
+    with AliExpressSandbox() as aliexpress, httpx.Client(trust_env=False) as http:
+        aliexpress.set_rate_limit(None)
+        for i in range(SYNC_ORDERS):
+            aliexpress.add_order(items=[(scenario.SKUS[i % len(scenario.SKUS)], 1)])
+        store = scenario.sample_aliexpress_store(aliexpress.base_url)
+        _read_all(AliExpressClient(store, aliexpress.store_secret(), http, rate_limits=False))
+        return sum(aliexpress.calls.values())
+
+
 def main() -> None:
+    calls, orders_per_s = bench_amazon_sync()
+    print(f"sync.amazon.calls_per_1000_orders: {calls * 1000 // SYNC_ORDERS}", flush=True)
+    print(f"sync.amazon.orders_per_s: {orders_per_s:.0f}", flush=True)
+    print(
+        f"sync.aliexpress.calls_per_1000_orders: {bench_aliexpress_sync() * 1000 // SYNC_ORDERS}", flush=True
+    )
     print(f"label.render_ms_per_label: {bench_labels():.2f}", flush=True)
     print(f"pipeline.orders_per_s: {bench_pipeline():.2f}", flush=True)
 

@@ -162,17 +162,21 @@ def order_id(platform_order_id: str, store_id: str = STORE_ID) -> str:
     return Order.key_for(store_id, platform_order_id)
 
 
+# A sync run of a few hundred orders shares the process with the workflows it starts: give it time.
+SYNC_TIMEOUT_S = 900
+
+
 def sync(w: World, store_ids: list[str] | None = None) -> list[str]:
     """An operator's 同步订单 (sync now) of these stores (all when None), waited for until it is done."""
     queued = sync_now(store_ids, repo=deps.repository(), queue=deps.store_syncs())
-    w.stack.drain(timeout=120)
+    w.stack.drain(timeout=SYNC_TIMEOUT_S)
     return queued
 
 
 def tick(w: World) -> dict[str, Any]:
-    """What the EventBridge schedule does every minute: queue the stores that are due."""
+    """What the EventBridge schedule does every minute: queue the stores that are due, and run them."""
     result: dict[str, Any] = w.stack.fire_schedule("ScheduleSyncsFunction")
-    w.stack.drain(timeout=120)
+    w.stack.drain(timeout=SYNC_TIMEOUT_S)
     return result
 
 
