@@ -20,6 +20,7 @@ from pydantic import ValidationError
 
 from infra.local import runtime
 from infra.local.deploy import Deployment
+from infra.local.sandboxes.aliexpress import AliExpressSandbox
 from infra.local.sandboxes.amazon import AmazonSandbox
 from infra.local.sandboxes.yunexpress import YunExpressSandbox
 from parcelflow import deps
@@ -42,6 +43,7 @@ TICK, SYNC, REVIEW, WAYBILL, LABEL, SCAN, CONFIRM = (
     "ConfirmShipmentFunction",
 )
 STORE_SECRET, CARRIER_SECRET = "parcelflow/stores/amzus1", "parcelflow/carriers/yunexpress"
+ALIEXPRESS_SECRET = "parcelflow/stores/aliex1"
 
 
 @pytest.fixture
@@ -64,6 +66,7 @@ class Lambdas:
     deployment: Deployment
     repo: DynamoDbOrderRepository
     amazon: AmazonSandbox
+    aliexpress: AliExpressSandbox
     carrier: YunExpressSandbox
     monkeypatch: pytest.MonkeyPatch
     warm: str | None = None
@@ -96,9 +99,10 @@ def lambdas(
     aws: Deployment, repo: DynamoDbOrderRepository, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Lambdas]:
     deps.reset()
-    with AmazonSandbox() as amazon, YunExpressSandbox() as carrier:
+    with AmazonSandbox() as amazon, AliExpressSandbox() as aliexpress, YunExpressSandbox() as carrier:
         secrets = boto3.client("secretsmanager")
         secrets.create_secret(Name=STORE_SECRET, SecretString=json.dumps(amazon.store_secret()))
+        secrets.create_secret(Name=ALIEXPRESS_SECRET, SecretString=json.dumps(aliexpress.store_secret()))
         secrets.create_secret(
             Name=CARRIER_SECRET,
             SecretString=json.dumps({"app_id": carrier.app_id, "app_secret": carrier.app_secret}),
@@ -109,7 +113,7 @@ def lambdas(
                 endpoint=amazon.base_url, secret_name=STORE_SECRET, marketplace_ids=[amazon.marketplace_id]
             )
         )
-        yield Lambdas(aws, repo, amazon, carrier, monkeypatch)
+        yield Lambdas(aws, repo, amazon, aliexpress, carrier, monkeypatch)
         runtime.unload_handlers()
         deps.reset()
 
@@ -409,3 +413,43 @@ def test_sync_of_a_store_whose_refresh_token_was_revoked_marks_the_store(lambdas
     health = lambdas.repo.get_store_health("amzus1")
     assert health is not None and health.state == "credentials_rejected" and health.detail
     assert lambdas.repo.get_sync_cursor("amzus1") is None
+
+
+def _executions(h: Lambdas) -> list[str]:
+    sfn = boto3.client("stepfunctions")
+    executions = sfn.list_executions(stateMachineArn=h.resource("OrderStateMachine"))["executions"]
+    return [
+        json.loads(sfn.describe_execution(executionArn=e["executionArn"])["input"])["order_id"]
+        for e in executions
+    ]
+
+
+def test_an_aliexpress_order_under_payment_review_waits_then_starts_by_itself(lambdas: Lambdas) -> None:
+    lambdas.repo.put_store(
+        factories.store(
+            store_id="aliex1",
+            marketplace="aliexpress",
+            endpoint=lambdas.aliexpress.base_url,
+            secret_name=ALIEXPRESS_SECRET,
+            marketplace_ids=[],
+        )
+    )
+    placed = lambdas.aliexpress.add_order(status="RISK_CONTROL", country="DE")
+    order_id = Order.key_for("aliex1", str(placed["order_id"]))
+
+    assert lambdas.invoke(SYNC, sync_event(lambdas, "aliex1")) == {"batchItemFailures": []}
+    order = lambdas.repo.get_order(order_id)
+    assert (order.status, order.platform_status, order.workflow_started) == (
+        S.PENDING_REVIEW,
+        "payment_review",
+        False,
+    )
+    # The days to ship start counting when the payment clears, so there is no deadline yet.
+    assert order.shipping_address.country_code == "DE" and order.ship_by is None
+    assert _executions(lambdas) == []
+
+    lambdas.aliexpress.set_status(str(placed["order_id"]), "WAIT_SELLER_SEND_GOODS")  # the 24 hours are over
+    assert lambdas.invoke(SYNC, sync_event(lambdas, "aliex1")) == {"batchItemFailures": []}
+    started = lambdas.repo.get_order(order_id)
+    assert started.workflow_started and started.platform_status == "awaiting_shipment" and started.ship_by
+    assert _executions(lambdas) == [order_id]
