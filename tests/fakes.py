@@ -177,3 +177,23 @@ class MemoryLabels:
 
     def presigned_url(self, key: str, expires_in_s: int) -> str:
         return f"https://labels.example/{key}?X-Amz-Expires={expires_in_s}"
+
+
+class FakeClock:
+    """Monotonic seconds that move only when someone sleeps (or the test says so): throttles, adapters and
+    sandbox rate limits run on it, so a three-minute refill takes no time and stays exact."""
+
+    def __init__(self, start: float = 1000.0) -> None:
+        self.now = start
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        assert seconds >= 0
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds

@@ -11,29 +11,14 @@ from parcelflow.adapters.carriers.yunexpress import YunExpressClient
 from parcelflow.adapters.marketplaces.amazon import AmazonSpApiClient
 from parcelflow.domain.models import Channel, Store
 from tests import factories
+from tests.fakes import FakeClock
 
 YUN_CREDENTIALS = {"app_id": DEFAULT_APP_ID, "app_secret": DEFAULT_APP_SECRET}
 
 
-class FakeClock:
-    """Monotonic seconds that move only when someone sleeps: the Amazon adapter's waits and the sandbox's
-    rate-limit buckets run on it, so a 3-minute refill takes no time and stays exact."""
-
-    def __init__(self) -> None:
-        self.now = 50_000.0
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-
 @pytest.fixture
 def clock() -> FakeClock:
-    return FakeClock()
+    return FakeClock(start=50_000.0)
 
 
 @pytest.fixture

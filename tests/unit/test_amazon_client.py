@@ -34,6 +34,7 @@ from parcelflow.domain.models import (
 )
 from parcelflow.domain.statuses import FulfilmentStatus
 from tests import factories
+from tests.fakes import FakeClock
 
 ENDPOINT = "https://sellingpartnerapi-eu.amazon.com"
 LWA = "https://api.amazon.com/auth/o2/token"
@@ -59,20 +60,6 @@ QUOTA = {
 }
 
 Answer = httpx.Response | Exception | Callable[[httpx.Request], httpx.Response]
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 10_000.0
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        assert seconds >= 0
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 class FakeAmazon:
@@ -156,7 +143,7 @@ def amazon() -> FakeAmazon:
 
 @pytest.fixture
 def clock() -> FakeClock:
-    return FakeClock()
+    return FakeClock(start=10_000.0)
 
 
 def _client(amazon: FakeAmazon, clock: FakeClock, **kw: Any) -> AmazonSpApiClient:

@@ -16,25 +16,13 @@ from parcelflow.adapters.marketplaces.lwa import (
     clear_token_cache,
 )
 from parcelflow.domain.errors import CredentialsRejected, MarketplaceUnavailable
+from tests.fakes import FakeClock
 
 SECRET = {
     "refresh_token": "Atzr|unit-refresh-token",
     "client_id": "amzn1.application-oa2-client.unit",
     "client_secret": "amzn1.oa2-cs.v1.unit-secret",
 }
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 500.0
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 class FakeLwa:
@@ -79,7 +67,7 @@ def lwa() -> FakeLwa:
 
 @pytest.fixture
 def clock() -> FakeClock:
-    return FakeClock()
+    return FakeClock(start=500.0)
 
 
 def _source(

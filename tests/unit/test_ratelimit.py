@@ -6,25 +6,7 @@ import pytest
 
 from parcelflow.adapters.ratelimit import Limit, Throttle, TokenBucket
 from parcelflow.domain.errors import SyncPaused
-
-
-class FakeClock:
-    """Monotonic seconds that move only when someone sleeps (or the test says so)."""
-
-    def __init__(self, start: float = 1000.0) -> None:
-        self.now = start
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        assert seconds >= 0
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
+from tests.fakes import FakeClock
 
 
 # -- TokenBucket ------------------------------------------------------------------------------------------

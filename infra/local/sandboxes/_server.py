@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from collections import Counter, deque
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any, Self
 
@@ -110,6 +112,26 @@ class SandboxServer:
             if delay:
                 self._stopping.wait(delay)
         return response(environ, start_response)
+
+
+class RateBucket:
+    """The platform's side of a rate limit: `burst` requests at once, refilled at `rate_per_s`."""
+
+    def __init__(self, rate_per_s: float, burst: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self.rate_per_s = rate_per_s
+        self.burst = burst
+        self._clock = clock
+        self._tokens = float(burst)
+        self._updated = clock()
+
+    def take(self) -> bool:
+        now = self._clock()
+        self._tokens = min(float(self.burst), self._tokens + (now - self._updated) * self.rate_per_s)
+        self._updated = now
+        if self._tokens < 1:
+            return False
+        self._tokens -= 1
+        return True
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:

@@ -20,7 +20,6 @@ import hmac
 import itertools
 import json
 import threading
-import time
 import zlib
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
@@ -31,7 +30,7 @@ from zoneinfo import ZoneInfo
 
 from werkzeug.wrappers import Request, Response
 
-from infra.local.sandboxes._server import SandboxServer, json_response
+from infra.local.sandboxes._server import RateBucket, SandboxServer, json_response
 
 GATEWAY_PATH = "/router/rest"
 DEFAULT_APP_KEY = "34299871"
@@ -164,21 +163,6 @@ def expected_signature(secret: str, params: Mapping[str, str]) -> str:
     return hmac.new(secret.encode(), message.encode(), hashlib.sha256).hexdigest().upper()
 
 
-class _Bucket:
-    def __init__(self, rate_per_s: float, burst: int) -> None:
-        self.rate, self.burst = rate_per_s, float(burst)
-        self.tokens, self.updated = float(burst), time.monotonic()
-
-    def take(self) -> bool:
-        now = time.monotonic()
-        self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
-        self.updated = now
-        if self.tokens < 1:
-            return False
-        self.tokens -= 1
-        return True
-
-
 class AliExpressSandbox(SandboxServer):
     """The gateway over HTTP, with one seller's orders, addresses and shipment notices held in memory."""
 
@@ -206,7 +190,7 @@ class AliExpressSandbox(SandboxServer):
         self.shipments: dict[str, list[dict[str, Any]]] = {}
         self.requests: list[dict[str, str]] = []  # every request's parameters, as received
         self._throttles: deque[int] = deque()
-        self._bucket: _Bucket | None = None
+        self._bucket: RateBucket | None = None
         self._limit_lock = threading.Lock()
         self._order_numbers = itertools.count(1)
         self._child_numbers = itertools.count(1)
@@ -231,7 +215,7 @@ class AliExpressSandbox(SandboxServer):
     def set_rate_limit(self, rate_limit: tuple[float, int] | None) -> None:
         """(calls per second, burst) the gateway allows the app key; None: no limit (benchmarks)."""
         with self._limit_lock:
-            self._bucket = _Bucket(*rate_limit) if rate_limit else None
+            self._bucket = RateBucket(*rate_limit) if rate_limit else None
 
     # -- seeding and inspection ----------------------------------------------------------------------------
     def add_order(

@@ -30,7 +30,7 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from infra.local.sandboxes._server import SandboxServer, json_response
+from infra.local.sandboxes._server import RateBucket, SandboxServer, json_response
 
 SEARCH_PATH = "/orders/2026-01-01/orders"
 LWA_PATH = "/auth/o2/token"
@@ -179,26 +179,6 @@ def _lwa_error(error: str, description: str, status: int = 400) -> Response:
     return json_response({"error": error, "error_description": description}, status)
 
 
-class _Bucket:
-    """Amazon's side of a usage plan: `burst` requests at once, refilled at `rate_per_s`."""
-
-    def __init__(self, rate_per_s: float, burst: int, clock: Callable[[], float]) -> None:
-        self.rate_per_s = rate_per_s
-        self.burst = burst
-        self._clock = clock
-        self._tokens = float(burst)
-        self._updated = clock()
-
-    def take(self) -> bool:
-        now = self._clock()
-        self._tokens = min(float(self.burst), self._tokens + (now - self._updated) * self.rate_per_s)
-        self._updated = now
-        if self._tokens < 1:
-            return False
-        self._tokens -= 1
-        return True
-
-
 @dataclass(frozen=True)
 class _SearchSnapshot:
     """The rest of a search, served page by page under its pagination tokens."""
@@ -242,7 +222,7 @@ class AmazonSandbox(SandboxServer):
         self._rate_clock = rate_clock
         self._rate_lock = threading.Lock()
         self._buckets = {
-            operation: _Bucket(rate, burst, rate_clock)
+            operation: RateBucket(rate, burst, rate_clock)
             for operation, (rate, burst) in DEFAULT_RATE_LIMITS.items()
         }
         self._order_numbers = itertools.count(1)
@@ -274,7 +254,7 @@ class AmazonSandbox(SandboxServer):
         if operation not in self._buckets:
             raise ValueError(f"no rate limit for {operation}; known: {', '.join(self._buckets)}")
         with self._rate_lock:
-            self._buckets[operation] = _Bucket(rate_per_s, burst, self._rate_clock)
+            self._buckets[operation] = RateBucket(rate_per_s, burst, self._rate_clock)
 
     def expire_pagination_tokens(self) -> None:
         """Every nextToken handed out so far becomes invalid (searchOrders answers 400 to it)."""
