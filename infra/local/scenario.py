@@ -247,6 +247,10 @@ def run_flow(w: World, count: int, *, with_trouble: bool = True) -> Run:
     """Sync, review, waybill, label, print, (a cancellation arrives), scan, confirm."""
     bad_at = 3 if with_trouble and count > 3 else None
     order_ids = seed_orders(w, count, bad_postcode_at=bad_at)
+    if with_trouble:
+        # The platforms are having a bad minute: the adapters back off and retry, nothing is lost.
+        w.amazon.fail_next(1, status=503)
+        w.aliexpress.throttle_next(2, ban_s=1)
     tick(w)
     counts = wait_for_workflows(w)
     batch = print_all(w)

@@ -50,6 +50,9 @@ def test_every_order_ends_where_it_should(flow: tuple[scenario.World, scenario.R
     assert held.hold_reason == "buyer asked to cancel" and held.platform_status_raw == "IN_CANCEL"
     assert held.intercept and "take the parcel off the line" in held.intercept
     assert {o.split("-")[0] for o in run.order_ids} == {scenario.STORE_ID, scenario.ALIEXPRESS_STORE_ID}
+    # The 503 and the throttles the platforms answered the first sync with were all met, and survived.
+    assert w.amazon.faults_pending() == 0 and w.aliexpress.faults_pending() == 0
+    assert {h.store_id: h.state for h in repo.list_store_health()} == {"amzus1": "ok", "aliex1": "ok"}
 
 
 def test_the_scan_stopped_the_parcel_cancelled_after_printing(

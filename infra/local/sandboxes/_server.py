@@ -88,6 +88,11 @@ class SandboxServer:
         with self._lock:
             self._delays.extend([seconds] * n)
 
+    def faults_pending(self) -> int:
+        """Injected faults and delays not used up yet (0: every one of them was met by a request)."""
+        with self._lock:
+            return len(self._failures) + len(self._delays)
+
     # -- for subclasses ------------------------------------------------------------------------------------
     def operation(self, request: Request) -> str:
         """The name a request is counted under in `calls`."""

@@ -212,6 +212,10 @@ class AliExpressSandbox(SandboxServer):
         with self._lock:
             self._throttles.extend([ban_s] * n)
 
+    def faults_pending(self) -> int:
+        with self._lock:
+            return super().faults_pending() + len(self._throttles)
+
     def set_rate_limit(self, rate_limit: tuple[float, int] | None) -> None:
         """(calls per second, burst) the gateway allows the app key; None: no limit (benchmarks)."""
         with self._limit_lock:
