@@ -198,3 +198,40 @@ def test_an_operator_registers_a_channel_from_json_and_bad_files_name_the_field(
     store_file.write_text(json.dumps(store | {"store_id": "amzde1", "default_channel": "YT-EU"}))
     assert cli.main(["register-store", str(store_file)]) == 0
     assert deps.repository().get_store("amzde1").sender.city == "Shenzhen"
+
+
+def test_an_operator_sees_the_stores_and_queues_a_sync(
+    flow: tuple[scenario.World, scenario.Run], capsys: pytest.CaptureFixture[str]
+) -> None:
+    w, _run = flow
+    assert cli.main(["stores"]) == 0
+    listed = {line.split("\t")[0]: line.split("\t")[1:3] for line in capsys.readouterr().out.splitlines()}
+    assert listed["aliex1"] == ["aliexpress", "ok"] and listed["amzus1"] == ["amazon", "ok"]
+    assert cli.main(["sync-now", "nosuch"]) == 1
+    assert "no store nosuch" in capsys.readouterr().err
+    searches = w.amazon.calls["searchOrders"]
+    assert cli.main(["sync-now", "amzus1"]) == 0
+    w.stack.drain(timeout=60)
+    assert w.amazon.calls["searchOrders"] == searches + 1
+
+
+def test_an_operator_corrects_a_tracking_number_where_the_platform_allows_it(
+    flow: tuple[scenario.World, scenario.Run], capsys: pytest.CaptureFixture[str]
+) -> None:
+    w, run = flow
+    repo = deps.repository()
+    confirmed = [o for o in run.order_ids if repo.get_order(o).status == S.CONFIRMED]
+    on_aliexpress = next(o for o in confirmed if o.startswith(scenario.ALIEXPRESS_STORE_ID))
+    on_amazon = next(o for o in confirmed if o.startswith(scenario.STORE_ID))
+
+    [package] = repo.get_packages(on_aliexpress)
+    assert cli.main(["correct-tracking", on_aliexpress, package.package_id, "YT2699999999999999"]) == 0
+    platform_id = repo.get_order(on_aliexpress).platform_order_id
+    [shipment] = w.aliexpress.shipments_for(platform_id)
+    assert shipment["logistics_no"] == "YT2699999999999999"
+    assert repo.get_package(on_aliexpress, package.package_id).tracking_number == "YT2699999999999999"
+
+    [package] = repo.get_packages(on_amazon)
+    assert cli.main(["correct-tracking", on_amazon, package.package_id, "YT2688888888888888"]) == 1
+    assert "Seller Central" in capsys.readouterr().err
+    assert repo.get_package(on_amazon, package.package_id).tracking_number == package.tracking_number
