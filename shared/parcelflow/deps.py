@@ -6,10 +6,10 @@ from functools import lru_cache
 
 import httpx
 
-from parcelflow.adapters import aws, registry, secrets
+from parcelflow.adapters import aws, ratelimit, registry, secrets
 from parcelflow.adapters.dynamodb import DynamoDbOrderRepository
 from parcelflow.adapters.idempotency import DynamoDbOnceGuard
-from parcelflow.adapters.marketplaces import aliexpress, amazon, lwa
+from parcelflow.adapters.marketplaces import lwa
 from parcelflow.adapters.s3_labels import S3LabelStorage
 from parcelflow.adapters.sqs import SqsConfirmationQueue, SqsStoreSyncQueue
 from parcelflow.adapters.stepfunctions import StepFunctionsWorkflow
@@ -73,5 +73,4 @@ def reset() -> None:
     aws.reset_clients()
     secrets.forget_secrets()
     lwa.clear_token_cache()
-    amazon.clear_throttles()
-    aliexpress.clear_throttles()
+    ratelimit.clear_shared_throttles()

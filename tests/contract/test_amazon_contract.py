@@ -16,9 +16,10 @@ import pytest
 from jsonschema import ValidationError
 
 from infra.local.sandboxes.amazon import AmazonSandbox
-from parcelflow.adapters.marketplaces.amazon import AmazonSpApiClient, clear_throttles, confirm_shipment_body
+from parcelflow.adapters.marketplaces.amazon import AmazonSpApiClient, confirm_shipment_body
 from parcelflow.adapters.marketplaces.amazon_models import LwaErrorAnswer, LwaTokenAnswer
 from parcelflow.adapters.marketplaces.lwa import clear_token_cache
+from parcelflow.adapters.ratelimit import clear_shared_throttles
 from parcelflow.domain import rules
 from parcelflow.domain.errors import (
     CredentialsRejected,
@@ -50,10 +51,10 @@ LONG_AGO = datetime(2020, 1, 1, tzinfo=UTC)
 def _fresh_caches() -> Iterator[None]:
     """A sandbox's port may be reused by the next one: no token or throttle crosses tests."""
     clear_token_cache()
-    clear_throttles()
+    clear_shared_throttles()
     yield
     clear_token_cache()
-    clear_throttles()
+    clear_shared_throttles()
 
 
 def _pages(client: AmazonSpApiClient, since: datetime = LONG_AGO, **kw: Any) -> list[OrderPage]:

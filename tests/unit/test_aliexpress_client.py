@@ -18,14 +18,13 @@ import pytest
 from parcelflow.adapters.marketplaces.aliexpress import (
     AliExpressClient,
     canonical_string,
-    clear_throttles,
     page_token,
     parse_page_token,
     shared_throttle,
     sign,
     top_timestamp,
 )
-from parcelflow.adapters.ratelimit import Limit, Throttle
+from parcelflow.adapters.ratelimit import Limit, Throttle, clear_shared_throttles
 from parcelflow.domain import rules
 from parcelflow.domain.errors import (
     CredentialsRejected,
@@ -484,14 +483,14 @@ def test_the_client_side_limit_waits_for_a_token_and_pauses_rather_than_pass_the
 
 
 def test_clients_of_one_store_share_the_processs_throttle() -> None:
-    clear_throttles()
+    clear_shared_throttles()
     store = factories.store(store_id="aeus1", marketplace=Marketplace.ALIEXPRESS, endpoint=ENDPOINT)
     other = store.model_copy(update={"store_id": "aeus2"})
     first = AliExpressClient(store, CREDENTIALS)._throttle
     assert AliExpressClient(store, CREDENTIALS)._throttle is first is shared_throttle(store)
     assert shared_throttle(other) is not first
     assert AliExpressClient(store, CREDENTIALS, sleep=lambda s: None)._throttle is not first  # test hooks
-    clear_throttles()
+    clear_shared_throttles()
     assert shared_throttle(store) is not first
 
 

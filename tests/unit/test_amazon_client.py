@@ -12,11 +12,10 @@ import pytest
 from parcelflow.adapters.marketplaces.amazon import (
     INCLUDED_DATA,
     AmazonSpApiClient,
-    clear_throttles,
     shared_throttle,
 )
 from parcelflow.adapters.marketplaces.lwa import clear_token_cache
-from parcelflow.adapters.ratelimit import Limit, Throttle
+from parcelflow.adapters.ratelimit import Limit, Throttle, clear_shared_throttles
 from parcelflow.domain import rules
 from parcelflow.domain.errors import (
     CredentialsRejected,
@@ -130,10 +129,10 @@ def page(
 @pytest.fixture(autouse=True)
 def _fresh_caches() -> Iterator[None]:
     clear_token_cache()
-    clear_throttles()
+    clear_shared_throttles()
     yield
     clear_token_cache()
-    clear_throttles()
+    clear_shared_throttles()
 
 
 @pytest.fixture

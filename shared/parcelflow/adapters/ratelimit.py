@@ -13,7 +13,7 @@ from __future__ import annotations
 import random
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 
 from parcelflow.domain.errors import SyncPaused
@@ -139,3 +139,23 @@ class Throttle:
             return
         if rate > 0 and rate != float("inf"):
             self._buckets[operation].set_rate(rate)
+
+
+_shared: dict[Hashable, Throttle] = {}
+_shared_lock = threading.Lock()
+
+
+def shared_throttle(key: Hashable, limits: Mapping[str, Limit]) -> Throttle:
+    """The throttle of one platform account, shared by every client of it in this process: the warm
+    invocations of a Lambda spend one bucket, as the platform counts one."""
+    with _shared_lock:
+        throttle = _shared.get(key)
+        if throttle is None:
+            throttle = _shared[key] = Throttle(limits)
+        return throttle
+
+
+def clear_shared_throttles() -> None:
+    """Forget every account's throttle (for tests; a new process starts empty anyway)."""
+    with _shared_lock:
+        _shared.clear()

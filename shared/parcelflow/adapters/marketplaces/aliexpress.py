@@ -17,7 +17,6 @@ import hmac
 import json
 import random
 import re
-import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -31,6 +30,7 @@ from zoneinfo import ZoneInfo
 import httpx
 from pydantic import BaseModel, ValidationError
 
+from parcelflow.adapters import ratelimit
 from parcelflow.adapters.marketplaces.aliexpress_models import (
     ActionResult,
     AliExpressOrder,
@@ -543,24 +543,11 @@ def _tracking_website(carrier: str, channel_code: str, service: str) -> str | No
 
 
 # -- the client ----------------------------------------------------------------------------------------------
-_throttles: dict[tuple[str, str, Limit], Throttle] = {}
-_throttles_lock = threading.Lock()
-
-
 def shared_throttle(store: Store, limit: Limit = DEFAULT_LIMIT) -> Throttle:
     """The store's throttle, shared by every client of the store in this process (a warm Lambda)."""
-    with _throttles_lock:
-        key = (store.endpoint, store.store_id, limit)
-        throttle = _throttles.get(key)
-        if throttle is None:
-            throttle = _throttles[key] = Throttle({APP_OPERATION: limit})
-        return throttle
-
-
-def clear_throttles() -> None:
-    """Forget every store's throttle (for tests; a new process starts empty anyway)."""
-    with _throttles_lock:
-        _throttles.clear()
+    return ratelimit.shared_throttle(
+        ("aliexpress", store.endpoint, store.store_id, limit), {APP_OPERATION: limit}
+    )
 
 
 def page_token(page: int, total_count: int) -> str:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import random
 import re
-import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
@@ -22,6 +21,7 @@ from urllib.parse import quote
 import httpx
 from pydantic import ValidationError
 
+from parcelflow.adapters import ratelimit
 from parcelflow.adapters.marketplaces import RejectedPlatformOrder
 from parcelflow.adapters.marketplaces.amazon_models import (
     ConfirmShipmentOrderItem,
@@ -94,24 +94,10 @@ _STATUSES: dict[str, PlatformStatus] = {
     # UNFULFILLABLE exists for Amazon-fulfilled orders only: seeing it here is an error, not a status.
 }
 
-_throttles: dict[tuple[str, str], Throttle] = {}
-_throttles_lock = threading.Lock()
-
 
 def shared_throttle(store: Store) -> Throttle:
     """The seller account's throttle, shared by every client of the store in this process (warm Lambda)."""
-    with _throttles_lock:
-        key = (store.endpoint, store.store_id)
-        throttle = _throttles.get(key)
-        if throttle is None:
-            throttle = _throttles[key] = Throttle(LIMITS)
-        return throttle
-
-
-def clear_throttles() -> None:
-    """Forget every store's throttle (for tests; a new process starts empty anyway)."""
-    with _throttles_lock:
-        _throttles.clear()
+    return ratelimit.shared_throttle(("amazon", store.endpoint, store.store_id), LIMITS)
 
 
 class OrderMappingError(ValueError):
