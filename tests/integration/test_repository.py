@@ -60,6 +60,16 @@ def test_a_newer_platform_status_updates_the_order_and_an_older_one_does_not(
     assert repo.get_order(updated.order.order_id).status == S.PENDING_REVIEW
 
 
+def test_a_status_change_stamped_in_the_same_second_is_still_applied(repo: DynamoDbOrderRepository) -> None:
+    store = factories.store()
+    repo.upsert_platform_order(store, factories.platform_order(status=PlatformStatus.PAYMENT_REVIEW))
+    cleared = repo.upsert_platform_order(store, factories.platform_order())  # same updated_at, new status
+    assert cleared.previous_platform_status == PlatformStatus.PAYMENT_REVIEW
+    assert cleared.order.platform_status == PlatformStatus.AWAITING_SHIPMENT
+    again = repo.upsert_platform_order(store, factories.platform_order())
+    assert again.order.version == cleared.order.version  # the same state seen again writes nothing
+
+
 def test_order_transition_is_written_once_and_replayed_without_a_second_history_entry(
     repo: DynamoDbOrderRepository,
 ) -> None:

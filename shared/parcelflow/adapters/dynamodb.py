@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter
 
 from parcelflow.domain.errors import (
     ChannelNotFound,
@@ -64,12 +64,19 @@ def _package_sk(seq: int) -> str:
     return f"PACKAGE#{seq:03d}"
 
 
+_DATETIME = TypeAdapter(datetime)
+
+
 def _plain(value: Any) -> Any:
-    """A value as DynamoDB can hold it: models and datetimes in their JSON form."""
+    """A value as DynamoDB can hold it: models and datetimes in their JSON form.
+
+    Datetimes are written exactly as a model's JSON writes them (UTC as `Z`): items are created from
+    `model_dump(mode="json")` and conditions compare those strings with the ones written here.
+    """
     if isinstance(value, BaseModel):
         return value.model_dump(mode="json")
     if isinstance(value, datetime):
-        return value.isoformat()
+        return _DATETIME.dump_python(value, mode="json")
     if isinstance(value, list):
         return [_plain(v) for v in value]
     return value
@@ -222,7 +229,14 @@ class DynamoDbOrderRepository:
             if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
                 raise
             current = _as_model(Order, exc.response["Item"])  # type: ignore[typeddict-item]
-        if platform_order.updated_at <= current.platform_updated_at:
+        # Platforms stamp updates to the second: a status that changed within the second we last saw is
+        # still news. An older page, processed late, never overwrites a newer state.
+        newer = platform_order.updated_at > current.platform_updated_at
+        same_second_change = (
+            platform_order.updated_at == current.platform_updated_at
+            and platform_order.platform_status != current.platform_status
+        )
+        if not (newer or same_second_change):
             return UpsertResult(
                 order=current, created=False, previous_platform_status=current.platform_status
             )
@@ -236,7 +250,9 @@ class DynamoDbOrderRepository:
                     "SET platform_status = :ps, platform_status_raw = :raw, platform_updated_at = :pu, "
                     "ship_by = :sb, version = version + :one"
                 ),
-                ConditionExpression="platform_updated_at < :pu",
+                ConditionExpression=(
+                    "platform_updated_at < :pu OR (platform_updated_at = :pu AND platform_status <> :ps)"
+                ),
                 ExpressionAttributeValues=_to_item(
                     {
                         ":ps": platform_order.platform_status,
