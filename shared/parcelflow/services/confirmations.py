@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from parcelflow.domain.errors import CredentialsRejected, MarketplaceRejected
+from parcelflow.domain.errors import CredentialsRejected, MarketplaceRejected, PackageNotFound
 from parcelflow.domain.models import ConfirmedShipment, utcnow
 from parcelflow.domain.statuses import FulfilmentStatus, IllegalTransition
 from parcelflow.ports import MarketplaceFactory, OnceGuard, OrderRepository
@@ -26,16 +26,17 @@ def confirm_package(
     A refusal (e.g. Amazon's 400) will not change on retry: it is kept on the package and the order
     carries an alert for the operator, and the message is done. Transient failures raise and retry.
     """
-    package = repo.get_package(order_id, package_id)
+    packages = repo.get_packages(order_id)  # this one and its siblings, in one read
+    package = next((p for p in packages if p.package_id == package_id), None)
+    if package is None:
+        raise PackageNotFound(package_id)
     if package.status == S.CONFIRMED:
         return PackageOutcome.of(package)
     if package.status != S.SHIPPED or package.scanned_at is None:
         raise IllegalTransition(f"package {package_id}", package.status, S.CONFIRMED)
     order = repo.get_order(order_id)
     store = repo.get_store(order.store_id)
-    others = [
-        p for p in repo.get_packages(order_id) if p.package_id != package_id and p.status != S.CANCELLED
-    ]
+    others = [p for p in packages if p.package_id != package_id and p.status != S.CANCELLED]
     shipment = ConfirmedShipment(
         order=order,
         package=package,
