@@ -449,9 +449,13 @@ def label_key(store_id: str, package_id: str) -> str:
 def render_label(order: Order, package: Package, channel: Channel, sender: Address) -> bytes:
     """The package's shipping label: a one-page 100 × 150 mm PDF, fonts embedded, to print at 203 dpi.
 
-    Raises ValueError naming `package.tracking_number` if the package has none (or one Code128 cannot carry).
+    Raises ValueError naming `package.tracking_number` if the package has none (or one Code128 cannot carry),
+    or `order.shipping_address` if the order has no address yet.
     """
     tracking_number = _tracking_number(package)
+    recipient = order.shipping_address
+    if recipient is None:
+        raise ValueError(f"order.shipping_address: order {order.order_id} has no shipping address yet")
     _coverage()  # the fonts are registered before the canvas names one
     buffer = io.BytesIO()
     canvas = Canvas(
@@ -471,9 +475,9 @@ def render_label(order: Order, package: Package, channel: Channel, sender: Addre
         top -= height + _GAP
         _rule(canvas, top)
         top -= _GAP
-    _draw_header(canvas, channel, order.shipping_address.country_code, tops[0])
+    _draw_header(canvas, channel, recipient.country_code, tops[0])
     _draw_barcode(canvas, tracking_number, tops[1])
-    _draw_recipient(canvas, order.shipping_address, tops[2])
+    _draw_recipient(canvas, recipient, tops[2])
     _draw_sender(canvas, sender, tops[3])
     _draw_refs(canvas, order, package, tops[4])
     _draw_picking(canvas, order, package, top, top - _MARGIN)

@@ -7,8 +7,17 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
+from parcelflow.domain import limits
 from parcelflow.domain.currencies import ISO_4217
 from parcelflow.domain.statuses import FulfilmentStatus
 
@@ -16,6 +25,15 @@ from parcelflow.domain.statuses import FulfilmentStatus
 StoreId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]{2,20}$")]
 CountryCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
 CurrencyCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+# What a marketplace may put in an order (domain/limits.py says why each bound is there).
+PlatformId = Annotated[str, StringConstraints(min_length=1), AfterValidator(limits.bounded_id)]
+Sku = Annotated[str, StringConstraints(min_length=1), AfterValidator(limits.bounded_sku)]
+Text = Annotated[str, AfterValidator(limits.bounded_text)]
+RequiredText = Annotated[
+    str, StringConstraints(min_length=1, strip_whitespace=True), AfterValidator(limits.bounded_text)
+]
+Note = Annotated[str, AfterValidator(limits.bounded_note)]
+Quantity = Annotated[int, AfterValidator(limits.bounded_quantity)]
 
 
 def utcnow() -> datetime:
@@ -44,8 +62,14 @@ class PlatformStatus(StrEnum):
     DISPUTED = "disputed"  # the buyer opened a dispute (AliExpress IN_ISSUE): a person decides
 
 
+# An order the buyer has not paid for yet, or that was cancelled before payment, may come without address.
+ADDRESS_MAY_BE_MISSING = frozenset(
+    {PlatformStatus.UNPAID, PlatformStatus.PAYMENT_REVIEW, PlatformStatus.CANCELLED}
+)
+
+
 class Money(Model):
-    amount: Decimal
+    amount: Annotated[Decimal, AfterValidator(limits.bounded_amount)]
     currency: CurrencyCode
 
     @field_validator("currency")
@@ -57,40 +81,48 @@ class Money(Model):
 
 
 class Address(Model):
-    name: Annotated[str, StringConstraints(min_length=1, strip_whitespace=True)]
-    company: str | None = None
-    line1: Annotated[str, StringConstraints(min_length=1, strip_whitespace=True)]
-    line2: str | None = None
-    city: Annotated[str, StringConstraints(min_length=1, strip_whitespace=True)]
-    province: str | None = None
-    postcode: str | None = None
+    name: RequiredText
+    company: Text | None = None
+    line1: RequiredText
+    line2: Text | None = None
+    city: RequiredText
+    province: Text | None = None
+    postcode: Text | None = None
     country_code: CountryCode
-    phone: str | None = None
-    email: str | None = None
+    phone: Text | None = None
+    email: Text | None = None
 
 
 class OrderLine(Model):
-    line_id: str  # the platform's order item id, needed to confirm the shipment
-    sku: str  # the platform (seller) SKU
-    title: str
-    quantity: int = Field(gt=0)
+    line_id: PlatformId  # the platform's order item id, needed to confirm the shipment
+    sku: Sku  # the platform (seller) SKU
+    title: Text
+    quantity: Quantity
     unit_price: Money | None = None
 
 
 class PlatformOrder(Model):
     """An order as a marketplace adapter hands it over: the platform's view, not yet ours."""
 
-    platform_order_id: str = Field(min_length=1)
+    platform_order_id: PlatformId
     platform_status: PlatformStatus
-    platform_status_raw: str
+    platform_status_raw: Annotated[str, AfterValidator(limits.bounded_id)]
     ordered_at: datetime
     updated_at: datetime
     ship_by: datetime | None = None
-    lines: list[OrderLine] = Field(min_length=1)
-    shipping_address: Address
-    buyer_note: str | None = None
+    lines: list[OrderLine] = Field(min_length=1, max_length=limits.MAX_LINES)
+    # None only while the buyer has not paid (or the order was cancelled unpaid): Amazon gives no address
+    # before the payment is authorised. The sync fills it in when the payment clears.
+    shipping_address: Address | None
+    buyer_note: Note | None = None
     total: Money | None = None
-    ioss_number: str | None = None  # EU VAT collected by the platform: the carrier must declare it
+    ioss_number: Text | None = None  # EU VAT collected by the platform: the carrier must declare it
+
+    @model_validator(mode="after")
+    def _address_unless_unpaid(self) -> PlatformOrder:
+        if self.shipping_address is None and self.platform_status not in ADDRESS_MAY_BE_MISSING:
+            raise ValueError(f"shipping_address is required for an order that is {self.platform_status}")
+        return self
 
 
 class RejectedPlatformOrder(Model):
@@ -104,6 +136,8 @@ class RejectedPlatformOrder(Model):
     raw: dict[str, Any]
     error: str
     platform_status: PlatformStatus | None = None
+    # Set when the payload was too big to keep in the table: where it is kept instead (label bucket).
+    raw_key: str | None = None
 
 
 class HistoryEntry(Model):
@@ -129,7 +163,7 @@ class Order(Model):
     platform_updated_at: datetime
     ship_by: datetime | None = None
     lines: list[OrderLine]
-    shipping_address: Address
+    shipping_address: Address | None  # None until the buyer has paid (see PlatformOrder)
     buyer_note: str | None = None
     seller_note: str | None = None
     total: Money | None = None

@@ -26,6 +26,9 @@ _HOLD_REASONS: dict[PlatformStatus, str] = {
 }
 
 
+NO_ADDRESS = "no shipping address: the platform has not given one (fix the address, then release the hold)"
+
+
 @dataclass(frozen=True)
 class ReviewDecision:
     approved: bool
@@ -37,6 +40,8 @@ def review(order: Order) -> ReviewDecision:
     reason = _HOLD_REASONS.get(order.platform_status)
     if reason is not None:
         return ReviewDecision(approved=False, reason=reason)
+    if order.shipping_address is None:
+        return ReviewDecision(approved=False, reason=NO_ADDRESS)
     return ReviewDecision(approved=True, reason="ship-able: paid and not cancelled")
 
 

@@ -38,7 +38,7 @@ def correct_address(order_id: str, changes: dict[str, Any], *, repo: OrderReposi
         raise CorrectionRefused(
             f"order {order_id} already has a waybill: correct the address with the carrier"
         )
-    before = order.shipping_address.model_dump()
+    before = order.shipping_address.model_dump() if order.shipping_address else {}
     try:
         corrected = Address.model_validate(before | changes)
     except ValidationError as exc:

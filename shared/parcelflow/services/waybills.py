@@ -26,6 +26,8 @@ def request_waybill(
     order = repo.get_order(order_id)
     if order.status in STOP_STATUSES:
         raise OrderNotActive(order_id, order.status, order.hold_reason)
+    if order.shipping_address is None:  # review holds such an order; never pre-advise without one
+        raise OrderNotActive(order_id, order.status, "no shipping address")
 
     channel = repo.get_channel(package.channel_code)
     store = repo.get_store(order.store_id)
