@@ -40,11 +40,16 @@ _HERE = Path(__file__).resolve().parent
 
 
 def _function_error(response_headers: dict[str, str], exc: BaseException) -> bytes:
-    """Lambda's error payload; Step Functions' Retry and Catch match its errorType, the class name."""
+    """Lambda's error payload; Step Functions' Retry and Catch match its errorType, the class name.
+
+    An exception can name its errorType explicitly (`lambda_error_type`): Lambda's own errors have dots in
+    their names (runtime.SandboxTimedout is "Sandbox.Timedout"), which no class name can.
+    """
     response_headers["x-amz-function-error"] = "Unhandled"
     # The stack trace as Lambda reports it: the function's frames, not this module's and runtime's.
     frames = [f for f in traceback.extract_tb(exc.__traceback__) if Path(f.filename).parent != _HERE]
-    error = {"errorType": type(exc).__name__, "errorMessage": str(exc)}
+    error_type = getattr(type(exc), "lambda_error_type", type(exc).__name__)
+    error = {"errorType": error_type, "errorMessage": str(exc)}
     return json.dumps({**error, "stackTrace": traceback.format_list(frames)}).encode()
 
 

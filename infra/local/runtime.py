@@ -4,10 +4,30 @@ Every local trigger (Step Functions via lambda_dispatch, SQS pollers, schedules,
 through invoke(). As on Lambda, one execution environment serves one invocation at a time: each concurrent
 invocation gets a handler module of its own (its own module-level state, e.g. a BatchProcessor), loaded
 cold the first time and kept warm for the next invocation.
+
+Each invocation is held to its function's Timeout, as on Lambda: the handler runs in a worker thread of its
+own (with a copy of the caller's context variables), and when the deadline passes the worker is stopped by
+an asynchronous exception (_Stop, a BaseException, so a handler's `except Exception` cannot swallow it),
+the caller gets SandboxTimedout (errorType "Sandbox.Timedout", "Task timed out after 30.00 seconds") and
+the environment is discarded: the next invocation starts cold. An error raised by the handler propagates
+unchanged and keeps the environment warm, as with the Python runtime.
+
+Where this still differs from AWS, which freezes the whole sandbox at once:
+- The stop lands at the next Python bytecode. A thread blocked in C code (time.sleep, a socket read, a
+  lock) is stopped only when that call returns: the caller gets its answer on time, but the abandoned
+  thread goes on waiting in the background until then.
+- A handler that catches BaseException (a bare `except:`) can swallow the stop and go on running; only its
+  result is thrown away. Threads the handler started itself are not stopped.
+- The stop can land in the middle of library code (e.g. between a lock's acquire() and its try:), which a
+  frozen sandbox never exposes to anyone else; `with` blocks and try/finally clean up as usual.
+- The deadline counts from the start of the handler, not of the cold start (Lambda's Init phase has a
+  limit of its own): loading a handler module is not timed.
 """
 
 from __future__ import annotations
 
+import contextvars
+import ctypes
 import hashlib
 import importlib.util
 import sys
@@ -25,6 +45,25 @@ _loaded: list[str] = []  # every module name registered in sys.modules, for unlo
 _lock = threading.Lock()
 
 
+class SandboxTimedout(Exception):
+    """The invocation ran past its function's Timeout and was stopped (Lambda's Sandbox.Timedout)."""
+
+    lambda_error_type = "Sandbox.Timedout"  # the errorType Lambda reports; a class name cannot hold a dot
+
+    def __init__(self, timeout_s: float) -> None:
+        super().__init__(f"Task timed out after {timeout_s:.2f} seconds")
+
+
+class _Stop(BaseException):
+    """Raised asynchronously in a handler's worker thread at its deadline (BaseException: not swallowed)."""
+
+
+def _raise_in_thread(thread_id: int, exc_type: type[BaseException] | None) -> None:
+    """Make `exc_type` pending in that thread (raised at its next bytecode); None cancels a pending one."""
+    exc = ctypes.py_object(exc_type) if exc_type is not None else None
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread_id), exc)
+
+
 class LambdaContext:
     """The attributes of the Python runtime's context object that handlers and Powertools read."""
 
@@ -36,12 +75,12 @@ class LambdaContext:
         self.aws_request_id = str(uuid.uuid4())
         self.log_group_name = f"/aws/lambda/{function.name}"
         self.log_stream_name = f"{time.strftime('%Y/%m/%d')}/[$LATEST]{uuid.uuid4().hex}"
-        # The timeout is not enforced (a thread cannot be killed), but handlers that budget their work by
-        # the remaining time (Powertools idempotency does) see the right numbers.
-        self._deadline = time.monotonic() + function.timeout_s
+        # The deadline invoke() enforces; handlers that budget their work by the remaining time (Powertools
+        # idempotency does) see the same numbers.
+        self.deadline = time.monotonic() + function.timeout_s
 
     def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self._deadline - time.monotonic()) * 1000))
+        return max(0, int((self.deadline - time.monotonic()) * 1000))
 
 
 def _function_key(function: LocalFunction) -> str:
@@ -72,19 +111,63 @@ def _load(function: LocalFunction) -> ModuleType:
 
 
 def invoke(function: LocalFunction, event: Any) -> Any:
-    """Call the function's handler with `event`; its exceptions propagate to the caller."""
+    """Call the function's handler with `event`, within its timeout; its exceptions propagate to the caller.
+
+    Raises SandboxTimedout if the handler is still running at the deadline (the handler is then stopped and
+    its module is not reused).
+    """
     key = _function_key(function)
     with _lock:
         warm = _idle.setdefault(key, [])
         module = warm.pop() if warm else None
     if module is None:
         module = _load(function)
-    try:
-        handler: Callable[[Any, LambdaContext], Any] = getattr(module, function.handler.rpartition(".")[2])
-        return handler(event, LambdaContext(function))
-    finally:
-        with _lock:
-            _idle.setdefault(key, []).append(module)
+    handler: Callable[[Any, LambdaContext], Any] = getattr(module, function.handler.rpartition(".")[2])
+    context = LambdaContext(function)
+    outcome: list[Any] = []  # [result, None] or [None, exception], once the handler has finished in time
+    decided = threading.Lock()  # orders "finished in time" against "stopped at the deadline"
+    finished = stopping = False
+    entered = threading.Event()  # no stop is sent before the worker is inside run()'s try
+
+    def run() -> None:
+        nonlocal finished
+        try:
+            entered.set()
+            try:
+                result, error = handler(event, context), None
+            except _Stop:
+                raise
+            except BaseException as exc:
+                result, error = None, exc
+            with decided:
+                if stopping:  # the deadline won the race: cancel the stop if it has not landed yet
+                    _raise_in_thread(threading.get_ident(), None)
+                else:
+                    finished = True
+                    outcome[:] = [result, error]
+        except _Stop:
+            pass  # wherever in run() the stop lands, the thread ends quietly
+
+    worker = threading.Thread(
+        target=contextvars.copy_context().run, args=(run,), name=f"lambda:{function.name}", daemon=True
+    )
+    worker.start()
+    entered.wait()
+    worker.join(max(0.0, context.deadline - time.monotonic()))
+    with decided:
+        if not finished:
+            stopping = True
+            if worker.ident is not None:
+                _raise_in_thread(worker.ident, _Stop)
+    if stopping:
+        # The environment is discarded, as Lambda does after a timeout: the module never goes back warm.
+        raise SandboxTimedout(function.timeout_s)
+    with _lock:
+        _idle.setdefault(key, []).append(module)
+    result, error = outcome
+    if error is not None:
+        raise error
+    return result
 
 
 def unload_handlers() -> None:
