@@ -178,6 +178,9 @@ class MemoryLabels:
     def presigned_url(self, key: str, expires_in_s: int) -> str:
         return f"https://labels.example/{key}?X-Amz-Expires={expires_in_s}"
 
+    def put_payload(self, key: str, body: bytes) -> None:
+        self.objects[key] = body
+
 
 class FakeClock:
     """Monotonic seconds that move only when someone sleeps (or the test says so): throttles, adapters and

@@ -35,6 +35,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             repo=deps.repository(),
             marketplace_for=deps.marketplace_for,
             workflow=deps.workflow(),
+            archive=deps.labels(),
             deadline=_deadline(context),
         )
         return report.model_dump(mode="json")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -31,6 +31,15 @@ class UpsertResult:
     previous_platform_status: str | None  # None when created
 
 
+@dataclass(frozen=True)
+class WaybillClaim:
+    """This run may call the carrier for `package`; `look_up_first`: an earlier run claimed it too and may
+    have bought the waybill, so the carrier is asked for it before anything is created."""
+
+    package: Package
+    look_up_first: bool
+
+
 class OrderRepository(Protocol):
     """Orders, packages, stores and channels, with status changes as conditional writes."""
 
@@ -54,6 +63,13 @@ class OrderRepository(Protocol):
     def find_package_by_tracking(self, tracking_number: str) -> Package | None: ...
     def list_orders_by_status(self, status: FulfilmentStatus, limit: int = 100) -> list[Order]: ...
     def list_packages_by_status(self, status: FulfilmentStatus, limit: int = 100) -> list[Package]: ...
+    def orders_in_status_since(self, status: FulfilmentStatus, changed_before: datetime) -> Iterable[Order]:
+        """Every order in `status` since before `changed_before`, paged through, never capped."""
+        ...
+
+    def packages_in_status_since(
+        self, status: FulfilmentStatus, changed_before: datetime
+    ) -> Iterable[Package]: ...
 
     def transition_order(
         self,
@@ -83,11 +99,29 @@ class OrderRepository(Protocol):
         """`note` = (reason, by): an audit entry for a change that is not a status change."""
         ...
 
+    def claim_waybill(
+        self,
+        order_id: str,
+        package_id: str,
+        *,
+        owner: str,
+        lease_until: datetime,
+        now: datetime,
+        reason: str,
+        by: str,
+    ) -> WaybillClaim:
+        """Exclusive: WaybillInProgress while another run's lease lasts."""
+        ...
+
+    def release_waybill_claim(
+        self, order_id: str, package_id: str, owner: str, *, failure_reason: str | None = None
+    ) -> None: ...
     def update_package_fields(
         self, order_id: str, package_id: str, expected: FulfilmentStatus, changes: dict[str, Any]
     ) -> Package: ...
     def list_stores(self) -> list[Store]: ...
     def put_rejected_order(self, store_id: str, rejected: RejectedPlatformOrder) -> None: ...
+    def delete_rejected_order(self, store_id: str, platform_order_id: str) -> None: ...
     def list_rejected_orders(self, store_id: str | None = None) -> list[RejectedPlatformOrder]: ...
 
 
@@ -140,6 +174,12 @@ class CarrierClient(Protocol):
 class LabelStorage(Protocol):
     def put_label(self, key: str, pdf: bytes) -> None: ...
     def presigned_url(self, key: str, expires_in_s: int) -> str: ...
+
+
+class PayloadArchive(Protocol):
+    """Where a marketplace payload too big for the table is kept, for a person to look at."""
+
+    def put_payload(self, key: str, body: bytes) -> None: ...
 
 
 class WorkflowStarter(Protocol):

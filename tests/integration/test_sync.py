@@ -1,5 +1,7 @@
 """同步订单 and what arrives after it: cursors, funds checks, cancellations, store health, schedules."""
 
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import pytest
@@ -8,9 +10,12 @@ from parcelflow.adapters.dynamodb import DynamoDbOrderRepository
 from parcelflow.domain import rules
 from parcelflow.domain.errors import CredentialsRejected, MarketplaceUnavailable, StoreNotFound, SyncPaused
 from parcelflow.domain.models import (
+    OrderLine,
+    OrderPage,
     PlatformOrder,
     PlatformStatus,
     RejectedPlatformOrder,
+    Store,
     StoreSyncState,
     SyncCursor,
 )
@@ -32,6 +37,7 @@ from parcelflow.services.waybills import request_waybill
 from tests import factories
 from tests.fakes import (
     FakeCarrier,
+    FakeClock,
     FakeMarketplace,
     FakeQueue,
     FakeSyncQueue,
@@ -61,6 +67,7 @@ def _sync(
     workflow: FakeWorkflow | None = None,
     store_id: str = "amzus1",
     at: datetime | None = None,
+    archive: MemoryLabels | None = None,
 ) -> StoreSyncReport:
     moment = at or T0 + timedelta(hours=5)
     return sync_store(
@@ -68,6 +75,7 @@ def _sync(
         repo=repo,
         marketplace_for=marketplace,
         workflow=workflow or FakeWorkflow(),
+        archive=archive or MemoryLabels(),
         now=lambda: moment,
     )
 
@@ -84,17 +92,26 @@ def test_new_orders_are_stored_and_only_paid_ones_start(seeded: DynamoDbOrderRep
         ]
     )
     workflow = FakeWorkflow()
-    report = sync_store("amzus1", repo=seeded, marketplace_for=marketplace, workflow=workflow)
+    report = sync_store(
+        "amzus1", repo=seeded, marketplace_for=marketplace, workflow=workflow, archive=MemoryLabels()
+    )
     assert (report.created, report.started, report.state) == (3, 1, StoreSyncState.OK)
     assert workflow.started == ["amzus1-111-1"]
-    assert seeded.get_order("amzus1-111-3").status == S.PENDING_REVIEW  # stored, waiting for the funds
+    assert seeded.get_order("amzus1-111-3").status == S.AWAITING_PAYMENT  # stored, waiting for the funds
+    # Off the review tab until paid.
+    assert [o.order_id for o in seeded.list_orders_by_status(S.PENDING_REVIEW)] == ["amzus1-111-1"]
 
     # The payment review clears (RISK_CONTROL -> WAIT_SELLER_SEND_GOODS): it starts by itself.
     cleared = marketplace.until + timedelta(minutes=30)
     marketplace.orders = [factories.platform_order("111-3", updated_at=cleared)]
     marketplace.until = cleared + timedelta(minutes=30)
-    report = sync_store("amzus1", repo=seeded, marketplace_for=marketplace, workflow=workflow)
+    report = sync_store(
+        "amzus1", repo=seeded, marketplace_for=marketplace, workflow=workflow, archive=MemoryLabels()
+    )
     assert workflow.started == ["amzus1-111-1", "amzus1-111-3"] and report.started == 1
+    cleared_order = seeded.get_order("amzus1-111-3")
+    assert cleared_order.status == S.PENDING_REVIEW and cleared_order.workflow_attempt == 1
+    assert cleared_order.history[-1].reason.startswith("payment cleared")
 
 
 def test_seeing_an_order_again_changes_nothing(seeded: DynamoDbOrderRepository) -> None:
@@ -103,7 +120,9 @@ def test_seeing_an_order_again_changes_nothing(seeded: DynamoDbOrderRepository) 
     workflow = FakeWorkflow()
     _sync(seeded, marketplace, workflow)
     before = seeded.get_order("amzus1-111-1")
-    report = sync_store("amzus1", repo=seeded, marketplace_for=marketplace, workflow=workflow)
+    report = sync_store(
+        "amzus1", repo=seeded, marketplace_for=marketplace, workflow=workflow, archive=MemoryLabels()
+    )
     assert (report.seen, report.created, report.updated) == (1, 0, 0)
     assert workflow.started == ["amzus1-111-1"]
     assert seeded.get_order("amzus1-111-1") == before
@@ -198,11 +217,11 @@ def test_a_store_whose_credentials_are_rejected_is_marked_and_the_others_go_on(
 
 def test_each_store_is_queued_once_per_its_own_interval(seeded: DynamoDbOrderRepository) -> None:
     seeded.put_store(factories.store(store_id="aliex1", sync_every_minutes=60))
-    queue, workflow = FakeSyncQueue(), FakeWorkflow()
+    queue = FakeSyncQueue()
 
     def tick(minutes: int) -> list[str]:
         at = T0 + timedelta(minutes=minutes)
-        return plan_store_syncs(repo=seeded, queue=queue, workflow=workflow, now=lambda: at).queued
+        return plan_store_syncs(repo=seeded, queue=queue, now=lambda: at).queued
 
     assert sorted(tick(0)) == ["aliex1", "amzus1"]
     assert tick(0) == []  # the same tick delivered twice
@@ -213,11 +232,28 @@ def test_each_store_is_queued_once_per_its_own_interval(seeded: DynamoDbOrderRep
     assert [s for s, _ in queue.queued].count("aliex1") == 2
 
 
-def test_the_tick_starts_orders_stored_but_never_started(seeded: DynamoDbOrderRepository) -> None:
-    seeded.upsert_platform_order(factories.store(), factories.platform_order("111-LOST"))
+def test_an_order_stored_by_a_run_that_died_before_starting_it_starts_when_its_page_is_read_again(
+    seeded: DynamoDbOrderRepository,
+) -> None:
+    # The run stored the order and died before the start (the cursor was not moved past its page).
+    marketplace = FakeMarketplace(orders=_orders("111-LOST"))
+    seeded.upsert_platform_order(factories.store(), marketplace.orders[0])
     workflow = FakeWorkflow()
-    plan = plan_store_syncs(repo=seeded, queue=FakeSyncQueue(), workflow=workflow, now=lambda: T0)
-    assert plan.restarted_orders == 1 and workflow.started == ["amzus1-111-LOST"]
+    report = _sync(seeded, marketplace, workflow)
+    assert (report.created, report.started) == (0, 1)
+    assert workflow.started == ["amzus1-111-LOST"]
+    assert seeded.get_order("amzus1-111-LOST").workflow_started
+
+
+def test_the_tick_reads_no_order(seeded: DynamoDbOrderRepository) -> None:
+    """Waiting orders are started by the sync that sees them paid, never swept by the tick."""
+    for i in range(3):
+        seeded.upsert_platform_order(
+            factories.store(), factories.platform_order(f"111-W{i}", status=PlatformStatus.UNPAID)
+        )
+    workflow = FakeWorkflow()
+    plan = plan_store_syncs(repo=seeded, queue=FakeSyncQueue(), now=lambda: T0)
+    assert plan.queued == ["amzus1"] and workflow.started == []
 
 
 def test_sync_now_queues_the_named_stores_and_refuses_an_unknown_one(seeded: DynamoDbOrderRepository) -> None:
@@ -403,3 +439,158 @@ def test_a_tracking_number_is_corrected_on_the_platform_then_here(seeded: Dynamo
     assert seeded.get_package(order_id, package_ids[0]).tracking_number == "YT9999000011112222"
     with pytest.raises(CorrectionRefused, match="only a confirmed"):
         correct_tracking(order_id, package_ids[1], "YT2", repo=seeded, marketplace_for=marketplace, by="op")
+
+
+# --- what the sync must survive (issue 7) -------------------------------------------------------------
+
+
+def _poison(platform_order_id: str, **fields: object) -> PlatformOrder:
+    """An order as an adapter that bounded nothing would hand it over: past the models' checks."""
+    good = factories.platform_order(platform_order_id)
+    return PlatformOrder.model_construct(**(dict(good) | fields))
+
+
+def test_a_poison_order_is_filed_as_rejected_and_the_rest_of_its_page_goes_on(
+    seeded: DynamoDbOrderRepository,
+) -> None:
+    huge_title = [
+        OrderLine(line_id="1", sku="SKU-1", title="x", quantity=1).model_copy(
+            update={"title": "长" * 200_000}
+        )
+    ]
+    huge_quantity = [
+        OrderLine(line_id="1", sku="SKU-1", title="x", quantity=1).model_copy(update={"quantity": 10**40})
+    ]
+    marketplace = FakeMarketplace(
+        orders=[
+            factories.platform_order("111-1"),
+            _poison("111-BIG", lines=huge_title),
+            _poison("111-MANY", lines=huge_quantity),
+            factories.platform_order("111-2"),
+        ],
+        page_size=2,
+    )
+    workflow = FakeWorkflow()
+    archive = MemoryLabels()
+    report = _sync(seeded, marketplace, workflow, archive=archive)
+    assert report.state == StoreSyncState.OK and report.pages == 2
+    assert workflow.started == ["amzus1-111-1", "amzus1-111-2"]
+    assert seeded.get_sync_cursor("amzus1") == SyncCursor(since=marketplace.until)  # the cursor moved on
+    rejected = {r.platform_order_id: r for r in seeded.list_rejected_orders("amzus1")}
+    assert set(rejected) == {"111-BIG", "111-MANY"}
+    assert "bytes as stored" in rejected["111-BIG"].error
+    assert "not a DynamoDB item" in rejected["111-MANY"].error
+    # The 600 KB payload is kept in the archive, referenced from the rejected record.
+    big = rejected["111-BIG"]
+    assert big.raw == {} and big.raw_key is not None and big.raw_key in archive.objects
+    assert len(archive.objects[big.raw_key]) > 600_000
+
+
+def test_a_rejected_order_with_an_id_no_key_can_hold_is_kept_and_listed(
+    seeded: DynamoDbOrderRepository,
+) -> None:
+    long_id = "9" * 3000
+    marketplace = FakeMarketplace(
+        orders=_orders("111-1"),
+        rejected=[
+            RejectedPlatformOrder(
+                platform_order_id=long_id, raw={"orderId": long_id}, error="orderId: too long"
+            )
+        ],
+    )
+    report = _sync(seeded, marketplace)
+    assert report.state == StoreSyncState.OK and report.created == 1
+    (kept,) = seeded.list_rejected_orders("amzus1")
+    assert kept.platform_order_id.startswith("9999") and kept.raw == {"orderId": long_id}
+
+
+def test_a_rejected_order_leaves_the_rejected_list_once_a_later_sync_maps_it(
+    seeded: DynamoDbOrderRepository,
+) -> None:
+    marketplace = FakeMarketplace(
+        rejected=[
+            RejectedPlatformOrder(platform_order_id="111-1", raw={"orderId": "111-1"}, error="city: missing")
+        ]
+    )
+    _sync(seeded, marketplace)
+    assert [r.platform_order_id for r in seeded.list_rejected_orders("amzus1")] == ["111-1"]
+    marketplace.rejected = []
+    # The buyer's address was completed on the platform.
+    marketplace.orders = _orders("111-1", updated_at=marketplace.until - timedelta(minutes=5))
+    report = _sync(seeded, marketplace)
+    assert report.created == 1
+    assert seeded.list_rejected_orders("amzus1") == []
+
+
+def test_an_unpaid_order_without_an_address_waits_and_starts_with_its_address_once_paid(
+    seeded: DynamoDbOrderRepository,
+) -> None:
+    marketplace = FakeMarketplace(
+        orders=[factories.platform_order("111-P", status=PlatformStatus.UNPAID, shipping_address=None)]
+    )
+    workflow = FakeWorkflow()
+    report = _sync(seeded, marketplace, workflow)
+    assert (report.created, report.started, report.rejected) == (1, 0, [])
+    waiting = seeded.get_order("amzus1-111-P")
+    assert waiting.status == S.AWAITING_PAYMENT and waiting.shipping_address is None
+
+    paid_at = marketplace.until + timedelta(minutes=5)
+    marketplace.orders = [factories.platform_order("111-P", updated_at=paid_at)]
+    marketplace.until = paid_at + timedelta(minutes=5)
+    report = _sync(seeded, marketplace, workflow)
+    assert report.started == 1 and workflow.started == ["amzus1-111-P"]
+    paid = seeded.get_order("amzus1-111-P")
+    assert paid.status == S.PENDING_REVIEW and paid.shipping_address == factories.address()
+
+
+@dataclass
+class _SlowPages:
+    """Pages that each take `seconds` of the clock to arrive."""
+
+    clock: FakeClock
+    seconds: float
+    pages: int
+
+    def __call__(self, store: Store) -> "_SlowPages":
+        return self
+
+    def fetch_changes(self, cursor: SyncCursor, *, deadline: float | None = None) -> Iterator[OrderPage]:
+        until = T0 + timedelta(hours=1)
+        for page in range(int(cursor.page_token or 0), self.pages):
+            self.clock.advance(self.seconds)
+            last = page + 1 == self.pages
+            yield OrderPage(
+                orders=[factories.platform_order(f"111-{page}")],
+                rejected=[],
+                next_cursor=SyncCursor(since=until)
+                if last
+                else SyncCursor(since=T0, until=until, page_token=str(page + 1)),
+            )
+
+
+def test_a_run_stops_between_pages_before_a_slow_page_would_pass_its_deadline(
+    seeded: DynamoDbOrderRepository,
+) -> None:
+    clock = FakeClock()
+    marketplace = _SlowPages(clock, seconds=10, pages=5)
+    report = sync_store(
+        "amzus1",
+        repo=seeded,
+        marketplace_for=marketplace,
+        workflow=FakeWorkflow(),
+        archive=MemoryLabels(),
+        deadline=clock() + 25,
+        clock=clock,
+    )
+    # Pages of 10 s: after two (20 s) a third would end past the deadline, with tokens to spare.
+    assert report.state == StoreSyncState.PAUSED and report.pages == 2
+    assert clock() == 1000.0 + 20  # the third page was never asked for
+    assert seeded.get_sync_cursor("amzus1") == SyncCursor(
+        since=T0, until=T0 + timedelta(hours=1), page_token="2"
+    )
+    health = seeded.get_store_health("amzus1")
+    assert (
+        health is not None
+        and health.state == StoreSyncState.PAUSED
+        and "time budget" in (health.detail or "")
+    )

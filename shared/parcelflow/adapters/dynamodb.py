@@ -7,8 +7,9 @@ succeeds; anything else is re-evaluated against the transition table, at most a 
 
 from __future__ import annotations
 
+import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -16,12 +17,15 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 from pydantic import BaseModel, TypeAdapter
 
+from parcelflow.domain import limits
 from parcelflow.domain.errors import (
     ChannelNotFound,
     ConcurrentChange,
     OrderNotFound,
+    OrderNotStorable,
     PackageNotFound,
     StoreNotFound,
+    WaybillInProgress,
 )
 from parcelflow.domain.models import (
     Channel,
@@ -29,6 +33,7 @@ from parcelflow.domain.models import (
     Order,
     Package,
     PlatformOrder,
+    PlatformStatus,
     RejectedPlatformOrder,
     Store,
     StoreHealth,
@@ -42,7 +47,7 @@ from parcelflow.domain.statuses import (
     check_transition,
     rollup,
 )
-from parcelflow.ports import UpsertResult
+from parcelflow.ports import UpsertResult, WaybillClaim
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -52,6 +57,9 @@ M = TypeVar("M", bound=BaseModel)
 STATUS_INDEX = "by-status"
 TRACKING_INDEX = "by-tracking-number"
 _ATTEMPTS = 4
+# A rejected order's error is what an operator reads: a few lines, never the payload again.
+_MAX_ERROR_CHARS = 1000
+_AWAITING_PAYMENT = (PlatformStatus.UNPAID, PlatformStatus.PAYMENT_REVIEW)
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 
@@ -93,6 +101,25 @@ def _from_item(item: Mapping[str, Any]) -> dict[str, Any]:
 def _as_model(model: type[M], item: Mapping[str, Any]) -> M:
     data = _from_item(item)
     return model.model_validate({k: v for k, v in data.items() if k in model.model_fields})
+
+
+def _rejected_sk(store_id: str, platform_order_id: str) -> str:
+    """`<store>#<platform order id>`; an id no order could carry is keyed by its digest (keys: 1 KB)."""
+    try:
+        limits.bounded_id(platform_order_id)
+    except limits.LimitExceeded:
+        return f"{store_id}#sha256:{hashlib.sha256(platform_order_id.encode('utf-8', 'replace')).hexdigest()}"
+    return f"{store_id}#{platform_order_id}"
+
+
+def _cut(text: str, max_chars: int) -> str:
+    text = text.encode("utf-8", "replace").decode("utf-8")  # a lone surrogate cannot be stored
+    return text if len(text) <= max_chars else text[: max_chars - 1] + "…"
+
+
+def _item_bytes(item: Mapping[str, Any]) -> int:
+    """An item's size as DynamoDB counts it, near enough: names and values in UTF-8."""
+    return len(json.dumps(item, ensure_ascii=False).encode("utf-8", "replace"))
 
 
 def _status_keys(kind: str, status: FulfilmentStatus, entity_id: str, at: datetime) -> dict[str, str]:
@@ -160,16 +187,29 @@ class DynamoDbOrderRepository:
         return True
 
     def put_rejected_order(self, store_id: str, rejected: RejectedPlatformOrder) -> None:
-        """The latest version of what the platform sent, with why it was refused (one item per order)."""
+        """The latest version of what the platform sent, with why it was refused (one item per order).
+
+        The caller keeps a payload too big for an item elsewhere (`raw_key`); an id too long or too odd
+        for a key is keyed by its digest, and the error is cut to what an operator reads.
+        """
         self._put(
             {
                 "pk": "REJECTED",
-                "sk": f"{store_id}#{rejected.platform_order_id}",
+                "sk": _rejected_sk(store_id, rejected.platform_order_id),
                 "seen_at": utcnow().isoformat(),
-                **rejected.model_dump(mode="json", exclude={"raw"}),
+                **rejected.model_dump(mode="json", exclude={"raw", "error", "platform_order_id"}),
+                "platform_order_id": _cut(rejected.platform_order_id, limits.MAX_TEXT_CHARS),
+                "error": _cut(rejected.error, _MAX_ERROR_CHARS),
                 # Platform payloads may hold floats, which DynamoDB's number type refuses: keep them as text.
                 "raw": json.dumps(rejected.raw, default=str),
             }
+        )
+
+    def delete_rejected_order(self, store_id: str, platform_order_id: str) -> None:
+        """A later sync mapped the order: it is no longer on the rejected list."""
+        self._db.delete_item(
+            TableName=self._table,
+            Key=_to_item({"pk": "REJECTED", "sk": _rejected_sk(store_id, platform_order_id)}),
         )
 
     def list_rejected_orders(self, store_id: str | None = None) -> list[RejectedPlatformOrder]:
@@ -191,6 +231,12 @@ class DynamoDbOrderRepository:
         """One order per store and platform order id, however often the marketplace shows it."""
         order_id = Order.key_for(store.store_id, platform_order.platform_order_id)
         now = utcnow()
+        # Not paid yet: stored, not started, and out of the review tab until the payment clears.
+        first_status = (
+            FulfilmentStatus.AWAITING_PAYMENT
+            if platform_order.platform_status in _AWAITING_PAYMENT
+            else FulfilmentStatus.PENDING_REVIEW
+        )
         order = Order(
             order_id=order_id,
             store_id=store.store_id,
@@ -198,7 +244,7 @@ class DynamoDbOrderRepository:
             platform_order_id=platform_order.platform_order_id,
             platform_status=platform_order.platform_status,
             platform_status_raw=platform_order.platform_status_raw,
-            status=FulfilmentStatus.PENDING_REVIEW,
+            status=first_status,
             ordered_at=platform_order.ordered_at,
             platform_updated_at=platform_order.updated_at,
             ship_by=platform_order.ship_by,
@@ -210,7 +256,7 @@ class DynamoDbOrderRepository:
             history=[
                 HistoryEntry(
                     from_status=None,
-                    to_status=FulfilmentStatus.PENDING_REVIEW,
+                    to_status=first_status,
                     reason=f"synced from {store.marketplace} ({platform_order.platform_status_raw})",
                     at=now,
                     by="sync_orders",
@@ -218,15 +264,27 @@ class DynamoDbOrderRepository:
             ],
         )
         try:
+            item = _to_item(self._order_attrs(order, now))
+        except (TypeError, ValueError, ArithmeticError) as exc:  # e.g. a number of over 38 digits
+            raise OrderNotStorable("(order)", f"not a DynamoDB item: {type(exc).__name__}") from exc
+        size = _item_bytes(item)
+        if size > limits.MAX_ORDER_ITEM_BYTES:
+            raise OrderNotStorable(
+                "(order)", f"{size} bytes as stored, over the {limits.MAX_ORDER_ITEM_BYTES} an order may take"
+            )
+        try:
             self._db.put_item(
                 TableName=self._table,
-                Item=_to_item(self._order_attrs(order, now)),
+                Item=item,
                 ConditionExpression="attribute_not_exists(pk)",
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
             return UpsertResult(order=order, created=True, previous_platform_status=None)
         except ClientError as exc:
-            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+            code = exc.response["Error"]["Code"]
+            if code == "ValidationException":  # whatever the bounds missed: refused here, not every run
+                raise OrderNotStorable("(order)", exc.response["Error"].get("Message", code)) from exc
+            if code != "ConditionalCheckFailedException":
                 raise
             current = _as_model(Order, exc.response["Item"])  # type: ignore[typeddict-item]
         # Platforms stamp updates to the second: a status that changed within the second we last saw is
@@ -242,26 +300,30 @@ class DynamoDbOrderRepository:
             )
         # Only what the platform owns is refreshed; our status and notes are ours. The condition keeps
         # an older page, processed late, from overwriting a newer platform state.
+        values: dict[str, Any] = {
+            ":ps": platform_order.platform_status,
+            ":raw": platform_order.platform_status_raw,
+            ":pu": platform_order.updated_at,
+            ":sb": platform_order.ship_by,
+            ":one": 1,
+        }
+        sets = (
+            "SET platform_status = :ps, platform_status_raw = :raw, platform_updated_at = :pu, "
+            "ship_by = :sb, version = version + :one"
+        )
+        if current.shipping_address is None and platform_order.shipping_address is not None:
+            # Amazon gives the address once the payment is authorised: the order had none until now.
+            sets += ", shipping_address = :addr"
+            values[":addr"] = platform_order.shipping_address
         try:
             result = self._db.update_item(
                 TableName=self._table,
                 Key=_to_item({"pk": _order_pk(order_id), "sk": "ORDER"}),
-                UpdateExpression=(
-                    "SET platform_status = :ps, platform_status_raw = :raw, platform_updated_at = :pu, "
-                    "ship_by = :sb, version = version + :one"
-                ),
+                UpdateExpression=sets,
                 ConditionExpression=(
                     "platform_updated_at < :pu OR (platform_updated_at = :pu AND platform_status <> :ps)"
                 ),
-                ExpressionAttributeValues=_to_item(
-                    {
-                        ":ps": platform_order.platform_status,
-                        ":raw": platform_order.platform_status_raw,
-                        ":pu": platform_order.updated_at,
-                        ":sb": platform_order.ship_by,
-                        ":one": 1,
-                    }
-                ),
+                ExpressionAttributeValues=_to_item(values),
                 ReturnValues="ALL_NEW",
             )
         except ClientError as exc:
@@ -314,6 +376,18 @@ class DynamoDbOrderRepository:
 
     def list_packages_by_status(self, status: FulfilmentStatus, limit: int = 100) -> list[Package]:
         return [_as_model(Package, i) for i in self._query_status(f"PACKAGE#{status}", limit)]
+
+    def orders_in_status_since(self, status: FulfilmentStatus, changed_before: datetime) -> Iterator[Order]:
+        """Every order that has been in `status` since before `changed_before`, oldest first, page by page."""
+        for item in self._stale(f"ORDER#{status}", changed_before):
+            yield _as_model(Order, item)
+
+    def packages_in_status_since(
+        self, status: FulfilmentStatus, changed_before: datetime
+    ) -> Iterator[Package]:
+        """Every package that has been in `status` since before `changed_before`, oldest first."""
+        for item in self._stale(f"PACKAGE#{status}", changed_before):
+            yield _as_model(Package, item)
 
     def update_order_fields(
         self, order_id: str, changes: dict[str, Any], *, note: tuple[str, str] | None = None
@@ -442,13 +516,20 @@ class DynamoDbOrderRepository:
         reason: str,
         by: str,
         changes: dict[str, Any] | None = None,
+        expected_version: int | None = None,
     ) -> Package:
-        """A package's status change and, when it moves the order's rollup, the order's, atomically."""
+        """A package's status change and, when it moves the order's rollup, the order's, atomically.
+
+        `expected_version`: the change is meant for the package as the caller read it; if it has changed
+        since (even to the target), ConcurrentChange, never a replay.
+        """
         for _ in range(_ATTEMPTS):
             order, packages = self._order_with_packages(order_id)
             package = next((p for p in packages if p.package_id == package_id), None)
             if package is None:
                 raise PackageNotFound(package_id)
+            if expected_version is not None and package.version != expected_version:
+                raise ConcurrentChange(f"package {package_id} changed while moving it to {target}")
             if not check_transition(f"package {package_id}", package.status, target):
                 return package
             package_update, entry = self._status_update(
@@ -491,6 +572,102 @@ class DynamoDbOrderRepository:
                 | (changes or {})
             )
         raise ConcurrentChange(f"package {package_id} kept changing while moving it to {target}")
+
+    def claim_waybill(
+        self,
+        order_id: str,
+        package_id: str,
+        *,
+        owner: str,
+        lease_until: datetime,
+        now: datetime,
+        reason: str,
+        by: str,
+    ) -> WaybillClaim:
+        """The exclusive right to call the carrier for this package, until `lease_until`.
+
+        From pending_processing or waybill_failed the claim is the status change itself (with the order's
+        rollup, one transaction). A package already waybill_requested is taken over only when its lease has
+        run out (the run that held it is gone: the lease outlasts the function's timeout) or was released;
+        otherwise WaybillInProgress. Every claim after the first must look the waybill up at the carrier
+        before creating one: an earlier run may have bought it and died before writing the numbers.
+        """
+        claim = {"attempt_owner": owner, "lease_until": lease_until}
+        for _ in range(_ATTEMPTS):
+            _, packages = self._order_with_packages(order_id)
+            package = next((p for p in packages if p.package_id == package_id), None)
+            if package is None:
+                raise PackageNotFound(package_id)
+            attempts = {"waybill_attempts": package.waybill_attempts + 1}
+            if package.status != FulfilmentStatus.WAYBILL_REQUESTED:
+                try:
+                    claimed = self.transition_package(
+                        order_id,
+                        package_id,
+                        FulfilmentStatus.WAYBILL_REQUESTED,
+                        reason=reason,
+                        by=by,
+                        changes={**claim, **attempts, "failure_reason": None},
+                        expected_version=package.version,
+                    )
+                except ConcurrentChange:
+                    continue  # someone else moved it first: look again
+                return WaybillClaim(claimed, look_up_first=package.waybill_attempts > 0)
+            if package.attempt_owner == owner:
+                return WaybillClaim(package, look_up_first=package.waybill_attempts > 1)
+            if package.lease_until is not None and package.lease_until > now:
+                raise WaybillInProgress(package_id, _plain(package.lease_until))
+            sets, values, names = self._set_clauses({**claim, **attempts})
+            names["#status_now"] = "status"
+            try:
+                result = self._db.update_item(
+                    TableName=self._table,
+                    Key=_to_item({"pk": _order_pk(order_id), "sk": _package_sk(package.seq)}),
+                    UpdateExpression="SET " + ", ".join([*sets, "version = version + :one"]),
+                    ConditionExpression="#status_now = :expected AND version = :version",
+                    ExpressionAttributeNames=names,
+                    ExpressionAttributeValues=_to_item(
+                        {
+                            **values,
+                            ":expected": FulfilmentStatus.WAYBILL_REQUESTED,
+                            ":version": package.version,
+                            ":one": 1,
+                        }
+                    ),
+                    ReturnValues="ALL_NEW",
+                )
+            except ClientError as exc:
+                if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                    raise
+                continue  # another run took it over, or it moved on: look again
+            return WaybillClaim(_as_model(Package, result["Attributes"]), look_up_first=True)
+        raise ConcurrentChange(f"package {package_id} kept changing while claiming its waybill")
+
+    def release_waybill_claim(
+        self, order_id: str, package_id: str, owner: str, *, failure_reason: str | None = None
+    ) -> None:
+        """The run ends without numbers (the carrier is down, it has not assigned one yet): the next run
+        need not wait for the lease. Nothing happens if the claim is no longer this run's."""
+        package = self.get_package(order_id, package_id)
+        changes: dict[str, Any] = {"attempt_owner": None, "lease_until": None}
+        if failure_reason is not None:
+            changes["failure_reason"] = failure_reason
+        sets, values, names = self._set_clauses(changes)
+        names["#status_now"] = "status"
+        try:
+            self._db.update_item(
+                TableName=self._table,
+                Key=_to_item({"pk": _order_pk(order_id), "sk": _package_sk(package.seq)}),
+                UpdateExpression="SET " + ", ".join([*sets, "version = version + :one"]),
+                ConditionExpression="#status_now = :expected AND attempt_owner = :owner",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=_to_item(
+                    {**values, ":expected": FulfilmentStatus.WAYBILL_REQUESTED, ":owner": owner, ":one": 1}
+                ),
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
 
     def update_package_fields(
         self, order_id: str, package_id: str, expected: FulfilmentStatus, changes: dict[str, Any]
@@ -636,6 +813,25 @@ class DynamoDbOrderRepository:
         items = self._batch_get(keys[:limit])
         # The index is eventually consistent: drop what has moved on since it was read.
         return [i for i in items if i.get("status_key", {}).get("S") == status_key]
+
+    def _stale(self, status_key: str, changed_before: datetime) -> Iterator[dict[str, Any]]:
+        """Items whose status changed before the cutoff: the index's sort key starts with that moment."""
+        kwargs: dict[str, Any] = {
+            "TableName": self._table,
+            "IndexName": STATUS_INDEX,
+            "KeyConditionExpression": "status_key = :s AND status_sort < :cutoff",
+            "ExpressionAttributeValues": _to_item({":s": status_key, ":cutoff": changed_before.isoformat()}),
+            "Limit": 100,
+        }
+        while True:
+            page = self._db.query(**kwargs)
+            keys = [{"pk": i["pk"], "sk": i["sk"]} for i in page["Items"]]
+            for item in self._batch_get(keys):
+                if item.get("status_key", {}).get("S") == status_key:  # moved on since the index was read
+                    yield item
+            if "LastEvaluatedKey" not in page:
+                return
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def _batch_get(self, keys: list[dict[str, Any]]) -> list[dict[str, Any]]:
         found: dict[tuple[str, str], dict[str, Any]] = {}

@@ -1,4 +1,5 @@
-"""Label PDFs in S3, printed through short-lived presigned links."""
+"""Label PDFs in S3, printed through short-lived presigned links; and, in the same bucket under
+`rejected/`, marketplace payloads too big to keep in the table (they expire with the labels)."""
 
 from __future__ import annotations
 
@@ -26,3 +27,6 @@ class S3LabelStorage:
         return self._s3.generate_presigned_url(
             "get_object", Params={"Bucket": self._bucket, "Key": key}, ExpiresIn=expires_in_s
         )
+
+    def put_payload(self, key: str, body: bytes) -> None:
+        self._s3.put_object(Bucket=self._bucket, Key=key, Body=body, ContentType="application/json")

@@ -61,6 +61,27 @@ class CarrierUnavailable(TransientError):
     pass
 
 
+class WaybillInProgress(TransientError):
+    """Another run holds the package's waybill claim and its lease has not run out: it may be talking to
+    the carrier right now, so this run must not. Retried; once the lease is over, a run takes it over."""
+
+    def __init__(self, package_id: str, lease_until: str) -> None:
+        super().__init__(
+            f"package {package_id}: another run is requesting its waybill (lease until {lease_until})"
+        )
+        self.package_id = package_id
+
+
+class OrderNotStorable(BusinessError):
+    """The order maps but cannot be written as it is (too big, or refused by the table): it is filed as
+    rejected with the reason, and the sync goes on."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(f"{field}: {problem}")
+        self.field = field
+        self.problem = problem
+
+
 class MarketplaceRejected(BusinessError):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)

@@ -173,6 +173,9 @@ class Order(Model):
     alert: str | None = None  # something an operator must look at (e.g. cancelled after shipping)
     # 拦截: a label exists but the parcel must not leave; the scan answers STOP with this reason.
     intercept: str | None = None
+    # How often the order's workflow was started (names each run) and restarted by the reconciler.
+    workflow_attempt: int = 0
+    workflow_restarts: int = 0
     version: int = 0
     history: list[HistoryEntry] = Field(default_factory=list)
 
@@ -218,6 +221,11 @@ class Package(Model):
     scanned_at: datetime | None = None
     confirmed_at: datetime | None = None
     confirm_error: str | None = None  # the marketplace's reason when it refused the confirmation
+    confirm_queued_at: datetime | None = None  # the last time a confirmation was sent for it
+    # The waybill claim: the run that may call the carrier, until when, and how many runs claimed it.
+    attempt_owner: str | None = None
+    lease_until: datetime | None = None
+    waybill_attempts: int = 0
     version: int = 0
     history: list[HistoryEntry] = Field(default_factory=list)
 

@@ -1,8 +1,8 @@
 """Fulfilment statuses, mirroring the ERP's tabs, and the one table of allowed transitions.
 
-Orders and packages share one vocabulary. An order is reviewed on its own (pending_review, on_hold,
-cancelled); from pending_processing on, its status is the rollup of its packages' statuses, written in
-the same transaction as the package change that moved it.
+Orders and packages share one vocabulary. An order waits for its payment (awaiting_payment) and is
+reviewed on its own (pending_review, on_hold, cancelled); from pending_processing on, its status is the
+rollup of its packages' statuses, written in the same transaction as the package change that moved it.
 """
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ from enum import StrEnum
 
 
 class FulfilmentStatus(StrEnum):
+    # 待付款: stored, not started; the sync that sees the payment clear moves it on and starts it.
+    AWAITING_PAYMENT = "awaiting_payment"
     PENDING_REVIEW = "pending_review"  # 待审核
     ON_HOLD = "on_hold"  # 搁置
     PENDING_PROCESSING = "pending_processing"  # 待处理
@@ -27,6 +29,7 @@ S = FulfilmentStatus
 
 # Before the parcel leaves the warehouse an order can still be held or cancelled.
 _BEFORE_SHIPPING = (
+    S.AWAITING_PAYMENT,
     S.PENDING_REVIEW,
     S.PENDING_PROCESSING,
     S.WAYBILL_REQUESTED,
@@ -36,6 +39,7 @@ _BEFORE_SHIPPING = (
 )
 
 ALLOWED_TRANSITIONS: dict[FulfilmentStatus, frozenset[FulfilmentStatus]] = {
+    S.AWAITING_PAYMENT: frozenset({S.PENDING_REVIEW, S.ON_HOLD, S.CANCELLED}),
     S.PENDING_REVIEW: frozenset({S.PENDING_PROCESSING, S.ON_HOLD, S.CANCELLED}),
     S.ON_HOLD: frozenset({S.PENDING_REVIEW, S.CANCELLED}),
     S.PENDING_PROCESSING: frozenset({S.WAYBILL_REQUESTED, S.ON_HOLD, S.CANCELLED}),
@@ -61,6 +65,10 @@ PACKAGE_PROGRESS: tuple[FulfilmentStatus, ...] = (
     S.SHIPPED,
     S.CONFIRMED,
 )
+
+# Where a workflow is under way: a package or order that sits in one of these long past the longest run
+# (an Express run lasts five minutes at most) has lost its workflow, and the reconciler starts it again.
+IN_WORKFLOW = frozenset({S.PENDING_REVIEW, S.PENDING_PROCESSING, S.WAYBILL_REQUESTED})
 
 # An order in one of these must not go out of the door: the scan answers STOP.
 STOP_STATUSES = frozenset({S.ON_HOLD, S.CANCELLED})

@@ -7,6 +7,9 @@ its credentials holds up nobody else. The queue is FIFO per store: two runs of o
 
 from __future__ import annotations
 
+import hashlib
+import json
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -17,6 +20,7 @@ from parcelflow.domain.errors import (
     CredentialsRejected,
     MarketplaceUnavailable,
     OrderNotFound,
+    OrderNotStorable,
     StoreNotFound,
     SyncPaused,
 )
@@ -33,8 +37,15 @@ from parcelflow.domain.models import (
 )
 from parcelflow.domain.statuses import FulfilmentStatus, is_before_shipping
 from parcelflow.observability import logger
-from parcelflow.ports import MarketplaceFactory, OrderRepository, StoreSyncQueue, WorkflowStarter
+from parcelflow.ports import (
+    MarketplaceFactory,
+    OrderRepository,
+    PayloadArchive,
+    StoreSyncQueue,
+    WorkflowStarter,
+)
 from parcelflow.services.holds import hold_order
+from parcelflow.services.workflows import start_workflow
 
 BY = "sync_orders"
 # An order updated while a window was being read shows up again in the next window's overlap.
@@ -43,7 +54,8 @@ FIRST_SYNC_LOOKBACK = timedelta(days=30)
 # Ticks come every minute or so, a little late or early: a store is due a bit before its interval ends.
 TICK_SLACK = timedelta(seconds=30)
 _SHIPPABLE = (PlatformStatus.AWAITING_SHIPMENT, PlatformStatus.PARTIALLY_SHIPPED)
-_WAITING_FOR_FUNDS = (PlatformStatus.UNPAID, PlatformStatus.PAYMENT_REVIEW)
+# A rejected order's payload is kept in the table up to this size; a bigger one goes to the archive.
+MAX_KEPT_PAYLOAD_BYTES = 64 * 1024
 # A label exists for the package (or is being bought): the parcel must be taken off the line by hand.
 _LABEL_EXISTS = (
     FulfilmentStatus.WAYBILL_REQUESTED,
@@ -70,17 +82,19 @@ class StoreSyncReport(BaseModel):
 class SyncPlan(BaseModel):
     queued: list[str]
     not_due: list[str]
-    restarted_orders: int
 
 
 def plan_store_syncs(
     *,
     repo: OrderRepository,
     queue: StoreSyncQueue,
-    workflow: WorkflowStarter,
     now: Callable[[], datetime] = utcnow,
 ) -> SyncPlan:
-    """The schedule's tick: queue each store whose interval has passed, once however often it ticks."""
+    """The schedule's tick: queue each store whose interval has passed, once however often it ticks.
+
+    Orders waiting for their payment are not looked at here: the sync that reads their new platform
+    status starts them, and the reconciler starts any order that was stored but never started.
+    """
     moment = now()
     queued, not_due = [], []
     for store in repo.list_stores():
@@ -90,8 +104,7 @@ def plan_store_syncs(
             queued.append(store.store_id)
         else:
             not_due.append(store.store_id)
-    restarted = start_waiting_orders(repo=repo, workflow=workflow)
-    return SyncPlan(queued=queued, not_due=not_due, restarted_orders=restarted)
+    return SyncPlan(queued=queued, not_due=not_due)
 
 
 def sync_now(
@@ -119,14 +132,17 @@ def sync_store(
     repo: OrderRepository,
     marketplace_for: MarketplaceFactory,
     workflow: WorkflowStarter,
+    archive: PayloadArchive,
     deadline: float | None = None,
     now: Callable[[], datetime] = utcnow,
+    clock: Callable[[], float] = time.monotonic,
 ) -> StoreSyncReport:
     """Read the store's changes page by page; the cursor moves only after a page is stored.
 
     Whatever stops the run (rate limit past the deadline, rejected credentials, an outage, a bug) is
     written to the store's health for the operator and the run ends cleanly: the next tick resumes at the
-    cursor. `deadline` is a time.monotonic() value, kept well inside the Lambda's timeout.
+    cursor. `deadline` is a `clock()` (time.monotonic) value, kept well inside the Lambda's timeout; a next
+    page is only asked for while the slowest page so far would still end before it.
     """
     run_started = now()
     report = StoreSyncReport(store_id=store_id)
@@ -135,15 +151,25 @@ def sync_store(
     except StoreNotFound as exc:  # deleted after it was queued: nothing to do, nothing to retry
         report.state, report.error = StoreSyncState.FAILING, str(exc)
         return report
+    intake = _Intake(store, repo, workflow, archive, report)
     try:
         marketplace = marketplace_for(store)
-        for page in marketplace.fetch_changes(_start_cursor(repo, store_id, run_started), deadline=deadline):
+        pages = marketplace.fetch_changes(_start_cursor(repo, store_id, run_started), deadline=deadline)
+        slowest = 0.0
+        while True:
+            started = clock()
+            if deadline is not None and report.pages and started + slowest > deadline:
+                raise SyncPaused("time budget of this run spent between pages", slowest)
+            page = next(pages, None)
+            if page is None:
+                break
             report.pages += 1
             for platform_order in page.orders:
-                _take_in(store, platform_order, repo, workflow, report)
+                intake.take_in(platform_order)
             for rejected in page.rejected:
-                _keep_rejected(store, rejected, repo, report)
+                intake.keep_rejected(rejected)
             repo.set_sync_cursor(store_id, page.next_cursor)
+            slowest = max(slowest, clock() - started)
     except SyncPaused as exc:
         report.state, report.error = StoreSyncState.PAUSED, str(exc)
     except CredentialsRejected as exc:
@@ -158,15 +184,6 @@ def sync_store(
     return report
 
 
-def start_waiting_orders(*, repo: OrderRepository, workflow: WorkflowStarter) -> int:
-    """Orders stored but never started (a crash between the write and the start) are started now."""
-    started = 0
-    for order in repo.list_orders_by_status(FulfilmentStatus.PENDING_REVIEW, limit=500):
-        if not order.workflow_started and order.platform_status not in _WAITING_FOR_FUNDS:
-            started += _start(order, repo, workflow)
-    return started
-
-
 def _start_cursor(repo: OrderRepository, store_id: str, run_started: datetime) -> SyncCursor:
     stored = repo.get_sync_cursor(store_id)
     if stored is None:
@@ -176,59 +193,104 @@ def _start_cursor(repo: OrderRepository, store_id: str, run_started: datetime) -
     return stored  # a window left half-read: resume it
 
 
-def _take_in(
-    store: Store,
-    platform_order: PlatformOrder,
-    repo: OrderRepository,
-    workflow: WorkflowStarter,
-    report: StoreSyncReport,
-) -> None:
-    report.seen += 1
-    result = repo.upsert_platform_order(store, platform_order)
-    order = result.order
-    if result.created:
-        report.created += 1
-        if order.platform_status not in _WAITING_FOR_FUNDS and _start(order, repo, workflow):
+class _Intake:
+    """What one sync run does with each order the platform sent, mapped or not."""
+
+    def __init__(
+        self,
+        store: Store,
+        repo: OrderRepository,
+        workflow: WorkflowStarter,
+        archive: PayloadArchive,
+        report: StoreSyncReport,
+    ) -> None:
+        self._store = store
+        self._repo = repo
+        self._workflow = workflow
+        self._archive = archive
+        self._report = report
+        self._rejected_ids: set[str] | None = None  # read once per run, when first needed
+
+    def take_in(self, platform_order: PlatformOrder) -> None:
+        store, repo, report = self._store, self._repo, self._report
+        report.seen += 1
+        try:
+            result = repo.upsert_platform_order(store, platform_order)
+        except OrderNotStorable as exc:
+            self.keep_rejected(
+                RejectedPlatformOrder(
+                    platform_order_id=platform_order.platform_order_id,
+                    raw=platform_order.model_dump(mode="json"),
+                    error=str(exc),
+                    platform_status=platform_order.platform_status,
+                )
+            )
+            return
+        self._forget_rejected(platform_order.platform_order_id)
+        order = result.order
+        if result.created:
+            report.created += 1
+            if order.status == FulfilmentStatus.PENDING_REVIEW and self._start(order):
+                report.started += 1
+            return
+        changed = result.previous_platform_status != order.platform_status
+        if changed:
+            report.updated += 1
+        if changed and rules.stops_shipping(order.platform_status):
+            _stop_order(order, repo, report)
+            return
+        if order.platform_status not in _SHIPPABLE:
+            return
+        if order.status == FulfilmentStatus.AWAITING_PAYMENT:  # the payment cleared since the last sync
+            order = repo.transition_order(
+                order.order_id,
+                FulfilmentStatus.PENDING_REVIEW,
+                reason=f"payment cleared on {store.marketplace} ({order.platform_status_raw})",
+                by=BY,
+            )
+        # Also an order seen again after a run died between storing it and starting it.
+        if order.status == FulfilmentStatus.PENDING_REVIEW and self._start(order):
             report.started += 1
-        return
-    if result.previous_platform_status == order.platform_status:
-        return  # seen again (the overlap, a replayed page): nothing new
-    report.updated += 1
-    if rules.stops_shipping(order.platform_status):
-        _stop_order(order, repo, report)
-    elif (
-        order.platform_status in _SHIPPABLE
-        and order.status == FulfilmentStatus.PENDING_REVIEW
-        and _start(order, repo, workflow)  # the funds check cleared since the last sync
-    ):
-        report.started += 1
 
+    def keep_rejected(self, rejected: RejectedPlatformOrder) -> None:
+        """Stored for the operator; and a cancellation still reaches an order we already have."""
+        store, repo, report = self._store, self._repo, self._report
+        raw = json.dumps(rejected.raw, default=str).encode("utf-8", "replace")
+        if len(raw) > MAX_KEPT_PAYLOAD_BYTES:
+            digest = hashlib.sha256(rejected.platform_order_id.encode("utf-8", "replace")).hexdigest()
+            key = f"rejected/{store.store_id}/{digest}.json"
+            self._archive.put_payload(key, raw)
+            rejected = rejected.model_copy(update={"raw": {}, "raw_key": key})
+        repo.put_rejected_order(store.store_id, rejected)
+        error = rejected.error if len(rejected.error) <= 300 else rejected.error[:299] + "…"
+        report.rejected.append(f"{rejected.platform_order_id[:80]}: {error}")
+        logger.warning(
+            "order refused",
+            extra={"store_id": store.store_id, "order": rejected.platform_order_id[:80], "error": error},
+        )
+        if rejected.platform_status is None or not rules.stops_shipping(rejected.platform_status):
+            return
+        try:
+            order = repo.get_order(Order.key_for(store.store_id, rejected.platform_order_id))
+        except OrderNotFound:
+            return
+        _stop_order(order.model_copy(update={"platform_status": rejected.platform_status}), repo, report)
 
-def _keep_rejected(
-    store: Store, rejected: RejectedPlatformOrder, repo: OrderRepository, report: StoreSyncReport
-) -> None:
-    """Stored for the operator; and a cancellation still reaches an order we already have."""
-    repo.put_rejected_order(store.store_id, rejected)
-    report.rejected.append(f"{rejected.platform_order_id}: {rejected.error}")
-    logger.warning(
-        "order refused",
-        extra={"store_id": store.store_id, "order": rejected.platform_order_id, "error": rejected.error},
-    )
-    if rejected.platform_status is None or not rules.stops_shipping(rejected.platform_status):
-        return
-    try:
-        order = repo.get_order(Order.key_for(store.store_id, rejected.platform_order_id))
-    except OrderNotFound:
-        return
-    _stop_order(order.model_copy(update={"platform_status": rejected.platform_status}), repo, report)
+    def _forget_rejected(self, platform_order_id: str) -> None:
+        """A later sync mapped an order that an earlier one had to refuse: off the rejected list."""
+        if self._rejected_ids is None:
+            self._rejected_ids = {
+                r.platform_order_id for r in self._repo.list_rejected_orders(self._store.store_id)
+            }
+        if platform_order_id in self._rejected_ids:
+            self._repo.delete_rejected_order(self._store.store_id, platform_order_id)
+            self._rejected_ids.discard(platform_order_id)
 
-
-def _start(order: Order, repo: OrderRepository, workflow: WorkflowStarter) -> bool:
-    if order.workflow_started:
-        return False
-    workflow.start_order_workflow(order.order_id)
-    repo.update_order_fields(order.order_id, {"workflow_started": True})
-    return True
+    def _start(self, order: Order) -> bool:
+        if order.workflow_started:
+            return False
+        start_workflow(order, repo=self._repo, workflow=self._workflow)
+        return True
 
 
 def _stop_order(order: Order, repo: OrderRepository, report: StoreSyncReport) -> None:
