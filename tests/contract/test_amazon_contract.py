@@ -45,6 +45,50 @@ if TYPE_CHECKING:
     from tests.contract.conftest import FakeClock
 
 LONG_AGO = datetime(2020, 1, 1, tzinfo=UTC)
+DAY_START = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
+
+
+class WallClock:
+    """A wall clock a test moves by hand, shared by the sandbox (Amazon's now) and the adapter (ours)."""
+
+    def __init__(self, start: datetime = DAY_START) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+@pytest.fixture
+def wall() -> WallClock:
+    return WallClock()
+
+
+@pytest.fixture
+def timed_amazon(wall: WallClock, clock: FakeClock) -> Iterator[AmazonSandbox]:
+    """A sandbox on the test's wall clock that dates every change at its now, as Amazon does."""
+    with AmazonSandbox(clock=wall, rate_clock=clock, backdate=timedelta(0)) as sandbox:
+        yield sandbox
+
+
+def _timed_client(
+    amazon: AmazonSandbox, http: httpx.Client, clock: FakeClock, wall: WallClock, **kw: Any
+) -> AmazonSpApiClient:
+    """A new adapter (a new Lambda run) for the timed sandbox, on the same wall clock."""
+    store = factories.store(endpoint=amazon.base_url)
+    return AmazonSpApiClient(
+        store, amazon.store_secret(), http, clock=clock, sleep=clock.sleep, now=wall, **kw
+    )
+
+
+def _search(amazon: AmazonSandbox, http: httpx.Client, **params: str) -> httpx.Response:
+    return http.get(
+        f"{amazon.base_url}/orders/2026-01-01/orders",
+        params=params,
+        headers={"x-amz-access-token": amazon.access_token},
+    )
 
 
 @pytest.fixture(autouse=True)
@@ -143,14 +187,19 @@ def test_paging_follows_every_token_and_closes_the_window(
 
 
 def test_the_next_window_starts_where_the_last_one_ended(
-    amazon: AmazonSandbox, marketplace: AmazonSpApiClient
+    timed_amazon: AmazonSandbox, http: httpx.Client, clock: FakeClock, wall: WallClock
 ) -> None:
-    now = datetime.now(UTC)
-    old = amazon.add_order(created=now - timedelta(hours=1))["orderId"]
-    [window] = _pages(marketplace)
+    old = timed_amazon.add_order()["orderId"]
+    wall.advance(minutes=10)
+    [window] = _pages(_timed_client(timed_amazon, http, clock, wall))
     assert [o.platform_order_id for o in window.orders] == [old]
-    new = amazon.add_order(created=now + timedelta(seconds=5))["orderId"]
-    pages = list(marketplace.fetch_changes(window.next_cursor))
+    assert window.next_cursor.since == wall.now - timedelta(minutes=3)
+    new = timed_amazon.add_order()["orderId"]  # placed now: too recent for Amazon to show yet
+    assert _pages(_timed_client(timed_amazon, http, clock, wall), window.next_cursor.since) == [
+        OrderPage(orders=[], rejected=[], next_cursor=window.next_cursor)
+    ]
+    wall.advance(minutes=4)
+    pages = list(_timed_client(timed_amazon, http, clock, wall).fetch_changes(window.next_cursor))
     assert [o.platform_order_id for p in pages for o in p.orders] == [new]
 
 
@@ -180,6 +229,136 @@ def test_an_expired_pagination_token_reads_the_window_again(
     assert {o.platform_order_id for p in again for o in p.orders} == ids
     assert again[-1].next_cursor == SyncCursor(since=cursor.until)
     assert amazon.calls["searchOrders"] == 4  # first page, refused token, the window's two pages
+
+
+def test_every_page_of_a_window_repeats_the_parameters_that_issued_its_token(
+    timed_amazon: AmazonSandbox, http: httpx.Client, clock: FakeClock, wall: WallClock
+) -> None:
+    """The defect of issue 7: after an expired token, the restarted window's next page was refused, and
+    the cursor saved after its first page made every later run fail the same way."""
+    ids = {timed_amazon.add_order()["orderId"] for _ in range(250)}
+    wall.advance(minutes=5)
+    first_run = _timed_client(timed_amazon, http, clock, wall).fetch_changes(SyncCursor(since=LONG_AGO))
+    cursor = next(first_run).next_cursor  # the run ends here; the cursor is stored
+    wall.advance(hours=25)  # the token is past its 24 hours
+    second_run = _timed_client(timed_amazon, http, clock, wall).fetch_changes(cursor)
+    restarted = next(second_run)  # refused, then the window's first page again
+    assert len(restarted.orders) == 100 and restarted.next_cursor.until == cursor.until
+    wall.advance(minutes=1)
+    third_run = list(_timed_client(timed_amazon, http, clock, wall).fetch_changes(restarted.next_cursor))
+    assert [len(p.orders) for p in third_run] == [100, 50]
+    assert {o.platform_order_id for p in [restarted, *third_run] for o in p.orders} == ids
+    assert third_run[-1].next_cursor == SyncCursor(since=cursor.until)
+    # The first page; a day later the access token refused (expired), the paginationToken refused, the
+    # window's first page again; then its two further pages.
+    assert (timed_amazon.calls["searchOrders"], timed_amazon.calls["lwaToken"]) == (6, 2)
+
+
+def test_a_cursor_stored_by_the_old_adapter_costs_one_refusal_and_one_restart(
+    timed_amazon: AmazonSandbox, http: httpx.Client, clock: FakeClock, wall: WallClock
+) -> None:
+    """The old adapter asked without lastUpdatedBefore and stored Amazon's answer as the window's end."""
+    ids = {timed_amazon.add_order()["orderId"] for _ in range(150)}
+    wall.advance(minutes=5)
+    old_style = _search(
+        timed_amazon,
+        http,
+        lastUpdatedAfter="2020-01-01T00:00:00Z",
+        fulfilledBy="MERCHANT",
+        marketplaceIds=timed_amazon.marketplace_id,
+        maxResultsPerPage="100",
+        includedData="RECIPIENT,FULFILLMENT,PROCEEDS,CANCELLATION",
+    ).json()
+    cursor = SyncCursor(
+        since=LONG_AGO,
+        until=datetime.fromisoformat(old_style["lastUpdatedBefore"]),
+        page_token=old_style["pagination"]["nextToken"],
+    )
+    wall.advance(seconds=30)  # the next run: that end is now less than two minutes back
+    pages = list(_timed_client(timed_amazon, http, clock, wall).fetch_changes(cursor))
+    assert [len(p.orders) for p in pages] == [100, 50]
+    assert {o.platform_order_id for p in pages for o in p.orders} == ids
+    assert pages[-1].next_cursor.until is None
+    assert pages[-1].next_cursor.since <= wall.now - timedelta(minutes=2)
+    assert timed_amazon.calls["searchOrders"] == 1 + 3  # the old run's page; refused, then two pages
+
+
+def test_the_sandbox_honours_a_token_only_with_the_parameters_that_issued_it(
+    timed_amazon: AmazonSandbox, http: httpx.Client, wall: WallClock
+) -> None:
+    for _ in range(3):
+        timed_amazon.add_order()
+    wall.advance(minutes=5)
+    issuing = {
+        "lastUpdatedAfter": "2026-11-20T07:00:00Z",
+        "lastUpdatedBefore": "2026-11-20T08:01:00Z",
+        "fulfilledBy": "MERCHANT",
+        "maxResultsPerPage": "1",
+    }
+
+    def token() -> str:
+        answer = _search(timed_amazon, http, **issuing)
+        assert answer.status_code == 200, answer.text
+        return str(answer.json()["pagination"]["nextToken"])
+
+    follow_up = {k: v for k, v in issuing.items() if k != "maxResultsPerPage"}
+    for changed in [
+        {**follow_up, "marketplaceIds": "ATVPDKIKX0DER"},  # added
+        {k: v for k, v in follow_up.items() if k != "lastUpdatedBefore"},  # missing
+        {**follow_up, "lastUpdatedBefore": "2026-11-20T08:01:01Z"},  # changed
+        {**follow_up, "fulfilledBy": "AMAZON"},
+    ]:
+        refused = _search(timed_amazon, http, **changed, paginationToken=token())
+        assert refused.status_code == 400
+        model_validator(ORDERS_2026, "ErrorList").validate(refused.json())
+        assert refused.json()["errors"][0]["code"] == "InvalidInput"
+    # maxResultsPerPage and includedData may change between pages.
+    accepted = _search(
+        timed_amazon,
+        http,
+        **follow_up,
+        maxResultsPerPage="5",
+        includedData="RECIPIENT",
+        paginationToken=token(),
+    )
+    assert accepted.status_code == 200 and len(accepted.json()["orders"]) == 2
+
+
+def test_the_sandbox_expires_a_token_after_24_hours(
+    timed_amazon: AmazonSandbox, http: httpx.Client, wall: WallClock
+) -> None:
+    for _ in range(3):
+        timed_amazon.add_order()
+    wall.advance(minutes=5)
+    params = {"lastUpdatedAfter": "2026-11-20T07:00:00Z", "lastUpdatedBefore": "2026-11-20T08:01:00Z"}
+    tokens = [_search(timed_amazon, http, **params, maxResultsPerPage="1").json()["pagination"]["nextToken"]]
+    tokens.append(
+        _search(timed_amazon, http, **params, maxResultsPerPage="1").json()["pagination"]["nextToken"]
+    )
+    wall.advance(hours=23, minutes=59)
+    assert _search(timed_amazon, http, **params, paginationToken=tokens[0]).status_code == 200
+    wall.advance(minutes=2)
+    expired = _search(timed_amazon, http, **params, paginationToken=tokens[1])
+    assert expired.status_code == 400 and "paginationToken" in expired.json()["errors"][0]["message"]
+
+
+def test_the_sandbox_refuses_an_upper_bound_less_than_two_minutes_back(
+    timed_amazon: AmazonSandbox, http: httpx.Client, wall: WallClock
+) -> None:
+    now = wall.now
+    for after, before in (("lastUpdatedAfter", "lastUpdatedBefore"), ("createdAfter", "createdBefore")):
+
+        def ask(bound: datetime, after: str = after, before: str = before) -> httpx.Response:
+            return _search(
+                timed_amazon,
+                http,
+                **{after: "2026-11-20T07:00:00Z", before: bound.strftime("%Y-%m-%dT%H:%M:%SZ")},
+            )
+
+        assert ask(now - timedelta(minutes=2)).status_code == 200
+        refused = ask(now - timedelta(seconds=119))
+        assert refused.status_code == 400
+        assert "at least two minutes before" in refused.json()["errors"][0]["message"]
 
 
 def test_last_updated_after_marketplace_and_fulfilment_are_honoured(

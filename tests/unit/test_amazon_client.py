@@ -44,6 +44,9 @@ SECRET = {
 }
 SINCE = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 NOW = datetime(2026, 11, 20, 12, 0, 30, 500_000, tzinfo=UTC)  # the client's wall clock
+# The end a new window gets: our clock minus 3 minutes, in whole seconds (Amazon: 2 minutes at least).
+WINDOW_END = datetime(2026, 11, 20, 11, 57, 30, tzinfo=UTC)
+EXPIRED = {"errors": [{"code": "InvalidInput", "message": "Invalid paginationToken."}]}
 SEARCH_RATE = 0.0056
 UNAUTHORIZED = {
     "errors": [
@@ -156,7 +159,7 @@ def _client(amazon: FakeAmazon, clock: FakeClock, **kw: Any) -> AmazonSpApiClien
         clock=clock,
         sleep=clock.sleep,
         jitter=lambda: 1.0,
-        now=lambda: NOW,
+        now=kw.pop("now", lambda: NOW),
         **kw,
     )
 
@@ -172,9 +175,7 @@ def _drain(pages: Iterator[OrderPage], into: list[OrderPage]) -> None:
 
 
 # -- a window, page by page ---------------------------------------------------------------------------------
-def test_a_new_window_asks_with_the_models_parameters_and_no_upper_bound(
-    amazon: FakeAmazon, clock: FakeClock
-) -> None:
+def test_a_new_window_fixes_its_end_before_its_first_request(amazon: FakeAmazon, clock: FakeClock) -> None:
     amazon.sp.append(page("302-0000001-0000001"))
     _pages(_client(amazon, clock), SyncCursor(since=SINCE + timedelta(microseconds=999_000)))
     [request] = amazon.sp_requests
@@ -182,6 +183,7 @@ def test_a_new_window_asks_with_the_models_parameters_and_no_upper_bound(
     assert request.url.path == "/orders/2026-01-01/orders"
     assert amazon.params(0) == {
         "lastUpdatedAfter": "2026-11-20T08:00:00Z",  # whole seconds, rounded down: inclusive
+        "lastUpdatedBefore": "2026-11-20T11:57:30Z",  # three minutes before our clock
         "fulfilledBy": "MERCHANT",
         "maxResultsPerPage": "100",
         "includedData": ",".join(INCLUDED_DATA),
@@ -206,7 +208,7 @@ def test_each_page_carries_the_cursor_to_store_after_it(amazon: FakeAmazon, cloc
         ["302-0000003-0000003"],
         ["302-0000004-0000004"],
     ]
-    until = datetime(2026, 11, 20, 11, 58, tzinfo=UTC)  # the first answer's lastUpdatedBefore
+    until = WINDOW_END  # fixed before the first request, whatever the answers say
     assert [p.next_cursor for p in pages] == [
         SyncCursor(since=SINCE, until=until, page_token="tok/2+"),
         SyncCursor(since=SINCE, until=until, page_token="tok3"),
@@ -218,12 +220,70 @@ def test_each_page_carries_the_cursor_to_store_after_it(amazon: FakeAmazon, cloc
     assert len(amazon.lwa_requests) == 1  # one access token for the whole run
 
 
-def test_without_amazons_bound_the_window_ends_two_minutes_before_our_clock(
+def test_without_amazons_bound_in_the_answer_the_window_ends_where_we_fixed_it(
     amazon: FakeAmazon, clock: FakeClock
 ) -> None:
     amazon.sp.append(page("302-0000001-0000001", until=None))
     [only] = _pages(_client(amazon, clock))
-    assert only.next_cursor == SyncCursor(since=NOW - timedelta(minutes=2))
+    assert only.next_cursor == SyncCursor(since=WINDOW_END)
+
+
+def test_when_amazon_served_a_shorter_window_the_next_one_starts_at_amazons_end(
+    amazon: FakeAmazon, clock: FakeClock
+) -> None:
+    amazon.sp.append(page("302-0000001-0000001", until="2026-11-20T11:50:00Z"))
+    [only] = _pages(_client(amazon, clock))
+    assert only.next_cursor == SyncCursor(since=datetime(2026, 11, 20, 11, 50, tzinfo=UTC))
+
+
+def test_a_window_too_recent_for_amazon_to_show_asks_nothing(amazon: FakeAmazon, clock: FakeClock) -> None:
+    since = NOW - timedelta(minutes=1)
+    [only] = _pages(_client(amazon, clock), SyncCursor(since=since))
+    assert only == OrderPage(orders=[], rejected=[], next_cursor=SyncCursor(since=since))
+    assert amazon.sp_requests == []
+
+
+def test_every_request_with_a_token_repeats_the_request_that_issued_it(
+    amazon: FakeAmazon, clock: FakeClock
+) -> None:
+    """Issue 7: the restarted window's tokens went out without its lastUpdatedBefore, and were refused."""
+    amazon.sp.extend(
+        [
+            page("a", next_token="t2"),
+            httpx.Response(400, json=EXPIRED),  # the next run, a day later: t2 has expired
+            page("a", next_token="t2b"),
+            page("b", next_token="t3b"),
+        ]
+    )
+    first = next(_client(amazon, clock).fetch_changes(SyncCursor(since=SINCE)))
+    later = NOW + timedelta(days=1)
+    client = _client(amazon, clock, now=lambda: later)
+    pages = list(zip(range(2), client.fetch_changes(first.next_cursor), strict=False))
+    issuing = amazon.params(0)
+    assert "lastUpdatedBefore" in issuing
+    for i, token in [(1, "t2"), (3, "t2b")]:
+        assert amazon.params(i) == issuing | {"paginationToken": token}
+    assert amazon.params(2) == issuing  # the window again from its first page, same bounds
+    assert [p.next_cursor for _, p in pages] == [
+        SyncCursor(since=SINCE, until=WINDOW_END, page_token="t2b"),
+        SyncCursor(since=SINCE, until=WINDOW_END, page_token="t3b"),
+    ]
+
+
+def test_a_cursor_of_the_old_adapter_is_read_again_within_amazons_bound(
+    amazon: FakeAmazon, clock: FakeClock
+) -> None:
+    """Its token came without lastUpdatedBefore, its end from Amazon's answer: maybe too recent to send."""
+    old_end = NOW - timedelta(seconds=30)
+    amazon.sp.extend([httpx.Response(400, json=EXPIRED), page("a", next_token="t2"), page("b")])
+    pages = _pages(_client(amazon, clock), SyncCursor(since=SINCE, until=old_end, page_token="old"))
+    assert amazon.params(0)["lastUpdatedBefore"] == "2026-11-20T12:00:00Z"  # the cursor's, as it was
+    assert amazon.params(1)["lastUpdatedBefore"] == "2026-11-20T11:57:30Z"  # within Amazon's bound
+    assert amazon.params(2) == amazon.params(1) | {"paginationToken": "t2"}
+    assert [p.next_cursor for p in pages] == [
+        SyncCursor(since=SINCE, until=WINDOW_END, page_token="t2"),
+        SyncCursor(since=WINDOW_END),  # what the shorter window left out comes in the next one
+    ]
 
 
 def test_a_stored_cursor_resumes_at_its_page_token(amazon: FakeAmazon, clock: FakeClock) -> None:
@@ -232,7 +292,7 @@ def test_a_stored_cursor_resumes_at_its_page_token(amazon: FakeAmazon, clock: Fa
     pages = _pages(_client(amazon, clock), SyncCursor(since=SINCE, until=until, page_token="tok7"))
     assert amazon.params(0)["paginationToken"] == "tok7"
     assert amazon.params(0)["lastUpdatedAfter"] == "2026-11-20T08:00:00Z"
-    assert "lastUpdatedBefore" not in amazon.params(0)
+    assert amazon.params(0)["lastUpdatedBefore"] == "2026-11-20T11:00:00Z"
     assert pages[-1].next_cursor == SyncCursor(since=until)  # the stored window's end, not the answer's
 
 
@@ -256,7 +316,7 @@ def test_an_expired_pagination_token_reads_the_window_again_from_its_first_page(
         "2026-11-20T08:00:00Z",
         "2026-11-20T11:00:00Z",
     )
-    assert amazon.params(2)["paginationToken"] == "fresh"
+    assert amazon.params(2) == first_again | {"paginationToken": "fresh"}
     assert [p.next_cursor for p in pages] == [
         SyncCursor(since=SINCE, until=until, page_token="fresh"),
         SyncCursor(since=until),
@@ -453,7 +513,7 @@ def test_a_storm_past_the_deadline_pauses_the_sync_after_the_pages_already_hande
         )
 
     assert [p.next_cursor.page_token for p in handed_over] == ["tok2"]  # where the next run resumes
-    assert handed_over[0].next_cursor.until == datetime(2026, 11, 20, 11, 58, tzinfo=UTC)
+    assert handed_over[0].next_cursor.until == WINDOW_END
     assert len(amazon.sp_requests) == 2  # the page, one throttled call: then it stopped asking
     assert paused.value.retry_after_s > 60
     assert sum(clock.sleeps) <= 60

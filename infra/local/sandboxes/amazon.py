@@ -10,6 +10,13 @@ tests). The static `access_token` is always accepted, for raw HTTP probes. Each 
 server-side token bucket at Amazon's documented rate and burst (`rate_limits=False` turns them off,
 `set_rate_limit` changes one): over the limit is a 429 in Amazon's error shape, and every answer carries
 `x-amzn-RateLimit-Limit` while the limits are on.
+
+searchOrders holds the adapter to the rules of the model: a `paginationToken` is honoured only with the
+parameters of the request that issued it (all but maxResultsPerPage and includedData), for 24 hours of
+the sandbox clock; a `lastUpdatedBefore` or `createdBefore` must be at least two minutes before the
+sandbox's now. So that a sync run right after seeding sees the orders (Amazon shows a change only to a
+search whose upper bound, two minutes back at least, is after it), what happens in the sandbox is dated
+`backdate` before its clock; a test that drives the clock itself passes `backdate=timedelta(0)`.
 """
 
 from __future__ import annotations
@@ -41,6 +48,11 @@ DEFAULT_TOKEN = "sandbox-access-token"  # noqa: S105 - a sandbox's fixed, public
 DEFAULT_CLIENT_ID = "amzn1.application-oa2-client.parcelflow-sandbox"
 DEFAULT_CLIENT_SECRET = "amzn1.oa2-cs.v1.parcelflow-sandbox"  # noqa: S105 - a sandbox's public secret
 DEFAULT_TOKEN_LIFETIME = timedelta(hours=1)
+PAGINATION_TOKEN_LIFETIME = timedelta(hours=24)  # the Pagination description of orders_2026-01-01.json
+MIN_BOUND_AGE = timedelta(minutes=2)  # lastUpdatedBefore / createdBefore: at least this long before now
+DEFAULT_BACKDATE = timedelta(minutes=5)
+# What a follow-up page may change; every other parameter must repeat the request that issued the token.
+_FREE_PARAMETERS = frozenset({"maxResultsPerPage", "includedData", "paginationToken"})
 # Amazon's default usage plans (the models' descriptions): requests per second, burst.
 DEFAULT_RATE_LIMITS: dict[str, tuple[float, int]] = {
     "searchOrders": (0.0056, 20),
@@ -186,6 +198,27 @@ class _SearchSnapshot:
     order_ids: list[str]
     bound_name: str  # "lastUpdatedBefore" or "createdBefore"
     bound: str
+    parameters: dict[str, list[str]]  # of the request that issued the token (the free ones left out)
+    issued_at: datetime
+
+
+def _bound_parameters(args: Any) -> dict[str, list[str]]:
+    """The parameters a follow-up page must repeat: every one but maxResultsPerPage and includedData."""
+    return {
+        name: sorted(args.getlist(name)) for name in sorted(set(args.keys())) if name not in _FREE_PARAMETERS
+    }
+
+
+def _differences(issued: dict[str, list[str]], given: dict[str, list[str]]) -> list[str]:
+    problems = []
+    for name in sorted(set(issued) | set(given)):
+        if name not in given:
+            problems.append(f"{name} is missing")
+        elif name not in issued:
+            problems.append(f"{name} was not in the request that issued the token")
+        elif issued[name] != given[name]:
+            problems.append(f"{name} differs from the request that issued the token")
+    return problems
 
 
 class AmazonSandbox(SandboxServer):
@@ -203,6 +236,7 @@ class AmazonSandbox(SandboxServer):
         token_lifetime: timedelta = DEFAULT_TOKEN_LIFETIME,
         rate_limits: bool = True,
         rate_clock: Callable[[], float] = time.monotonic,
+        backdate: timedelta = DEFAULT_BACKDATE,
     ) -> None:
         super().__init__()
         self.access_token = access_token  # static: always accepted, never expires
@@ -214,7 +248,9 @@ class AmazonSandbox(SandboxServer):
         self.client_secret = client_secret
         self.token_lifetime = token_lifetime
         self.rate_limits = rate_limits
+        self.backdate = backdate
         self.orders: dict[str, dict[str, Any]] = {}
+
         self.confirmations: list[dict[str, Any]] = []
         self._pages: dict[str, _SearchSnapshot] = {}
         self._issued: dict[str, datetime] = {}  # access token -> expiry
@@ -285,7 +321,7 @@ class AmazonSandbox(SandboxServer):
             raise ValueError(f"unknown fulfillmentStatus {status}")
         marketplace = marketplace_id or self.marketplace_id
         marketplace_name, currency = _MARKETPLACES.get(marketplace, ("Amazon", "USD"))
-        created_at = created or self.clock()
+        created_at = created or self._event_time()
         with self._lock:
             n = next(self._order_numbers)
             order_id = order_id or f"114-{3000000 + n:07d}-{5000000 + n * 7:07d}"
@@ -398,7 +434,11 @@ class AmazonSandbox(SandboxServer):
             return [c for c in self.confirmations if c["order_id"] == order_id]
 
     def _touch(self, order: dict[str, Any]) -> None:
-        order["lastUpdatedTime"] = _iso(self.clock())
+        order["lastUpdatedTime"] = _iso(self._event_time())
+
+    def _event_time(self) -> datetime:
+        """When something that happens now is dated (see `backdate` in the module's description)."""
+        return self.clock() - self.backdate
 
     # -- HTTP ---------------------------------------------------------------------------------------------
     def operation(self, request: Request) -> str:
@@ -516,9 +556,16 @@ class AmazonSandbox(SandboxServer):
             }
         except ValueError:
             return _errors("InvalidInput", "Dates must be in ISO 8601 format.")
+        now = self.clock()
         for after, before in (("createdAfter", "createdBefore"), ("lastUpdatedAfter", "lastUpdatedBefore")):
             if after in bounds and before in bounds and bounds[before] < bounds[after]:
                 return _errors("InvalidInput", f"{before} must be equal to or after {after}.")
+            if before in bounds and bounds[before] > now - MIN_BOUND_AGE:
+                return _errors(
+                    "InvalidInput",
+                    f"{before} must be at least two minutes before the time of the request.",
+                    f"{before} {args[before]}; time of the request {_iso(now)}",
+                )
         try:
             page_size = int(args.get("maxResultsPerPage", "100"))
         except ValueError:
@@ -529,16 +576,31 @@ class AmazonSandbox(SandboxServer):
         if invalid:
             return invalid
         bound_name = "lastUpdatedBefore" if updated_after else "createdBefore"
+        parameters = _bound_parameters(args)
         with self._lock:
             token = args.get("paginationToken")
             if token is not None:
-                if token not in self._pages:
-                    return _errors("InvalidInput", "Invalid paginationToken.")
-                snapshot = self._pages.pop(token)
+                snapshot = self._pages.get(token)
+                if snapshot is None or now - snapshot.issued_at > PAGINATION_TOKEN_LIFETIME:
+                    self._pages.pop(token, None)
+                    return _errors(
+                        "InvalidInput", "Invalid paginationToken.", "The token is unknown or expired."
+                    )
+                problems = _differences(snapshot.parameters, parameters)
+                if problems:
+                    return _errors(
+                        "InvalidInput",
+                        "Invalid paginationToken: all other parameters must be provided with the same values "
+                        "as in the request that generated the token.",
+                        "; ".join(problems),
+                    )
+                del self._pages[token]
             else:
-                bound = bounds.get(bound_name)
+                # Without an upper bound the search ends where Amazon's own does, two minutes back.
+                bound = bounds.get(bound_name) or now - MIN_BOUND_AGE
+                bounds[bound_name] = bound
                 snapshot = _SearchSnapshot(
-                    self._matching(args, bounds), bound_name, _iso(bound if bound else self.clock())
+                    self._matching(args, bounds), bound_name, _iso(bound), parameters, now
                 )
             page_ids, rest = snapshot.order_ids[:page_size], snapshot.order_ids[page_size:]
             body: dict[str, Any] = {
@@ -546,7 +608,9 @@ class AmazonSandbox(SandboxServer):
             }
             if rest:
                 next_token = secrets.token_urlsafe(16)
-                self._pages[next_token] = _SearchSnapshot(rest, snapshot.bound_name, snapshot.bound)
+                self._pages[next_token] = _SearchSnapshot(
+                    rest, snapshot.bound_name, snapshot.bound, parameters, now
+                )
                 body["pagination"] = {"nextToken": next_token}
         body[snapshot.bound_name] = snapshot.bound
         return json_response(body)

@@ -5,6 +5,11 @@ token from Login with Amazon (`lwa.py`), wait for the operation's rate limit (`r
 per seller account, shared by the warm invocations of a Lambda), and are retried on a throttle answer,
 a 5xx or a network error. An order that does not map travels in its page's `rejected`, never raised,
 so one bad order never stops a store's sync; orders Amazon fulfils (FBA) are skipped.
+
+A sync window is fixed before its first request, from our clock (WINDOW_END_LAG back), and every request
+of the window sends both its bounds: a paginationToken must come with every parameter of the request that
+issued it (all but maxResultsPerPage and includedData), and the cursor holds both bounds, so a token
+resumed by the next Lambda run, and a window read again after a token expired, repeat them exactly.
 """
 
 from __future__ import annotations
@@ -77,8 +82,9 @@ RATE_LIMIT_HEADER = "x-amzn-RateLimit-Limit"
 MAX_THROTTLED_ANSWERS = 5  # without a deadline: then MarketplaceUnavailable (or SyncPaused while syncing)
 TRANSIENT_RETRIES = 2  # after a 5xx or a network error, quick jittered retries before MarketplaceUnavailable
 TRANSIENT_BASE_PAUSE_S = 0.25
-# When searchOrders does not say where its window ends: Amazon's own bound is at least 2 minutes back.
-WINDOW_END_LAG = timedelta(minutes=2)
+# Where a new window ends: lastUpdatedBefore "must be ... at least two minutes before the time of the
+# request"; one more minute for our clock against Amazon's and for a request that waits for its turn.
+WINDOW_END_LAG = timedelta(minutes=3)
 USER_AGENT = "parcelflow/0.1"
 DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 OTHER_CARRIER = "Other"  # the carrierCode that makes carrierName required
@@ -161,6 +167,11 @@ class AmazonSpApiClient:
                 extra={"store_id": self._store.store_id},
             )
             token = None
+        if until is None:
+            until = self._window_end()
+            if until < since:  # nothing Amazon may show yet (a clock gone back): ask later
+                yield OrderPage(orders=[], rejected=[], next_cursor=SyncCursor(since=since))
+                return
         restarted = False
         while True:
             try:
@@ -170,14 +181,14 @@ class AmazonSpApiClient:
                     raise MarketplaceUnavailable(
                         f"searchOrders refused a fresh paginationToken: {exc}"
                     ) from exc
-                restarted, token = True, None
+                # A cursor stored by an older version may end later than Amazon now allows: a shorter
+                # window is harmless, the next one starts where this one ends.
+                restarted, token, until = True, None, max(since, min(until, self._window_end()))
                 logger.info(
                     "paginationToken refused: reading the window again from its first page",
                     extra={"store_id": self._store.store_id, "error": str(exc)},
                 )
                 continue
-            if until is None:
-                until = self._window_end(page, since)
             next_token = page.pagination.next_token if page.pagination is not None else None
             orders, rejected = self._map_page(page.orders)
             yield OrderPage(
@@ -185,28 +196,28 @@ class AmazonSpApiClient:
                 rejected=rejected,
                 next_cursor=SyncCursor(since=since, until=until, page_token=next_token)
                 if next_token
-                else SyncCursor(since=until),
+                else SyncCursor(since=self._served_until(page, since, until)),
             )
             if not next_token:
                 return
             token = next_token
 
     def _search_page(
-        self, since: datetime, until: datetime | None, token: str | None, deadline: float | None
+        self, since: datetime, until: datetime, token: str | None, deadline: float | None
     ) -> SearchOrdersPage:
+        # The same parameters on every page of the window: a token is honoured only with those of the
+        # request that issued it (maxResultsPerPage and includedData excepted).
         params: dict[str, str] = {
             "lastUpdatedAfter": iso8601(since),
+            "lastUpdatedBefore": iso8601(until),
             "fulfilledBy": MERCHANT,
             "maxResultsPerPage": str(PAGE_SIZE),
             "includedData": ",".join(INCLUDED_DATA),
         }
         if self._store.marketplace_ids:
             params["marketplaceIds"] = ",".join(self._store.marketplace_ids)
-        # A later page repeats the first page's parameters and adds the token; the token holds the window.
         if token is not None:
             params["paginationToken"] = token
-        elif until is not None:
-            params["lastUpdatedBefore"] = iso8601(until)
         response = self._call(SEARCH_ORDERS, "GET", SEARCH_ORDERS_PATH, params=params, deadline=deadline)
         if response.status_code == 400 and token is not None:
             raise _PaginationTokenRefused(_error_text(response))
@@ -219,20 +230,29 @@ class AmazonSpApiClient:
                 f"searchOrders: answer is not a SearchOrdersResponse (HTTP {response.status_code})"
             ) from exc
 
-    def _window_end(self, page: SearchOrdersPage, since: datetime) -> datetime:
-        """Amazon's `lastUpdatedBefore` of the answer; else our clock minus the lag Amazon keeps."""
-        end: datetime | None = None
-        if page.last_updated_before:
-            try:
-                end = _time(page.last_updated_before, "lastUpdatedBefore")
-            except OrderMappingError:
-                logger.warning(
-                    "searchOrders lastUpdatedBefore is not a date-time: using our clock",
-                    extra={"store_id": self._store.store_id, "value": page.last_updated_before},
-                )
-        if end is None:
-            end = self._now() - WINDOW_END_LAG
-        return max(end, since)
+    def _window_end(self) -> datetime:
+        """Where a window asked for now may end: WINDOW_END_LAG before our clock, in whole seconds."""
+        return (self._now() - WINDOW_END_LAG).astimezone(UTC).replace(microsecond=0)
+
+    def _served_until(self, page: SearchOrdersPage, since: datetime, until: datetime) -> datetime:
+        """Where the next window starts: our end, or Amazon's if its answer says it served less."""
+        if not page.last_updated_before:
+            return until
+        try:
+            served = _time(page.last_updated_before, "lastUpdatedBefore")
+        except OrderMappingError:
+            logger.warning(
+                "searchOrders lastUpdatedBefore is not a date-time: keeping our window's end",
+                extra={"store_id": self._store.store_id, "value": page.last_updated_before[:80]},
+            )
+            return until
+        if served >= until:
+            return until
+        logger.warning(
+            "searchOrders served a shorter window than asked: the next one starts at its end",
+            extra={"store_id": self._store.store_id, "asked": iso8601(until), "served": iso8601(served)},
+        )
+        return max(served, since)
 
     def _map_page(self, raw_orders: list[Any]) -> tuple[list[PlatformOrder], list[RejectedPlatformOrder]]:
         orders: list[PlatformOrder] = []
