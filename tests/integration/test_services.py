@@ -1,18 +1,29 @@
 """Each use case against the real repository on moto, with fakes for the outside world."""
 
+import threading
+from dataclasses import dataclass, field
+from datetime import timedelta
+
 import pytest
 
 from parcelflow.adapters.dynamodb import DynamoDbOrderRepository
-from parcelflow.domain.errors import CarrierUnavailable, OrderNotActive, PackageNotFound, WaybillRejected
-from parcelflow.domain.models import PlatformStatus
+from parcelflow.domain.errors import (
+    CarrierUnavailable,
+    OrderNotActive,
+    PackageNotFound,
+    WaybillInProgress,
+    WaybillRejected,
+)
+from parcelflow.domain.models import PlatformStatus, utcnow
 from parcelflow.domain.statuses import FulfilmentStatus
+from parcelflow.ports import Waybill, WaybillRequest
 from parcelflow.services.confirmations import confirm_package
 from parcelflow.services.holds import hold_order
 from parcelflow.services.labels import print_labels, render_package_label
 from parcelflow.services.repairs import CorrectionRefused, correct_address, retry_order
 from parcelflow.services.review import review_order
 from parcelflow.services.scanning import ScanVerdict, scan_parcel
-from parcelflow.services.waybills import request_waybill
+from parcelflow.services.waybills import CLAIM_LEASE, request_waybill
 from tests import factories
 from tests.fakes import FakeCarrier, FakeMarketplace, FakeQueue, FakeWorkflow, MemoryLabels, MemoryOnce
 
@@ -63,8 +74,19 @@ def test_review_approves_packs_and_picks_the_default_channel(seeded: DynamoDbOrd
     assert review_order(order_id, repo=seeded).package_ids == outcome.package_ids  # a duplicate run
 
 
-def test_review_holds_an_unpaid_order_with_the_reason(seeded: DynamoDbOrderRepository) -> None:
+def test_review_leaves_an_unpaid_order_waiting_for_its_payment(seeded: DynamoDbOrderRepository) -> None:
     order_id = _new_order(seeded, status=PlatformStatus.UNPAID)
+    outcome = review_order(order_id, repo=seeded)
+    assert not outcome.approved and outcome.reason == "buyer has not paid yet"
+    order = seeded.get_order(order_id)
+    assert order.status == S.AWAITING_PAYMENT and order.hold_reason is None  # not on hold: it will start
+
+
+def test_review_holds_an_order_whose_platform_status_went_back_to_unpaid(
+    seeded: DynamoDbOrderRepository,
+) -> None:
+    order_id = _new_order(seeded)
+    seeded.update_order_fields(order_id, {"platform_status": PlatformStatus.UNPAID})
     outcome = review_order(order_id, repo=seeded)
     assert not outcome.approved
     order = seeded.get_order(order_id)
@@ -109,6 +131,67 @@ def test_after_a_lost_answer_the_retry_looks_the_waybill_up_instead_of_buying_an
     assert outcome.tracking_number and carrier.create_calls == 1 and carrier.find_calls == 1
 
 
+@dataclass
+class _CarrierTakingItsTime(FakeCarrier):
+    """Creates only when told to; it never refuses a second order with the same number (some do not)."""
+
+    entered: threading.Event = field(default_factory=threading.Event)
+    go_on: threading.Event = field(default_factory=threading.Event)
+
+    def create_waybill(self, request: WaybillRequest) -> Waybill:
+        self.entered.set()
+        assert self.go_on.wait(10)
+        self.create_calls += 1
+        seq = self.create_calls  # a fresh waybill, and a fresh charge, on every call
+        return Waybill(request.package.package_id, f"WB{seq:08d}", f"YT{seq:016d}")
+
+
+def test_two_concurrent_tasks_never_both_call_the_carrier(seeded: DynamoDbOrderRepository) -> None:
+    carrier = _CarrierTakingItsTime()
+    order_id, package_id = _approved(seeded)
+    first = threading.Thread(
+        target=request_waybill, args=(order_id, package_id), kwargs={"repo": seeded, "carrier_for": carrier}
+    )
+    first.start()
+    assert carrier.entered.wait(10)  # the first run holds the claim and is talking to the carrier
+    with pytest.raises(WaybillInProgress):
+        request_waybill(order_id, package_id, repo=seeded, carrier_for=carrier)
+    carrier.go_on.set()
+    first.join(10)
+    outcome = request_waybill(order_id, package_id, repo=seeded, carrier_for=carrier)
+    assert outcome.tracking_number == "YT0000000000000001" and carrier.create_calls == 1
+
+
+def test_a_run_that_died_after_the_carrier_charged_is_taken_over_once_its_lease_ran_out(
+    seeded: DynamoDbOrderRepository,
+) -> None:
+    class Killed(Exception):
+        """The Lambda timed out right after the carrier answered: nothing was written."""
+
+    carrier = FakeCarrier()
+    order_id, package_id = _approved(seeded)
+    created = carrier.create_waybill
+
+    def create_then_die(request: WaybillRequest) -> Waybill:
+        created(request)
+        raise Killed
+
+    carrier.create_waybill = create_then_die  # type: ignore[method-assign]
+    with pytest.raises(Killed):
+        request_waybill(order_id, package_id, repo=seeded, carrier_for=carrier)
+    carrier.create_waybill = created  # type: ignore[method-assign]
+    stuck = seeded.get_package(order_id, package_id)
+    assert stuck.status == S.WAYBILL_REQUESTED and stuck.attempt_owner and not stuck.tracking_number
+    with pytest.raises(WaybillInProgress):  # the lease still runs: the holder might be alive
+        request_waybill(order_id, package_id, repo=seeded, carrier_for=carrier)
+    later = utcnow() + CLAIM_LEASE + timedelta(seconds=1)
+    outcome = request_waybill(order_id, package_id, repo=seeded, carrier_for=carrier, now=lambda: later)
+    assert outcome.tracking_number == "YT0000000000000001"
+    assert (carrier.create_calls, carrier.find_calls) == (1, 1)  # looked up, never bought again
+    done = seeded.get_package(order_id, package_id)
+    assert done.attempt_owner is None and done.waybill_attempts == 2
+
+
 def test_a_tracking_number_assigned_late_is_fetched_on_retry(seeded: DynamoDbOrderRepository) -> None:
     carrier = FakeCarrier(assign_tracking_late=True)
     order_id, package_id = _approved(seeded)
@@ -135,7 +218,8 @@ def test_a_rejection_leaves_the_package_failed_with_the_reason_and_can_be_retrie
     workflow = FakeWorkflow()
     retry = retry_order(order_id, repo=seeded, workflow=workflow)
     assert retry.retried_packages == [package_id]
-    assert workflow.started == [order_id] and workflow.attempts == [2]
+    # The first run of this order's workflow that went through start_workflow: attempt 1.
+    assert workflow.started == [order_id] and workflow.attempts == [1]
     # What the restarted workflow does: the task runs again from waybill_failed.
     outcome = request_waybill(order_id, package_id, repo=seeded, carrier_for=carrier)
     assert outcome.tracking_number
@@ -149,6 +233,7 @@ def test_a_rejection_leaves_the_package_failed_with_the_reason_and_can_be_retrie
         correct_address(order_id, {"postcode": "62705"}, repo=seeded, by="operator:test")
     with pytest.raises(CorrectionRefused, match="no package whose waybill was rejected"):
         retry_order(order_id, repo=seeded, workflow=workflow)
+    assert seeded.get_order(order_id).workflow_attempt == 1
 
 
 def test_an_address_correction_is_validated_and_names_the_field(seeded: DynamoDbOrderRepository) -> None:

@@ -176,6 +176,8 @@ class Order(Model):
     # How often the order's workflow was started (names each run) and restarted by the reconciler.
     workflow_attempt: int = 0
     workflow_restarts: int = 0
+    # The reconciler gave up restarting the workflow: why, for the operator; `retry` clears it.
+    stuck_reason: str | None = None
     version: int = 0
     history: list[HistoryEntry] = Field(default_factory=list)
 

@@ -11,6 +11,7 @@ from parcelflow.domain.models import Address, Package, TrackingCorrection
 from parcelflow.domain.statuses import FulfilmentStatus
 from parcelflow.ports import MarketplaceFactory, OrderRepository, WorkflowStarter
 from parcelflow.services.stores import mark_credentials_rejected
+from parcelflow.services.workflows import start_workflow
 
 S = FulfilmentStatus
 # Once a carrier holds a waybill for the package, the address is the carrier's to change, not ours.
@@ -51,15 +52,22 @@ def correct_address(order_id: str, changes: dict[str, Any], *, repo: OrderReposi
     return corrected
 
 
-def retry_order(order_id: str, *, repo: OrderRepository, workflow: WorkflowStarter) -> RetryOutcome:
-    """Sends the order's rejected packages through the workflow again: it resumes from waybill_failed,
-    requests the waybill (never a second one) and renders the label."""
+def retry_order(
+    order_id: str, *, repo: OrderRepository, workflow: WorkflowStarter, by: str = "operator"
+) -> RetryOutcome:
+    """Sends the order through its workflow again: its rejected packages (waybill_failed: requested again,
+    the carrier asked first whether an earlier run bought the waybill), or an order the reconciler could
+    not move (`stuck_reason`). Every task is idempotent: nothing done before is done twice."""
+    order = repo.get_order(order_id)
     failed = [p for p in repo.get_packages(order_id) if p.status == S.WAYBILL_FAILED]
-    if not failed:
-        raise CorrectionRefused(f"order {order_id} has no package whose waybill was rejected")
-    # Each rejection is one attempt; the run's name must differ from every earlier run of this order.
-    attempt = 1 + sum(1 for p in failed for h in p.history if h.to_status == S.WAYBILL_FAILED)
-    workflow.start_order_workflow(order_id, attempt=attempt)
+    if not failed and order.stuck_reason is None:
+        raise CorrectionRefused(
+            f"order {order_id} has no package whose waybill was rejected, and its workflow is not stuck "
+            f"(it is {order.status})"
+        )
+    if order.stuck_reason is not None:
+        order = repo.update_order_fields(order_id, {"stuck_reason": None, "workflow_restarts": 0})
+    attempt = start_workflow(order, repo=repo, workflow=workflow, note=("workflow restarted", by))
     return RetryOutcome(order_id=order_id, retried_packages=[p.package_id for p in failed], attempt=attempt)
 
 

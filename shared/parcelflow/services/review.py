@@ -30,6 +30,13 @@ def review_order(order_id: str, *, repo: OrderRepository) -> ReviewOutcome:
             reason="already approved",
             package_ids=[p.package_id for p in packages],
         )
+    if order.status == FulfilmentStatus.AWAITING_PAYMENT:  # a stray run: the sync starts it once paid
+        return ReviewOutcome(
+            order_id=order_id,
+            approved=False,
+            reason=rules.hold_reason_for(order.platform_status) or "waiting for payment",
+            package_ids=[],
+        )
     if order.status != FulfilmentStatus.PENDING_REVIEW:
         return ReviewOutcome(
             order_id=order_id, approved=False, reason=order.hold_reason or order.status, package_ids=[]

@@ -1,24 +1,42 @@
 """申请运单号: pre-advise a package to its carrier. This charges prepaid freight: never twice.
 
-Exactly-once in effect rests on three things: the claim (pending_processing -> waybill_requested, a
-conditional write), the package id as the carrier's unique customer order number, and a look-up at the
-carrier before any create that follows an earlier, unfinished attempt.
+Exactly-once in effect rests on four things:
+- the claim: one run at a time holds the package's waybill claim (an owner and a lease, written with a
+  conditional write), and only the holder calls the carrier; another run answers WaybillInProgress and
+  is retried;
+- the lease outlasts the function's timeout, so a claim whose lease ran out belongs to a run that is gone
+  (timed out, out of memory, crashed); the next run takes it over;
+- every claim after the first looks the waybill up at the carrier before creating one: the run that held
+  the claim may have bought it and died before writing the numbers;
+- the package id is the carrier's unique customer order number.
 """
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
 from parcelflow.domain.errors import CarrierUnavailable, OrderNotActive, WaybillRejected
-from parcelflow.domain.models import Package
+from parcelflow.domain.models import Package, utcnow
 from parcelflow.domain.statuses import STOP_STATUSES, FulfilmentStatus
 from parcelflow.ports import CarrierFactory, OrderRepository, Waybill, WaybillRequest
 from parcelflow.services.outcomes import PackageOutcome
 
 BY = "request_waybill"
 S = FulfilmentStatus
+# Four times RequestWaybillFunction's 30 s timeout (template.yaml): when it runs out, the holder is gone.
+CLAIM_LEASE = timedelta(seconds=120)
+_RELEASED = {"attempt_owner": None, "lease_until": None}
 
 
 def request_waybill(
-    order_id: str, package_id: str, *, repo: OrderRepository, carrier_for: CarrierFactory
+    order_id: str,
+    package_id: str,
+    *,
+    repo: OrderRepository,
+    carrier_for: CarrierFactory,
+    now: Callable[[], datetime] = utcnow,
 ) -> PackageOutcome:
     package = repo.get_package(order_id, package_id)
     if package.tracking_number:  # answered before: a retried or duplicated task
@@ -31,39 +49,57 @@ def request_waybill(
 
     channel = repo.get_channel(package.channel_code)
     store = repo.get_store(order.store_id)
-    earlier_attempt = package.status == S.WAYBILL_REQUESTED
-    package = repo.transition_package(
+    owner = uuid.uuid4().hex  # this run
+    moment = now()
+    claim = repo.claim_waybill(
         order_id,
         package_id,
-        S.WAYBILL_REQUESTED,
+        owner=owner,
+        lease_until=moment + CLAIM_LEASE,
+        now=moment,
         reason=f"pre-advice to {channel.carrier} ({channel.name})",
         by=BY,
-        changes={"failure_reason": None},
     )
+    package = claim.package
+    if package.tracking_number or package.status != S.WAYBILL_REQUESTED:
+        return PackageOutcome.of(package)  # another run finished it meanwhile
     carrier = carrier_for(channel)
-    waybill: Waybill | None = carrier.find_waybill(package_id) if earlier_attempt else None
-    if waybill is None:
-        try:
-            waybill = carrier.create_waybill(
-                WaybillRequest(
-                    package=package, channel=channel, recipient=order.shipping_address, sender=store.sender
+    try:
+        waybill: Waybill | None = carrier.find_waybill(package_id) if claim.look_up_first else None
+        if waybill is None:
+            try:
+                waybill = carrier.create_waybill(
+                    WaybillRequest(
+                        package=package,
+                        channel=channel,
+                        recipient=order.shipping_address,
+                        sender=store.sender,
+                    )
                 )
+            except WaybillRejected as rejected:
+                _record_rejection(repo, package, rejected.reason)
+                raise
+        if not waybill.tracking_number:
+            # Some carriers assign the tracking number after the waybill number: store what we have and let
+            # the state machine's retry look it up again.
+            repo.update_package_fields(
+                order_id, package_id, S.WAYBILL_REQUESTED, {"waybill_number": waybill.waybill_number}
             )
-        except WaybillRejected as rejected:
-            _record_rejection(repo, package, rejected.reason)
-            raise
-    if not waybill.tracking_number:
-        # Some carriers assign the tracking number after the waybill number: store what we have and let
-        # the state machine's retry look it up again.
-        repo.update_package_fields(
-            order_id, package_id, S.WAYBILL_REQUESTED, {"waybill_number": waybill.waybill_number}
-        )
-        raise CarrierUnavailable(f"carrier has not assigned a tracking number to {package_id} yet")
+            raise CarrierUnavailable(f"carrier has not assigned a tracking number to {package_id} yet")
+    except CarrierUnavailable as exc:
+        # The next run need not wait for the lease; the operator sees why it is not done yet.
+        repo.release_waybill_claim(order_id, package_id, owner, failure_reason=f"carrier unavailable: {exc}")
+        raise
     stored = repo.update_package_fields(
         order_id,
         package_id,
         S.WAYBILL_REQUESTED,
-        {"waybill_number": waybill.waybill_number, "tracking_number": waybill.tracking_number},
+        {
+            "waybill_number": waybill.waybill_number,
+            "tracking_number": waybill.tracking_number,
+            "failure_reason": None,
+            **_RELEASED,
+        },
     )
     return PackageOutcome.of(stored)
 
@@ -75,5 +111,5 @@ def _record_rejection(repo: OrderRepository, package: Package, reason: str) -> N
         S.WAYBILL_FAILED,
         reason=f"carrier rejected: {reason}",
         by=BY,
-        changes={"failure_reason": reason},
+        changes={"failure_reason": reason, **_RELEASED},
     )
