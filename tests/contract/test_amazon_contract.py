@@ -410,6 +410,36 @@ def test_an_order_that_does_not_map_travels_in_its_page(
     assert rejected[no_country].platform_status is PlatformStatus.AWAITING_SHIPMENT
 
 
+def test_an_order_waiting_for_payment_has_no_address_until_it_is_unshipped(
+    amazon: AmazonSandbox, marketplace: AmazonSpApiClient, http: httpx.Client
+) -> None:
+    pending = amazon.add_order(status="PENDING", country="DE")["orderId"]
+    preorder = amazon.add_order(status="PENDING_AVAILABILITY")["orderId"]
+    cancelled_unpaid = amazon.add_order(status="PENDING")["orderId"]
+    amazon.cancel_order(cancelled_unpaid, buyer_requested=False)
+    served = _search(
+        amazon, http, lastUpdatedAfter="2020-01-01T00:00:00Z", includedData="RECIPIENT,FULFILLMENT"
+    ).json()
+    model_validator(ORDERS_2026, "SearchOrdersResponse").validate(served)
+    assert all("recipient" not in order for order in served["orders"])
+
+    [page] = _pages(marketplace)
+    assert page.rejected == []
+    synced = {o.platform_order_id: o for o in page.orders}
+    assert {k: (o.platform_status, o.shipping_address) for k, o in synced.items()} == {
+        pending: (PlatformStatus.UNPAID, None),
+        preorder: (PlatformStatus.UNPAID, None),
+        cancelled_unpaid: (PlatformStatus.CANCELLED, None),
+    }
+
+    amazon.set_status(pending, "UNSHIPPED")  # the payment cleared
+    assert amazon.order(pending)["recipient"]["deliveryAddress"]["countryCode"] == "DE"
+    paid = {o.platform_order_id: o for o in _sync(marketplace)}[pending]
+    assert paid.platform_status is PlatformStatus.AWAITING_SHIPMENT
+    assert paid.shipping_address is not None and paid.shipping_address.postcode == "10117"
+    assert "recipient" not in amazon.order(cancelled_unpaid)
+
+
 # -- Login with Amazon ---------------------------------------------------------------------------------------
 def test_one_access_token_serves_the_run_and_the_next_invocation(
     amazon: AmazonSandbox, store: Store, http: httpx.Client, clock: FakeClock

@@ -393,6 +393,19 @@ def test_an_order_that_does_not_map_travels_in_its_page(amazon: FakeAmazon, cloc
     assert (second.platform_order_id, second.raw) == ("", {"value": "not an order"})
 
 
+def test_an_order_waiting_for_payment_comes_through_the_page_without_an_address(
+    amazon: FakeAmazon, clock: FakeClock
+) -> None:
+    pending = raw_order("302-0000001-0000001")
+    pending["fulfillment"]["fulfillmentStatus"] = "PENDING"
+    del pending["recipient"]
+    amazon.sp.append(httpx.Response(200, json={"orders": [pending]}))
+    [only] = _pages(_client(amazon, clock))
+    assert only.rejected == []
+    [order] = only.orders
+    assert (order.platform_status, order.shipping_address) == (PlatformStatus.UNPAID, None)
+
+
 def test_an_ioss_number_comes_through_the_page(amazon: FakeAmazon, clock: FakeClock) -> None:
     order = raw_order("302-0000001-0000001")
     order["orderItems"][0]["fulfillment"] = {

@@ -108,6 +108,54 @@ def test_status_maps_to_the_common_vocabulary(amazon_status: str, expected: Plat
     assert order.platform_status_raw == amazon_status
 
 
+@pytest.mark.parametrize("amazon_status", ["PENDING", "PENDING_AVAILABILITY", "CANCELLED"])
+@pytest.mark.parametrize("recipient", ["absent", "empty", "no deliveryAddress"])
+def test_an_order_not_paid_for_or_cancelled_unpaid_maps_without_an_address(
+    amazon_status: str, recipient: str
+) -> None:
+    """Amazon gives the address once the payment is authorised (issue 7: these were filed as malformed)."""
+
+    def unpaid(o: dict[str, Any]) -> None:
+        o["fulfillment"]["fulfillmentStatus"] = amazon_status
+        if recipient == "absent":
+            del o["recipient"]
+        elif recipient == "empty":
+            o["recipient"] = {}
+        else:
+            o["recipient"] = {"deliveryPreference": {"addressInstruction": "back door"}}
+
+    order = map_order(with_change(unpaid))
+    assert order.shipping_address is None
+    assert order.platform_status is (
+        PlatformStatus.CANCELLED if amazon_status == "CANCELLED" else PlatformStatus.UNPAID
+    )
+    assert [line.sku for line in order.lines] == ["CASE-BLK", "CASE-RED"]
+
+
+@pytest.mark.parametrize("amazon_status", ["UNSHIPPED", "PARTIALLY_SHIPPED", "SHIPPED"])
+def test_an_order_to_ship_without_an_address_is_refused_naming_it(amazon_status: str) -> None:
+    def no_address(o: dict[str, Any]) -> None:
+        o["fulfillment"]["fulfillmentStatus"] = amazon_status
+        del o["recipient"]
+
+    with pytest.raises(OrderMappingError) as raised:
+        map_order(with_change(no_address))
+    assert raised.value.field == "recipient.deliveryAddress"
+    assert amazon_status in str(raised.value)
+
+
+def test_a_cancellation_request_on_an_unpaid_order_leaves_it_unpaid() -> None:
+    """Nothing is shipped before the payment; the request is still on the items once it clears."""
+
+    def ask(o: dict[str, Any]) -> None:
+        o["fulfillment"]["fulfillmentStatus"] = "PENDING"
+        del o["recipient"]
+        o["orderItems"][0]["cancellation"] = {"cancellationRequest": {"requester": "BUYER"}}
+
+    order = map_order(with_change(ask))
+    assert (order.platform_status, order.shipping_address) == (PlatformStatus.UNPAID, None)
+
+
 def test_a_buyer_cancellation_request_is_cancel_requested() -> None:
     def ask(o: dict[str, Any]) -> None:
         o["orderItems"][1]["cancellation"] = {

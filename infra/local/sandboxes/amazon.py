@@ -17,6 +17,8 @@ the sandbox clock; a `lastUpdatedBefore` or `createdBefore` must be at least two
 sandbox's now. So that a sync run right after seeding sees the orders (Amazon shows a change only to a
 search whose upper bound, two minutes back at least, is after it), what happens in the sandbox is dated
 `backdate` before its clock; a test that drives the clock itself passes `backdate=timedelta(0)`.
+PENDING and PENDING_AVAILABILITY orders carry no `recipient` (Amazon gives the address once the payment
+is authorised): it appears when the order becomes UNSHIPPED, and an order cancelled unpaid never gets it.
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ MIN_BOUND_AGE = timedelta(minutes=2)  # lastUpdatedBefore / createdBefore: at le
 DEFAULT_BACKDATE = timedelta(minutes=5)
 # What a follow-up page may change; every other parameter must repeat the request that issued the token.
 _FREE_PARAMETERS = frozenset({"maxResultsPerPage", "includedData", "paginationToken"})
+_UNPAID = frozenset({"PENDING", "PENDING_AVAILABILITY"})
 # Amazon's default usage plans (the models' descriptions): requests per second, burst.
 DEFAULT_RATE_LIMITS: dict[str, tuple[float, int]] = {
     "searchOrders": (0.0056, 20),
@@ -250,6 +253,8 @@ class AmazonSandbox(SandboxServer):
         self.rate_limits = rate_limits
         self.backdate = backdate
         self.orders: dict[str, dict[str, Any]] = {}
+        # The address of an order not paid for yet: served once the order is UNSHIPPED.
+        self._unpaid_recipients: dict[str, dict[str, Any]] = {}
 
         self.confirmations: list[dict[str, Any]] = []
         self._pages: dict[str, _SearchSnapshot] = {}
@@ -395,6 +400,8 @@ class AmazonSandbox(SandboxServer):
                 "orderItems": order_items,
                 "packages": [],
             }
+            if status in _UNPAID:
+                self._unpaid_recipients[order_id] = order.pop("recipient")
             self.orders[order_id] = order
             return copy.deepcopy(order)
 
@@ -417,12 +424,14 @@ class AmazonSandbox(SandboxServer):
             self._touch(order)
 
     def set_status(self, order_id: str, status: str) -> None:
-        """E.g. PENDING → UNSHIPPED when the payment clears."""
+        """E.g. PENDING → UNSHIPPED when the payment clears (the address comes with it)."""
         if status not in _STATUSES:
             raise ValueError(f"unknown fulfillmentStatus {status}")
         with self._lock:
             order = self.orders[order_id]
             order["fulfillment"]["fulfillmentStatus"] = status
+            if status not in _UNPAID and status != "CANCELLED" and order_id in self._unpaid_recipients:
+                order["recipient"] = self._unpaid_recipients.pop(order_id)
             self._touch(order)
 
     def order(self, order_id: str) -> dict[str, Any]:

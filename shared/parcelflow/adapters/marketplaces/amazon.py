@@ -91,14 +91,19 @@ OTHER_CARRIER = "Other"  # the carrierCode that makes carrierName required
 _IOSS = re.compile(r"^IM[0-9]{10}$")  # "IM", a 3-digit member state code, 7 digits
 
 _STATUSES: dict[str, PlatformStatus] = {
-    "PENDING_AVAILABILITY": PlatformStatus.UNPAID,  # pre-order, payment not authorised yet
-    "PENDING": PlatformStatus.UNPAID,  # placed, payment not authorised yet
+    "PENDING_AVAILABILITY": PlatformStatus.UNPAID,  # pre-order, payment not authorised yet: no address
+    "PENDING": PlatformStatus.UNPAID,  # placed, payment not authorised yet: no address
     "UNSHIPPED": PlatformStatus.AWAITING_SHIPMENT,
     "PARTIALLY_SHIPPED": PlatformStatus.PARTIALLY_SHIPPED,
     "SHIPPED": PlatformStatus.SHIPPED,
     "CANCELLED": PlatformStatus.CANCELLED,
     # UNFULFILLABLE exists for Amazon-fulfilled orders only: seeing it here is an error, not a status.
 }
+
+
+# Amazon gives the address once the payment is authorised: an order in these may come without one (an
+# order cancelled before it was paid never gets one).
+_NO_ADDRESS_YET = frozenset({"PENDING", "PENDING_AVAILABILITY", "CANCELLED"})
 
 
 def shared_throttle(store: Store) -> Throttle:
@@ -509,7 +514,11 @@ def map_order(raw: Mapping[str, Any]) -> PlatformOrder:
     items = raw.get("orderItems")
     if not isinstance(items, list) or not items:
         raise OrderMappingError("orderItems", "missing or empty")
-    if status is not PlatformStatus.CANCELLED and any(_cancellation_pending(item) for item in items):
+    # A request to cancel an order not paid for yet changes nothing (it cannot ship before): if the
+    # payment clears, the request is still on its items and the order is CANCEL_REQUESTED then.
+    if status not in (PlatformStatus.CANCELLED, PlatformStatus.UNPAID) and any(
+        _cancellation_pending(item) for item in items
+    ):
         status = PlatformStatus.CANCEL_REQUESTED
     ship_by_window = fulfillment.get("shipByWindow")
     ship_by = (
@@ -527,7 +536,7 @@ def map_order(raw: Mapping[str, Any]) -> PlatformOrder:
         updated_at=_time(raw.get("lastUpdatedTime"), "lastUpdatedTime"),
         ship_by=ship_by,
         lines=[_line(item, f"orderItems[{i}]") for i, item in enumerate(items)],
-        shipping_address=_address(raw),
+        shipping_address=_address(raw, status_raw),
         total=_money(grand_total, "proceeds.grandTotal") if grand_total is not None else None,
         ioss_number=_ioss_number(items),
     )
@@ -611,12 +620,14 @@ def _line(item: Any, where: str) -> OrderLine:
     )
 
 
-def _address(raw: Mapping[str, Any]) -> Address:
+def _address(raw: Mapping[str, Any], status_raw: str) -> Address | None:
     where = "recipient.deliveryAddress"
     recipient = raw.get("recipient")
     address = recipient.get("deliveryAddress") if isinstance(recipient, Mapping) else None
+    if address is None and status_raw in _NO_ADDRESS_YET:
+        return None
     if not isinstance(address, Mapping):
-        raise OrderMappingError(where, "missing (RECIPIENT not in includedData?)")
+        raise OrderMappingError(where, f"missing from a {status_raw} order (RECIPIENT not in includedData?)")
     country = _text(address, "countryCode", f"{where}.countryCode").upper()
     if len(country) != 2 or not country.isalpha() or not country.isascii():
         raise OrderMappingError(f"{where}.countryCode", f"not an ISO 3166-1 alpha-2 code: {country!r}")
