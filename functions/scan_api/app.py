@@ -11,9 +11,14 @@ from pydantic import BaseModel, Field, StringConstraints
 from parcelflow import deps
 from parcelflow.domain.errors import PackageNotFound
 from parcelflow.observability import logger
+from parcelflow.request_body import BadRequestBody, decoded_text, parse_json
 from parcelflow.services.scanning import ScanVerdict, scan_parcel
 
-app = APIGatewayRestResolver(enable_validation=True)
+# A scan is a hundred bytes; API Gateway would pass up to 10 MB to be decoded and parsed.
+MAX_BODY_BYTES = 16 * 1024
+
+# The body is parsed by parse_json: a body it refuses is a BadRequestBody (400 below), not a crash.
+app = APIGatewayRestResolver(enable_validation=True, json_body_deserializer=parse_json)
 
 _STATUS = {
     ScanVerdict.SHIPPED: 200,
@@ -25,9 +30,10 @@ _STATUS = {
 
 class ScanRequest(BaseModel):
     # Scanners append a line break or pad with spaces; an empty read is a bad request, not a look-up.
-    code: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)] = Field(
-        description="the tracking number, as scanned"
-    )
+    # Tracking numbers are printable ASCII: a control character (NUL, ESC) or any other is a misread.
+    code: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[\x20-\x7e]+$")
+    ] = Field(description="the tracking number, as scanned")
     scanner_id: str = Field(default="unknown", min_length=1, max_length=64, pattern=r"^[\w.-]+$")
 
 
@@ -52,6 +58,29 @@ def unknown_code(exc: PackageNotFound) -> Response[str]:
     )
 
 
+@app.exception_handler(BadRequestBody)
+def unreadable_body(exc: BadRequestBody) -> Response[str]:
+    return Response(status_code=exc.status, content_type=content_types.APPLICATION_JSON, body=_refusal(exc))
+
+
+def _refusal(exc: BadRequestBody) -> str:
+    logger.info("scan body refused", extra={"refusal": exc.detail()})
+    return json.dumps({"statusCode": exc.status, "message": exc.msg, "detail": [exc.detail()]})
+
+
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+    # Undone here, before the resolver: Powertools decodes base64 and UTF-8 unguarded (binascii.Error,
+    # UnicodeDecodeError), and its validation runs before any middleware could look at the body.
+    try:
+        text = decoded_text(
+            event.get("body"), base64_encoded=bool(event.get("isBase64Encoded")), max_bytes=MAX_BODY_BYTES
+        )
+    except BadRequestBody as exc:
+        return {
+            "statusCode": exc.status,
+            "multiValueHeaders": {"Content-Type": [content_types.APPLICATION_JSON]},
+            "body": _refusal(exc),
+            "isBase64Encoded": False,
+        }
+    return app.resolve({**event, "body": text, "isBase64Encoded": False}, context)
