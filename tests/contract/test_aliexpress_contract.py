@@ -5,6 +5,7 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import httpx
 import pytest
@@ -280,7 +281,7 @@ def test_malformed_orders_come_rejected_and_the_rest_of_the_page_maps(
     errors = {r.platform_order_id: (r.error, r.platform_status) for r in page.rejected}
     assert errors == {
         "2002": (
-            "product_list[0].product_count: must be a positive integer, got -1",
+            "product_list[0].product_count: must be between 1 and 10000, got -1",
             PlatformStatus.CANCEL_REQUESTED,
         ),
         "2003": ("receiptinfo.country: missing or empty", PlatformStatus.AWAITING_SHIPMENT),
@@ -289,6 +290,71 @@ def test_malformed_orders_come_rejected_and_the_rest_of_the_page_maps(
             PlatformStatus.AWAITING_SHIPMENT,
         ),
     }
+
+
+@pytest.mark.parametrize(
+    ("seed", "error"),
+    [
+        (
+            {"line_fields": {"product_name": "x" * 500_000}},
+            "product_list[0].product_name: longer than 500 characters (500000)",
+        ),
+        (
+            {"items": [("CASE-BLK", 10**40)]},
+            "product_list[0].product_count: must be between 1 and 10000, got 1",
+        ),
+        (
+            {"line_fields": {"child_id": "7" * 3000}},
+            "product_list[0].child_id: longer than 64 characters (3000)",
+        ),
+        ({"memo": "m" * 100_000}, "product_list[0].memo: longer than 2000 characters (100000)"),
+        (
+            {"unit_price": "1.000000000000000000000000000001"},
+            "product_list[0].product_unit_price.amount: has more",
+        ),
+        ({"items": [("CASE-BLK", 1)] * 150}, "product_list: more than 100 lines (150)"),
+        (
+            {"address": {"detail_address": "10 \x00Downing Street"}},
+            "receiptinfo.detail_address: holds the control character U+0000 at position 3",
+        ),
+        (
+            {"address": {"contact_person": "Anna \udc00"}},
+            "receiptinfo.contact_person: holds a lone surrogate",
+        ),
+        (
+            {"extra": {"pay_amount": {"amount": "-5", "currency_code": "USD"}}},
+            "pay_amount.amount: must not be",
+        ),
+    ],
+    ids=["title", "count", "child_id", "memo", "price", "lines", "nul", "surrogate", "total"],
+)
+def test_one_poison_order_among_good_ones_is_rejected_and_the_page_goes_on(
+    ali: AliExpressSandbox, marketplace: AliExpressClient, seed: dict[str, Any], error: str
+) -> None:
+    good = [str(ali.add_order(created=T0 - timedelta(minutes=n))["order_id"]) for n in range(3)]
+    poison = str(ali.add_order(created=T0 - timedelta(minutes=1, seconds=30), **seed)["order_id"])
+    [page] = _sync(marketplace)
+    assert sorted(o.platform_order_id for o in page.orders) == sorted(good)
+    [rejected] = page.rejected
+    assert rejected.platform_order_id == poison
+    assert rejected.error.startswith(error)
+    assert len(rejected.error) < 200  # names the field, never repeats the huge value
+    assert page.next_cursor.until is None  # the window closes: the store's cursor moves on
+    field_refused = not error.startswith("receiptinfo.")
+    assert ali.calls["aliexpress.solution.order.receiptinfo.get"] == 3 + (0 if field_refused else 1)
+
+
+def test_an_order_id_of_3000_digits_is_rejected_and_asked_nothing_about(
+    ali: AliExpressSandbox, marketplace: AliExpressClient
+) -> None:
+    good = str(ali.add_order(created=T0)["order_id"])
+    ali.add_order("8" * 3000, created=T0)
+    [page] = _sync(marketplace)
+    assert [o.platform_order_id for o in page.orders] == [good]
+    [rejected] = page.rejected
+    assert rejected.error == "order_id: longer than 64 characters (3000)"
+    assert len(rejected.platform_order_id) <= 64
+    assert ali.calls["aliexpress.solution.order.receiptinfo.get"] == 1
 
 
 # -- the gateway's checks ----------------------------------------------------------------------------------

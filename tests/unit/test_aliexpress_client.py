@@ -114,6 +114,13 @@ def ban(seconds: int) -> dict[str, Any]:
 Scripted = dict[str, Any] | httpx.Response | Exception
 
 
+def answered(body: dict[str, Any]) -> httpx.Response:
+    """JSON as the platform writes it: ASCII with escapes, so a lone surrogate travels as \\udXXX."""
+    return httpx.Response(
+        200, content=json.dumps(body).encode(), headers={"content-type": "application/json"}
+    )
+
+
 class FakeGateway:
     """The platform in-process: pages through `orders` (newest first, like the platform), answers receipt
     info for every order, accepts notices. `script` answers come first, one per call, whatever the method."""
@@ -125,6 +132,7 @@ class FakeGateway:
         self.calls: Counter[str] = Counter()
         self.before_page: Callable[[int], None] | None = None
         self.action_result: dict[str, Any] = {"result_success": True}
+        self.receipts: dict[str, dict[str, Any]] = {}  # by order id; RECEIPT for any other order
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         assert request.method == "POST" and request.url.path == "/router/rest"
@@ -136,7 +144,7 @@ class FakeGateway:
             answer = self.script.popleft()
             if isinstance(answer, Exception):
                 raise answer
-            return answer if isinstance(answer, httpx.Response) else httpx.Response(200, json=answer)
+            return answer if isinstance(answer, httpx.Response) else answered(answer)
         key = method.replace(".", "_") + "_response"
         if method == "aliexpress.solution.order.get":
             query = json.loads(params["param0"])
@@ -147,9 +155,10 @@ class FakeGateway:
             result: dict[str, Any] = {"success": True, "total_count": len(self.orders), "current_page": page}
             if chunk:
                 result["target_list"] = {"order_dto": chunk}
-            return httpx.Response(200, json={key: {"result": result}})
+            return answered({key: {"result": result}})
         if method == "aliexpress.solution.order.receiptinfo.get":
-            return httpx.Response(200, json={key: {"result": RECEIPT}})
+            order_id = str(json.loads(params["param1"])["order_id"])
+            return answered({key: {"result": self.receipts.get(order_id, RECEIPT)}})
         return httpx.Response(200, json={key: {"result": self.action_result}})
 
     def pages_asked(self) -> list[int]:
@@ -361,7 +370,7 @@ def test_malformed_orders_are_rejected_and_the_page_goes_on() -> None:
     assert [(r.platform_order_id, r.error, r.platform_status) for r in page.rejected] == [
         (
             "8100000000000002",
-            "product_list[0].product_count: must be a positive integer, got -3",
+            "product_list[0].product_count: must be between 1 and 10000, got -3",
             PlatformStatus.CANCEL_REQUESTED,
         ),
         ("8100000000000003", "order_status: unsupported value 'NOT_A_STATUS'", None),
@@ -750,3 +759,186 @@ def test_amounts_keep_their_decimals() -> None:
     [page] = sync(client(FakeGateway([dto])))
     total = page.orders[0].total
     assert total is not None and total.amount == Decimal("1234.5")
+
+
+# -- poison orders (issue 7): refused naming the field, the page goes on, no address asked for ---------------
+def _poison_line(n: int, **fields: Any) -> dict[str, Any]:
+    dto = order_dto(n)
+    dto["product_list"]["order_product_dto"][0].update(fields)
+    return dto
+
+
+POISON = {
+    "a 500 KB title": (
+        _poison_line(2, product_name="x" * 500_000),
+        "product_list[0].product_name: longer than 500 characters (500000)",
+    ),
+    "a count of 10^40": (
+        _poison_line(2, product_count=10**40),
+        "product_list[0].product_count: must be between 1 and 10000, got 1000000000000000000000000000000",
+    ),
+    "a 3,000-character child_id": (
+        _poison_line(2, child_id="7" * 3000),
+        "product_list[0].child_id: longer than 64 characters (3000)",
+    ),
+    "a NUL in the SKU": (
+        _poison_line(2, sku_code="CASE\x00BLK"),
+        "product_list[0].sku_code: holds the control character U+0000 at position 4",
+    ),
+    "a lone surrogate in the title": (
+        _poison_line(2, product_name="Case \udc00"),
+        "product_list[0].product_name: holds a lone surrogate at position 5",
+    ),
+    "a 100 KB memo": (
+        _poison_line(2, memo="m" * 100_000),
+        "product_list[0].memo: longer than 2000 characters (100000)",
+    ),
+    "a price with 30 places": (
+        _poison_line(
+            2, product_unit_price={"amount": "1.000000000000000000000000000001", "currency_code": "USD"}
+        ),
+        "product_list[0].product_unit_price.amount: has more than 4 decimal places",
+    ),
+    "an absurd total": (
+        order_dto(2, pay_amount={"amount": "1e40", "currency_code": "USD"}),
+        "pay_amount.amount: must be below 1000000000",
+    ),
+    "a negative total": (
+        order_dto(2, pay_amount={"amount": "-12.99", "currency_code": "USD"}),
+        "pay_amount.amount: must not be negative",
+    ),
+    "hundreds of lines": (
+        order_dto(
+            2,
+            product_list={
+                "order_product_dto": [
+                    {"child_id": 9200000000000000 + i, "sku_code": "CASE-BLK", "product_count": 1}
+                    for i in range(300)
+                ]
+            },
+        ),
+        "product_list: more than 100 lines (300)",
+    ),
+    "a ship-by countdown of 10^40 days": (
+        order_dto(2, left_send_good_day=10**40),
+        "left_send_good_day: must be between 0 and 365",
+    ),
+    "a creation time past what a datetime holds": (
+        order_dto(2, gmt_create="9999-12-31 23:30:00"),
+        "gmt_create: out of range",
+    ),
+}
+
+
+@pytest.mark.parametrize("poison", POISON, ids=list(POISON))
+def test_a_poison_order_is_rejected_naming_the_field_and_the_page_goes_on(poison: str) -> None:
+    dto, error = POISON[poison]
+    gateway = FakeGateway([order_dto(1), dto, order_dto(3)])
+    [page] = sync(client(gateway))
+    assert ids([page]) == [1, 3]
+    [rejected] = page.rejected
+    assert rejected.platform_order_id == "8100000000000002"
+    assert rejected.error.startswith(error)
+    assert len(rejected.error) < 200
+    assert rejected.platform_status is PlatformStatus.AWAITING_SHIPMENT
+    assert page.next_cursor == SyncCursor(since=NOW)
+    # Its fields are refused already: its address is not asked for.
+    assert gateway.calls["aliexpress.solution.order.receiptinfo.get"] == 2
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "error"),
+    [
+        (
+            "detail_address",
+            "1600 \x00Amphitheatre",
+            "receiptinfo.detail_address: holds the control character U+0000",
+        ),
+        ("contact_person", "J" * 3000, "receiptinfo.contact_person: longer than 500 characters (3000)"),
+        ("city", "Mountain\ud800View", "receiptinfo.city: holds a lone surrogate at position 8"),
+        ("zip", "9" * 100_000, "receiptinfo.zip: longer than 500 characters (100000)"),
+    ],
+)
+def test_a_poison_address_rejects_that_order_only(field: str, value: str, error: str) -> None:
+    gateway = FakeGateway([order_dto(1), order_dto(2), order_dto(3)])
+    gateway.receipts["8100000000000002"] = {**RECEIPT, field: value}
+    [page] = sync(client(gateway))
+    assert ids([page]) == [1, 3]
+    [rejected] = page.rejected
+    assert rejected.error.startswith(error) and len(rejected.error) < 200
+    assert rejected.raw["receiptinfo"][field] == value  # kept whole for a person, only the message is short
+
+
+@pytest.mark.parametrize(
+    "order_id",
+    ["8" * 3000, 8 * 10**2999, "81\x00", "81\udc00", "  "],
+    ids=["3000 characters", "3000 digits", "NUL", "lone surrogate", "blank"],
+)
+def test_an_order_id_out_of_bounds_is_rejected_under_a_bounded_stable_id(order_id: Any) -> None:
+    gateway = FakeGateway([order_dto(1), order_dto(2, order_id=order_id)])
+    first, again = sync(client(gateway)), sync(client(gateway))
+    [rejected] = first[0].rejected
+    assert rejected.error.startswith("order_id: ")
+    assert ids(first) == [1]
+    assert gateway.calls["aliexpress.solution.order.receiptinfo.get"] == 2  # order 1, once per sync
+    # What the store keys the rejected order by stays a short, printable id, the same on every run.
+    assert 0 < len(rejected.platform_order_id) <= 64
+    assert rejected.platform_order_id.isprintable() and rejected.platform_order_id.isascii()
+    assert again[0].rejected[0].platform_order_id == rejected.platform_order_id
+    assert rejected.raw["order_id"] == order_id
+
+
+@pytest.mark.parametrize(("order_id", "sent"), [("８１２３", "８１２３"), ("²", "²"), ("8123", 8123)])
+def test_only_ascii_digits_make_a_numeric_order_id(order_id: str, sent: Any) -> None:
+    gateway = FakeGateway([order_dto(1, order_id=order_id)])
+    [page] = sync(client(gateway))
+    [asked] = [r for r in gateway.requests if r["method"] == "aliexpress.solution.order.receiptinfo.get"]
+    assert json.loads(asked["param1"]) == {"order_id": sent}  # never another order's number
+    assert [o.platform_order_id for o in page.orders] == [order_id]
+
+
+def _page_text(*orders: dict[str, Any], literal: dict[str, str]) -> httpx.Response:
+    """An order.get answer whose JSON spells some values literally (numbers json.dumps would not write)."""
+    text = json.dumps(
+        {
+            "aliexpress_solution_order_get_response": {
+                "result": {
+                    "success": True,
+                    "total_count": len(orders),
+                    "target_list": {"order_dto": list(orders)},
+                }
+            }
+        }
+    )
+    for marker, spelled in literal.items():
+        text = text.replace(json.dumps(marker), spelled)
+    return httpx.Response(200, content=text.encode(), headers={"content-type": "application/json"})
+
+
+def test_a_number_too_long_for_python_rejects_its_order_not_the_page() -> None:
+    gateway = FakeGateway()
+    poison = _poison_line(2, product_count="@count@")
+    gateway.script.append(_page_text(order_dto(1), poison, literal={"@count@": "9" * 5000}))
+    [page] = sync(client(gateway))
+    assert ids([page]) == [1]
+    [rejected] = page.rejected
+    assert rejected.error.startswith("product_list[0].product_count: ")
+    assert len(rejected.error) < 200
+
+
+def test_a_json_price_with_30_places_keeps_them_and_is_refused() -> None:
+    gateway = FakeGateway()
+    poison = _poison_line(2, product_unit_price={"amount": "@price@", "currency_code": "USD"})
+    exact = order_dto(3, pay_amount={"amount": "@total@", "currency_code": "USD"})
+    gateway.script.append(
+        _page_text(
+            order_dto(1),
+            poison,
+            exact,
+            literal={"@price@": "12.990000000000000000000000000001", "@total@": "12.9900"},
+        )
+    )
+    [page] = sync(client(gateway))
+    assert ids([page]) == [1, 3]
+    assert page.rejected[0].error.startswith("product_list[0].product_unit_price.amount: has more than 4")
+    assert page.orders[1].total is not None and page.orders[1].total.amount == Decimal("12.99")

@@ -2,6 +2,7 @@
 
 import copy
 import re
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -10,6 +11,7 @@ import pytest
 
 from parcelflow.adapters.marketplaces.aliexpress import (
     OrderMappingError,
+    aliexpress_field,
     correction_refusal,
     correction_request,
     fulfill_request,
@@ -267,6 +269,7 @@ def test_phone_falls_back_to_the_landline_and_keeps_a_full_number() -> None:
 # -- malformed orders name the AliExpress field --------------------------------------------------------------
 def _mutate(path: str, value: Any) -> dict[str, Any]:
     raw = raw_order()
+    value = 8 * 10**2999 if value == "3000 digits" else value  # not in the test's id
     if path.startswith("line0."):
         target = line(raw, 0)
         key = path.removeprefix("line0.")
@@ -282,9 +285,9 @@ def _mutate(path: str, value: Any) -> dict[str, Any]:
 @pytest.mark.parametrize(
     ("path", "value", "error"),
     [
-        ("line0.product_count", -1, "product_list[0].product_count: must be a positive integer, got -1"),
-        ("line0.product_count", 0, "product_list[0].product_count: must be a positive integer, got 0"),
-        ("line0.product_count", None, "product_list[0].product_count: must be a positive integer, got None"),
+        ("line0.product_count", -1, "product_list[0].product_count: must be between 1 and 10000, got -1"),
+        ("line0.product_count", 0, "product_list[0].product_count: must be between 1 and 10000, got 0"),
+        ("line0.product_count", None, "product_list[0].product_count: missing"),
         ("line0.product_count", "two", "product_list[0].product_count: Input should be a valid integer"),
         ("line0.sku_code", None, "product_list[0].sku_code: missing or empty"),
         ("line0.sku_code", "  ", "product_list[0].sku_code: missing or empty"),
@@ -311,7 +314,7 @@ def _mutate(path: str, value: Any) -> dict[str, Any]:
         ("product_list", None, "product_list: missing or empty"),
         ("gmt_create", None, "gmt_create: missing or empty"),
         ("gmt_update", "20/11/2026", "gmt_update: not a 'yyyy-MM-dd HH:mm:ss' time: '20/11/2026'"),
-        ("left_send_good_day", -2, "left_send_good_day: must not be negative, got -2"),
+        ("left_send_good_day", -2, "left_send_good_day: must be between 0 and 365, got -2"),
         ("order_status", None, "order_status: missing or empty"),
         ("order_id", None, "order_id: Field required"),
     ],
@@ -484,3 +487,224 @@ def test_correction_parameters() -> None:
     same = correction.model_copy(update={"old_tracking_number": "YT0000000000000002"})
     with pytest.raises(MarketplaceRejected, match="unchanged"):
         correction_request(same)
+
+
+# -- poison orders: out of the domain's bounds, refused naming the AliExpress field (issue 7) --------------
+HUGE = "x" * 500_000
+
+
+def _lines(n: int) -> dict[str, Any]:
+    product = line(raw_order(), 1)
+    return {"order_product_dto": [{**product, "child_id": 9000 + i} for i in range(n)]}
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "error"),
+    [
+        ("line0.product_name", HUGE, "product_list[0].product_name: longer than 500 characters (500000)"),
+        (
+            "line0.product_count",
+            10**40,
+            "product_list[0].product_count: must be between 1 and 10000, got 1000000000000000000000000000",
+        ),
+        ("line0.product_count", -3, "product_list[0].product_count: must be between 1 and 10000, got -3"),
+        (
+            "line0.product_count",
+            10_001,
+            "product_list[0].product_count: must be between 1 and 10000, got 10001",
+        ),
+        ("order_id", "8" * 3000, "order_id: longer than 64 characters (3000)"),
+        ("order_id", "3000 digits", "order_id: longer than 64 characters (3000)"),
+        ("line0.child_id", "7" * 3000, "product_list[0].child_id: longer than 64 characters (3000)"),
+        (
+            "line0.child_id",
+            "81\x0001",
+            "product_list[0].child_id: holds the control character U+0000 at position 2",
+        ),
+        ("line0.sku_code", "S" * 101, "product_list[0].sku_code: longer than 100 characters (101)"),
+        (
+            "line0.sku_code",
+            "CASE\x00",
+            "product_list[0].sku_code: holds the control character U+0000 at position 4",
+        ),
+        (
+            "line0.product_name",
+            "Case\ud800",
+            "product_list[0].product_name: holds a lone surrogate at position 4",
+        ),
+        (
+            "line0.product_name",
+            "Case\x1bred",
+            "product_list[0].product_name: holds the control character U+001B at position 4",
+        ),
+        ("line0.memo", "n" * 100_000, "product_list[0].memo: longer than 2000 characters (100000)"),
+        (
+            "line0.memo",
+            "no\x00invoice",
+            "product_list[0].memo: holds the control character U+0000 at position 2",
+        ),
+        (
+            "pay_amount",
+            {"amount": "-5", "currency_code": "USD"},
+            "pay_amount.amount: must not be negative, got Decimal('-5')",
+        ),
+        (
+            "pay_amount",
+            {"amount": "1" + "0" * 30, "currency_code": "USD"},
+            "pay_amount.amount: must be below 1000000000, got Decimal('1000000000000000000000000000000…",
+        ),
+        (
+            "line0.product_unit_price",
+            {"amount": "12.990000000000000000000000000001", "currency_code": "USD"},
+            "product_list[0].product_unit_price.amount: has more than 4 decimal places",
+        ),
+        (
+            "line0.product_unit_price",
+            {"amount": "-0.01", "currency_code": "USD"},
+            "product_list[0].product_unit_price.amount: must not be negative",
+        ),
+        ("product_list", _lines(101), "product_list: more than 100 lines (101)"),
+        (
+            "order_status",
+            "S" * 100_000,
+            "order_status: unsupported value 'SSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSS",
+        ),
+        ("gmt_create", "9999-12-31 23:00:00", "gmt_create: out of range: '9999-12-31 23:00:00'"),
+        ("gmt_update", "2" * 100_000, "gmt_update: not a 'yyyy-MM-dd HH:mm:ss' time: '2222222222"),
+        ("left_send_good_day", 10**40, "left_send_good_day: must be between 0 and 365, got 1000000000"),
+        ("left_send_good_min", 10**12, "left_send_good_min: must be between 0 and 525600, got 1000000000000"),
+    ],
+)
+def test_poison_orders_name_the_aliexpress_field_without_quoting_it_whole(
+    path: str, value: Any, error: str
+) -> None:
+    with pytest.raises(OrderMappingError) as caught:
+        map_order_fields(_mutate(path, value), ANSWERED)
+    assert str(caught.value).startswith(error)
+    assert len(str(caught.value)) < 200
+
+
+def test_hundreds_of_lines_are_refused_before_any_is_mapped() -> None:
+    raw = raw_order(product_list=_lines(300))
+    line(raw, 299)["product_count"] = -1  # the count says it, not the last line's fault
+    with pytest.raises(OrderMappingError, match=r"^product_list: more than 100 lines \(300\)$"):
+        map_order_fields(raw, ANSWERED)
+    assert len(map_order_fields(raw_order(product_list=_lines(100)), ANSWERED).lines) == 100
+
+
+def test_the_buyer_notes_together_are_bounded_too() -> None:
+    raw = raw_order()
+    line(raw, 0)["memo"], line(raw, 1)["memo"] = "a" * 1500, "b" * 1500
+    with pytest.raises(OrderMappingError, match=r"^product_list\[\]\.memo: the buyer's notes together are"):
+        map_order_fields(raw, ANSWERED)
+
+
+def test_a_note_may_hold_line_breaks_and_tabs() -> None:
+    raw = raw_order()
+    line(raw, 0)["memo"] = "Ring twice\n\tthen leave it"
+    assert map_order_fields(raw, ANSWERED).buyer_note == "Ring twice\n\tthen leave it"
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "error"),
+    [
+        (
+            "detail_address",
+            "10 \x00Downing",
+            "receiptinfo.detail_address: holds the control character U+0000 at",
+        ),
+        ("detail_address", "D" * 600, "receiptinfo.detail_address: longer than 500 characters (600)"),
+        (
+            "contact_person",
+            "Oliver\ud83d",
+            "receiptinfo.contact_person: holds a lone surrogate at position 6",
+        ),
+        ("city", "L" * 100_000, "receiptinfo.city: longer than 500 characters (100000)"),
+        ("address2", "Flat\x071", "receiptinfo.address2: holds the control character U+0007 at position 4"),
+        ("province", "P" * 501, "receiptinfo.province: longer than 500 characters (501)"),
+        ("zip", "SW1A\x00", "receiptinfo.zip: holds the control character U+0000 at position 4"),
+        ("mobile_no", "7" * 501, "receiptinfo.mobile_no: longer than 500 characters (501)"),
+        ("phone_country", "+" + "4" * 100, "receiptinfo.phone_country: longer than 64 characters (101)"),
+        ("country", "U" * 300, "receiptinfo.country: not an ISO 3166-1 alpha-2 code: 'UUUUUUUU"),
+        ("country", "U" * 100_000, "receiptinfo.country: longer than 500 characters (100000)"),
+        ("country", "G\x00", "receiptinfo.country: holds the control character U+0000 at position 1"),
+    ],
+)
+def test_poison_addresses_name_the_receiptinfo_field(field: str, value: Any, error: str) -> None:
+    with pytest.raises(OrderMappingError) as caught:
+        map_address(receipt(**{field: value}))
+    assert str(caught.value).startswith(error)
+    assert len(str(caught.value)) < 200
+
+
+def test_a_phone_number_that_grows_past_the_bound_with_its_prefix_names_the_number() -> None:
+    with pytest.raises(OrderMappingError, match=r"^receiptinfo\.mobile_no: longer than 500 characters"):
+        map_address(receipt(mobile_no="7" * 498, phone_country="+44"))
+
+
+def test_the_domain_models_backstop_is_reported_in_aliexpress_field_names() -> None:
+    fields = map_order_fields(raw_order(), ANSWERED)
+    address = map_address(receipt())
+    with pytest.raises(OrderMappingError, match=r"^order_id: longer than 64 characters \(65\)$"):
+        replace(fields, platform_order_id="8" * 65).with_address(address)
+    with pytest.raises(
+        OrderMappingError, match=r"^product_list\[\]\.memo: holds the control character U\+0000"
+    ):
+        replace(fields, buyer_note="a\x00").with_address(address)
+    with pytest.raises(OrderMappingError, match=r"^product_list: List should have at most 100 items"):
+        replace(fields, lines=fields.lines * 51).with_address(address)
+
+
+@pytest.mark.parametrize(
+    ("loc", "field"),
+    [
+        (("platform_order_id",), "order_id"),
+        (("lines", 1, "title"), "product_list[1].product_name"),
+        (("lines", 0, "unit_price", "amount"), "product_list[0].product_unit_price.amount"),
+        (("lines", 0, "quantity"), "product_list[0].product_count"),
+        (("lines", 2, "line_id"), "product_list[2].child_id"),
+        (("total", "currency"), "pay_amount.currency_code"),
+        (("shipping_address", "line1"), "receiptinfo.detail_address"),
+        (("shipping_address", "postcode"), "receiptinfo.zip"),
+        (("shipping_address", "name"), "receiptinfo.contact_person"),
+        (("buyer_note",), "product_list[].memo"),
+        (("something_new",), "something_new"),
+        ((), "(order)"),
+    ],
+)
+def test_domain_fields_are_named_as_aliexpress_names_them(loc: tuple[int | str, ...], field: str) -> None:
+    assert aliexpress_field(loc) == field
+
+
+def test_map_order_raises_only_order_mapping_errors() -> None:
+    with pytest.raises(OrderMappingError, match=r"^receiptinfo\.city: longer than 500"):
+        map_order(raw_order(), receipt(city="L" * 501), ANSWERED)
+    with pytest.raises(OrderMappingError, match=r"^\(order\): "):
+        map_order(["not", "an", "order"], receipt(), ANSWERED)  # type: ignore[arg-type]
+    with pytest.raises(OrderMappingError, match=r"^receiptinfo: "):
+        map_order(raw_order(), "no receipt", ANSWERED)  # type: ignore[arg-type]
+
+
+def test_numbers_too_big_to_print_are_refused_naming_the_field() -> None:
+    # 10**5000 has more digits than Python will turn into text: the message must not try.
+    with pytest.raises(OrderMappingError, match=r"^product_list\[0\]\.product_count: must be between"):
+        map_order_fields(_mutate("line0.product_count", 10**5000), ANSWERED)
+    with pytest.raises(OrderMappingError, match=r"^order_id: longer than 64 characters"):
+        map_order_fields(_mutate("order_id", 10**5000), ANSWERED)
+    with pytest.raises(OrderMappingError, match=r"^product_list\[0\]\.child_id: longer than 64 characters"):
+        map_order_fields(_mutate("line0.child_id", 10**5000), ANSWERED)
+    with pytest.raises(OrderMappingError, match=r"^pay_amount\.amount: must be below"):
+        map_order_fields(_mutate("pay_amount", {"amount": 10**5000, "currency_code": "USD"}), ANSWERED)
+    with pytest.raises(OrderMappingError, match=r"^left_send_good_hour: must be between 0 and"):
+        map_order_fields(_mutate("left_send_good_hour", -(10**5000)), ANSWERED)
+
+
+def test_a_json_number_keeps_all_its_decimals_so_a_30_place_price_is_refused() -> None:
+    # The client parses JSON numbers as Decimal; a float on the way would round this to 12.99.
+    price = {"amount": Decimal("12.990000000000000000000000000001"), "currency_code": "USD"}
+    with pytest.raises(OrderMappingError, match=r"product_unit_price\.amount: has more than 4 decimal"):
+        map_order_fields(_mutate("line0.product_unit_price", price), ANSWERED)
+    exact = {"amount": Decimal("12.9900"), "currency_code": "USD"}
+    assert map_order_fields(_mutate("pay_amount", exact), ANSWERED).total == Money(
+        amount=Decimal("12.99"), currency="USD"
+    )

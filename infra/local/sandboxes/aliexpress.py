@@ -237,12 +237,14 @@ class AliExpressSandbox(SandboxServer):
         memo: str | None = None,
         ship_within: timedelta = timedelta(days=7),
         extra: Mapping[str, Any] | None = None,
+        line_fields: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
         """A realistic order; returns it as order.get serves it.
 
         `items`: (sku_code, product_count); `address`: receipt fields to set (None removes one); `memo`:
         the buyer's note on the first line; `extra`: order fields to set as they are (None removes one),
-        to seed what the platform should never send.
+        and `line_fields` the same on every line of `product_list`, to seed what the platform should
+        never send.
         """
         if status not in STATUSES:
             raise ValueError(f"unknown order_status {status}")
@@ -267,6 +269,11 @@ class AliExpressSandbox(SandboxServer):
                         "show_status": status,
                     }
                 )
+                for field, value in (line_fields or {}).items():
+                    if value is None:
+                        products[-1].pop(field, None)
+                    else:
+                        products[-1][field] = copy.deepcopy(value)
             self.orders[key] = {
                 "order_id": int(key) if key.isdigit() else key,
                 "order_status": status,

@@ -7,7 +7,9 @@ names, and the codes the adapter acts on (the `*_CODES` constants below).
 
 A sync reads `aliexpress.solution.order.get` a page at a time and asks
 `aliexpress.solution.order.receiptinfo.get` for each order's address (the order list carries none): about
-1 + 1/50 calls per order. An order that does not map is handed over in the page's `rejected`, never raised.
+1 + 1/50 calls per order. An order that does not map is handed over in the page's `rejected`, never raised:
+mapping holds every field to the domain's bounds (`domain/limits.py`) and names the AliExpress field that
+breaks one, so that one order that could never be stored does not hold its store's cursor back.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import hmac
 import json
 import random
 import re
+import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -45,6 +48,7 @@ from parcelflow.adapters.marketplaces.aliexpress_models import (
     ReceiptInfoQuery,
 )
 from parcelflow.adapters.ratelimit import Limit, Throttle
+from parcelflow.domain import limits
 from parcelflow.domain.currencies import ISO_4217
 from parcelflow.domain.errors import (
     CredentialsRejected,
@@ -146,6 +150,7 @@ THROTTLED_IN_A_ROW = 8  # throttle answers to one call before giving up on it
 MAX_BAN_WAIT_S = 60.0  # without a deadline, a longer ban is not waited out in a Lambda
 
 _M = TypeVar("_M", bound=BaseModel)
+_V = TypeVar("_V")
 
 
 # -- signing -------------------------------------------------------------------------------------------------
@@ -257,8 +262,11 @@ def parse_pacific(text: Any, where: str) -> datetime:
     try:
         local = datetime.strptime(text.strip(), TOP_TIME_FORMAT)
     except ValueError as exc:
-        raise OrderMappingError(where, f"not a 'yyyy-MM-dd HH:mm:ss' time: {text!r}") from exc
-    return local.replace(tzinfo=pacific()).astimezone(UTC)
+        raise OrderMappingError(where, f"not a 'yyyy-MM-dd HH:mm:ss' time: {_shown(text)}") from exc
+    try:
+        return local.replace(tzinfo=pacific()).astimezone(UTC)
+    except OverflowError as exc:  # 9999-12-31 23:00 Pacific is past the last UTC instant Python holds
+        raise OrderMappingError(where, f"out of range: {_shown(text)}") from exc
 
 
 # -- mapping -------------------------------------------------------------------------------------------------
@@ -278,11 +286,12 @@ def map_status(order_status: Any, logistics_status: Any) -> PlatformStatus:
         if logistics_status in _SHIPPED_LOGISTICS:
             return PlatformStatus.SHIPPED
         raise OrderMappingError(
-            "logistics_status", f"needed to tell a FINISH order shipped from closed, got {logistics_status!r}"
+            "logistics_status",
+            f"needed to tell a FINISH order shipped from closed, got {_shown(logistics_status)}",
         )
     status = _STATUSES.get(order_status)
     if status is None:
-        raise OrderMappingError("order_status", f"unsupported value {order_status!r}")
+        raise OrderMappingError("order_status", f"unsupported value {_shown(order_status)}")
     return status
 
 
@@ -308,7 +317,10 @@ class MappedOrder:
     total: Money | None
 
     def with_address(self, address: Address) -> PlatformOrder:
-        return PlatformOrder(
+        """The order; OrderMappingError (in AliExpress's field names) if the domain's models refuse it."""
+        return _domain(
+            PlatformOrder,
+            "",
             platform_order_id=self.platform_order_id,
             platform_status=self.platform_status,
             platform_status_raw=self.platform_status_raw,
@@ -325,15 +337,19 @@ class MappedOrder:
 def map_order_fields(raw: Mapping[str, Any], answered_at: datetime) -> MappedOrder:
     """One order of order.get, all but its address. Raises OrderMappingError naming the AliExpress field.
 
-    `answered_at`: when the answer came; the left_send_good_* countdown runs from then.
+    Every value is held to the domain's bounds (`domain/limits.py`) here, before the address is asked
+    for: an order that could never be stored costs no receiptinfo call. `answered_at`: when the answer
+    came; the left_send_good_* countdown runs from then.
     """
     order = _parse(AliExpressOrder, raw)
-    order_id = str(order.order_id).strip()
-    if not order_id:
-        raise OrderMappingError("order_id", "missing or empty")
+    order_id = _id(order.order_id, "order_id")
     status = map_status(order.order_status, order.logistics_status)
     if not order.product_list:
         raise OrderMappingError("product_list", "missing or empty")
+    if len(order.product_list) > limits.MAX_LINES:
+        raise OrderMappingError(
+            "product_list", f"more than {limits.MAX_LINES} lines ({len(order.product_list)})"
+        )
     lines = [_line(product, f"product_list[{i}]") for i, product in enumerate(order.product_list)]
     return MappedOrder(
         platform_order_id=order_id,
@@ -354,20 +370,25 @@ def map_address(raw: Mapping[str, Any]) -> Address:
     country = _text(info.country, "receiptinfo.country").upper()
     country = COUNTRY_ALIASES.get(country, country)
     if len(country) != 2 or not country.isalpha():
-        raise OrderMappingError("receiptinfo.country", f"not an ISO 3166-1 alpha-2 code: {info.country!r}")
-    return Address(
+        raise OrderMappingError(
+            "receiptinfo.country", f"not an ISO 3166-1 alpha-2 code: {_shown(info.country)}"
+        )
+    return _domain(
+        Address,
+        "receiptinfo",
         name=_text(info.contact_person, "receiptinfo.contact_person"),
         line1=_text(info.detail_address, "receiptinfo.detail_address"),
-        line2=_optional(info.address2),
+        line2=_optional(info.address2, "receiptinfo.address2"),
         city=_text(info.city, "receiptinfo.city"),
-        province=_optional(info.province),
-        postcode=_optional(info.zip),
+        province=_optional(info.province, "receiptinfo.province"),
+        postcode=_optional(info.zip, "receiptinfo.zip"),
         country_code=country,
         phone=_phone(info),
     )
 
 
 def map_order(raw: Mapping[str, Any], receipt: Mapping[str, Any], answered_at: datetime) -> PlatformOrder:
+    """The whole order: a PlatformOrder, or OrderMappingError naming the AliExpress field, never else."""
     return map_order_fields(raw, answered_at).with_address(map_address(receipt))
 
 
@@ -376,33 +397,117 @@ def _parse(model: type[_M], raw: Mapping[str, Any], prefix: str = "") -> _M:
         return model.model_validate(raw)
     except ValidationError as exc:
         error = exc.errors()[0]
-        raise OrderMappingError(prefix + field_path(error["loc"]), error["msg"]) from exc
+        where = prefix + field_path(error["loc"]) if error["loc"] else prefix.rstrip(".") or "(order)"
+        raise OrderMappingError(where, error["msg"]) from exc
+
+
+# What pydantic adds to a location to say which member of a union (`int | str`) refused the value.
+_UNION_MEMBERS = frozenset({"int", "str", "float", "decimal", "bool"})
 
 
 def field_path(loc: tuple[int | str, ...]) -> str:
-    """('product_list', 0, 'product_count') → "product_list[0].product_count"."""
+    """('product_list', 0, 'product_count') → "product_list[0].product_count" (no union member names)."""
     path = ""
     for part in loc:
-        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif not (path and part in _UNION_MEMBERS):
+            path += f".{part}" if path else str(part)
     return path or "(order)"
 
 
+# The domain's field names → AliExpress's, for an error the domain's models raise (the backstop): each
+# domain name gives the AliExpress name and the table for what lies under it.
+_ORDER_FIELDS: dict[str, tuple[str, str]] = {
+    "platform_order_id": ("order_id", ""),
+    "platform_status": ("order_status", ""),
+    "platform_status_raw": ("order_status", ""),
+    "ordered_at": ("gmt_create", ""),
+    "updated_at": ("gmt_update", ""),
+    "ship_by": ("left_send_good_day", ""),
+    "lines": ("product_list", "line"),
+    "shipping_address": ("receiptinfo", "address"),
+    "buyer_note": ("product_list[].memo", ""),  # the lines' memos, joined
+    "total": ("pay_amount", "money"),
+}
+_FIELD_TABLES: dict[str, dict[str, tuple[str, str]]] = {
+    "order": _ORDER_FIELDS,
+    "line": {
+        "line_id": ("child_id", ""),
+        "sku": ("sku_code", ""),
+        "title": ("product_name", ""),
+        "quantity": ("product_count", ""),
+        "unit_price": ("product_unit_price", "money"),
+    },
+    "money": {"amount": ("amount", ""), "currency": ("currency_code", "")},
+    "address": {
+        "name": ("contact_person", ""),
+        "line1": ("detail_address", ""),
+        "line2": ("address2", ""),
+        "city": ("city", ""),
+        "province": ("province", ""),
+        "postcode": ("zip", ""),
+        "country_code": ("country", ""),
+        "phone": ("mobile_no", ""),
+    },
+}
+_MODEL_TABLES: dict[type[BaseModel], str] = {
+    PlatformOrder: "order",
+    OrderLine: "line",
+    Money: "money",
+    Address: "address",
+}
+
+
+def aliexpress_field(loc: tuple[int | str, ...], table: str = "order", prefix: str = "") -> str:
+    """A domain model's error location in AliExpress's names.
+
+    ("lines", 0, "title") → "product_list[0].product_name"; a name with no AliExpress counterpart is kept.
+    """
+    path = prefix
+    names = _FIELD_TABLES.get(table)
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+            continue
+        name, table = names[part] if names and part in names else (str(part), "")
+        names = _FIELD_TABLES.get(table)
+        path = f"{path}.{name}" if path else name
+    return path or "(order)"
+
+
+def _domain(model: type[_M], where: str, **values: Any) -> _M:
+    """The domain model, the bounds' last line; its refusal becomes OrderMappingError naming the field."""
+    try:
+        return model(**values)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        field = aliexpress_field(error["loc"], _MODEL_TABLES.get(model, ""), where)
+        raise OrderMappingError(field, error["msg"].removeprefix("Value error, ")) from exc
+
+
 def _line(product: OrderProduct, where: str) -> OrderLine:
-    count = product.product_count
-    if count is None or count <= 0:
-        raise OrderMappingError(f"{where}.product_count", f"must be a positive integer, got {count!r}")
-    line_id = str(product.child_id).strip() if product.child_id is not None else ""
-    if not line_id:
-        raise OrderMappingError(f"{where}.child_id", "missing or empty")
-    sku = _text(product.sku_code, f"{where}.sku_code")
+    quantity = _quantity(product.product_count, f"{where}.product_count")
+    line_id = _id(product.child_id, f"{where}.child_id")
+    sku = _text(product.sku_code, f"{where}.sku_code", limits.bounded_sku)
     price = product.product_unit_price
-    return OrderLine(
+    return _domain(
+        OrderLine,
+        where,
         line_id=line_id,
         sku=sku,
-        title=_optional(product.product_name) or sku,
-        quantity=count,
+        title=_optional(product.product_name, f"{where}.product_name") or sku,
+        quantity=quantity,
         unit_price=_money(price, f"{where}.product_unit_price") if price is not None else None,
     )
+
+
+# left_send_good_day/hour/min: no handling time is longer than a year, in any of the three units.
+_COUNTDOWN_MAX = {
+    "left_send_good_day": 365,
+    "left_send_good_hour": 365 * 24,
+    "left_send_good_min": 365 * 1440,
+}
 
 
 def _ship_by(order: AliExpressOrder, answered_at: datetime) -> datetime | None:
@@ -415,8 +520,10 @@ def _ship_by(order: AliExpressOrder, answered_at: datetime) -> datetime | None:
     if all(value is None for value in parts.values()):
         return None
     for name, value in parts.items():
-        if value is not None and value < 0:
-            raise OrderMappingError(name, f"must not be negative, got {value}")
+        if value is not None and not 0 <= value <= _COUNTDOWN_MAX[name]:
+            raise OrderMappingError(
+                name, f"must be between 0 and {_COUNTDOWN_MAX[name]}, got {_shown(value)}"
+            )
     days, hours, minutes = (value or 0 for value in parts.values())
     return _aware(answered_at).astimezone(UTC) + timedelta(days=days, hours=hours, minutes=minutes)
 
@@ -424,46 +531,107 @@ def _ship_by(order: AliExpressOrder, answered_at: datetime) -> datetime | None:
 def _buyer_note(products: list[OrderProduct]) -> str | None:
     """The buyer's notes are per line on AliExpress; one note for the order, each distinct note once."""
     notes: list[str] = []
-    for product in products:
-        memo = _optional(product.memo)
+    for i, product in enumerate(products):
+        memo = _optional(product.memo, f"product_list[{i}].memo", limits.bounded_note)
         if memo and memo not in notes:
             notes.append(memo)
-    return "; ".join(notes) or None
+    note = "; ".join(notes)
+    if len(note) > limits.MAX_NOTE_CHARS:
+        raise OrderMappingError(
+            "product_list[].memo",
+            f"the buyer's notes together are longer than {limits.MAX_NOTE_CHARS} characters ({len(note)})",
+        )
+    return note or None
 
 
 def _money(value: Amount | None, where: str) -> Money:
     if value is None:
         raise OrderMappingError(where, "missing")
-    try:
-        amount = Decimal(str(value.amount).strip()) if value.amount is not None else None
-    except InvalidOperation:
-        amount = None
+    amount = _decimal(value.amount)
     if amount is None or not amount.is_finite():
-        raise OrderMappingError(f"{where}.amount", f"not a decimal: {value.amount!r}")
-    if amount < 0:
-        raise OrderMappingError(f"{where}.amount", f"must not be negative, got {amount}")
-    currency = _text(value.currency_code, f"{where}.currency_code").upper()
+        raise OrderMappingError(f"{where}.amount", f"not a decimal: {_shown(value.amount)}")
+    amount = _bounded(limits.bounded_amount, amount, f"{where}.amount")
+    currency = _text(value.currency_code, f"{where}.currency_code", limits.bounded_id).upper()
     if currency not in ISO_4217:
-        raise OrderMappingError(f"{where}.currency_code", f"not an ISO 4217 code: {value.currency_code!r}")
-    return Money(amount=amount, currency=currency)
+        raise OrderMappingError(
+            f"{where}.currency_code", f"not an ISO 4217 code: {_shown(value.currency_code)}"
+        )
+    return _domain(Money, where, amount=amount, currency=currency)
+
+
+def _decimal(value: Any) -> Decimal | None:
+    """An amount as sent: a Decimal (the client parses JSON numbers so), a decimal string, an int, a float."""
+    if isinstance(value, Decimal):
+        return value
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        return None
+    try:
+        # A float by its shortest repr (1234.5, not its binary expansion); an int exactly, however long.
+        return Decimal(value) if isinstance(value, int) else Decimal(str(value).strip())
+    except InvalidOperation:
+        return None
 
 
 def _phone(info: ReceiptInfo) -> str | None:
-    number = _optional(info.mobile_no) or _optional(info.phone_number)
+    """The mobile number, else the landline; with the country's calling code unless it carries one."""
+    field, number = "receiptinfo.mobile_no", _optional(info.mobile_no, "receiptinfo.mobile_no")
+    if number is None:
+        field, number = "receiptinfo.phone_number", _optional(info.phone_number, "receiptinfo.phone_number")
     if number is None:
         return None
-    prefix = (_optional(info.phone_country) or "").lstrip("+")
-    return f"+{prefix} {number}" if prefix and not number.startswith("+") else number
+    prefix = (_optional(info.phone_country, "receiptinfo.phone_country", limits.bounded_id) or "").lstrip("+")
+    phone = f"+{prefix} {number}" if prefix and not number.startswith("+") else number
+    return _bounded(limits.bounded_text, phone, field)
 
 
-def _text(value: Any, where: str) -> str:
+def _bounded(check: Callable[[_V], _V], value: _V, where: str) -> _V:
+    """The value if the domain's bound holds; OrderMappingError naming the AliExpress field if not."""
+    try:
+        return check(value)
+    except limits.LimitExceeded as exc:
+        raise OrderMappingError(where, exc.problem) from None
+
+
+def _text(value: Any, where: str, check: Callable[[str], str] = limits.bounded_text) -> str:
     if not isinstance(value, str) or not value.strip():
         raise OrderMappingError(where, "missing or empty")
-    return value.strip()
+    return _bounded(check, value.strip(), where)
 
 
-def _optional(value: Any) -> str | None:
-    return (value.strip() or None) if isinstance(value, str) else None
+def _optional(value: Any, where: str, check: Callable[[str], str] = limits.bounded_text) -> str | None:
+    if not isinstance(value, str) or not value.strip():
+        return None
+    return _bounded(check, value.strip(), where)
+
+
+def _id(value: int | str | None, where: str) -> str:
+    """An order or line id as text, within the domain's bound (AliExpress's are 16-19 digits)."""
+    if isinstance(value, int) and value.bit_length() > _PRINTABLE_INT_BITS:
+        raise OrderMappingError(where, f"longer than {limits.MAX_ID_CHARS} characters ({_shown(value)})")
+    text = str(value).strip() if value is not None else ""
+    if not text:
+        raise OrderMappingError(where, "missing or empty")
+    return _bounded(limits.bounded_id, text, where)
+
+
+def _quantity(value: int | None, where: str) -> int:
+    if value is None:
+        raise OrderMappingError(where, "missing")
+    if value.bit_length() > _PRINTABLE_INT_BITS:
+        raise OrderMappingError(where, f"must be between 1 and {limits.MAX_QUANTITY}, got {_shown(value)}")
+    return _bounded(limits.bounded_quantity, value, where)
+
+
+# Python refuses to turn an int of more than 4,300 digits into text (sys.get_int_max_str_digits), and a
+# JSON number such as 1e5000 arrives as one: such a number is described, never printed.
+_PRINTABLE_INT_BITS = 14_000  # about 4,200 digits
+
+
+def _shown(value: Any) -> str:
+    """limits.shown, and an int too long to print described by its size."""
+    if isinstance(value, int) and value.bit_length() > _PRINTABLE_INT_BITS:
+        return f"a number of about {int(value.bit_length() * 0.30103)} digits"
+    return limits.shown(value)
 
 
 # -- shipment notices ----------------------------------------------------------------------------------------
@@ -543,6 +711,48 @@ def _tracking_website(carrier: str, channel_code: str, service: str) -> str | No
 
 
 # -- the client ----------------------------------------------------------------------------------------------
+# What a page's mapping may raise on a shape nobody foresaw (OverflowError: a date or span past datetime's
+# range): the order is rejected, the page goes on. Anything else is a bug, and ends the run visibly.
+_UNFORESEEN = (ValueError, TypeError, KeyError, AttributeError, ArithmeticError)
+_PLATFORM_WORDS_CHARS = 300
+
+
+def _json_int(text: str) -> int | str:
+    """A JSON integer; one longer than Python reads (4,300 digits) stays text rather than make the whole
+    page unreadable for the sake of one order, whose field then refuses the text by name."""
+    limit = sys.get_int_max_str_digits()
+    return text if limit and len(text) > limit else int(text)
+
+
+def _platform_words(text: str) -> str:
+    """The platform's (or an exception's) words for an error message: whole if short and printable."""
+    try:
+        return limits.bounded_text(text, max_chars=_PLATFORM_WORDS_CHARS)
+    except limits.LimitExceeded:
+        return limits.shown(text)
+
+
+def rejected_order_id(value: Any) -> str:
+    """What a rejected order is filed under: its order id when that is within bounds, else a stand-in.
+
+    The store keys the rejected order by it (one item per order, replaced when the order comes again), so
+    it must be short and printable, and the same on every run: "invalid-order-id-" and a digest of the id.
+    """
+    if isinstance(value, (str, int)) and not isinstance(value, bool):
+        try:
+            return _id(value, "order_id")
+        except OrderMappingError:
+            pass
+    if isinstance(value, int) and not isinstance(value, bool):
+        identity = value.to_bytes((value.bit_length() + 8) // 8, "big", signed=True)
+    else:
+        try:
+            identity = f"{type(value).__name__}:{value}".encode("utf-8", "surrogatepass")
+        except ValueError:  # an int nested too deep to print
+            identity = type(value).__name__.encode()
+    return f"invalid-order-id-{hashlib.sha256(identity).hexdigest()[:20]}"
+
+
 def shared_throttle(store: Store, limit: Limit = DEFAULT_LIMIT) -> Throttle:
     """The store's throttle, shared by every client of the store in this process (a warm Lambda)."""
     return ratelimit.shared_throttle(
@@ -710,7 +920,9 @@ class AliExpressClient:
         return parsed, answered_at
 
     def _receipt_info(self, order_id: str, deadline: float | None) -> Mapping[str, Any]:
-        query = ReceiptInfoQuery(order_id=int(order_id) if order_id.isdigit() else order_id)
+        # ASCII digits only: "８１２３" (full-width) is a different id from 8123, and int("²") fails.
+        numeric = order_id.isascii() and order_id.isdigit()
+        query = ReceiptInfoQuery(order_id=int(order_id) if numeric else order_id)
         answer = self._call(RECEIPT_INFO_GET, {"param1": to_json(query.model_dump())}, deadline)
         result = answer.get("result")
         if not isinstance(result, Mapping):
@@ -727,10 +939,12 @@ class AliExpressClient:
         orders: list[PlatformOrder] = []
         rejected: list[RejectedPlatformOrder] = []
         for raw in raws:
+            # Every field is held to the domain's bounds before the address is asked for: an order that
+            # could never be stored costs no receiptinfo call, and the cache below is keyed by bounded ids.
             try:
                 fields = map_order_fields(raw, answered_at)
             # ValueError covers OrderMappingError and pydantic's; the others are shapes nobody foresaw.
-            except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            except _UNFORESEEN as exc:
                 rejected.append(self._reject(raw, exc))
                 continue
             try:
@@ -738,12 +952,13 @@ class AliExpressClient:
                     fields.platform_order_id, deadline
                 )
             except AliExpressRejected as exc:
-                rejected.append(self._reject(raw, OrderMappingError("receiptinfo", exc.platform_message)))
+                refusal = OrderMappingError("receiptinfo", _platform_words(exc.platform_message))
+                rejected.append(self._reject(raw, refusal))
                 continue
             addresses[fields.platform_order_id] = receipt
             try:
                 orders.append(fields.with_address(map_address(receipt)))
-            except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            except _UNFORESEEN as exc:
                 rejected.append(self._reject({**raw, "receiptinfo": dict(receipt)}, exc))
         return orders, rejected
 
@@ -755,9 +970,9 @@ class AliExpressClient:
             first = exc.errors()[0]
             error = f"{field_path(first['loc'])}: {first['msg']}"
         else:
-            error = f"unexpected shape: {type(exc).__name__}: {exc}"
+            error = f"unexpected shape: {type(exc).__name__}: {_platform_words(str(exc))}"
         rejected = RejectedPlatformOrder(
-            platform_order_id=str(raw_dict.get("order_id") or ""),
+            platform_order_id=rejected_order_id(raw_dict.get("order_id")),
             raw=raw_dict,
             error=error,
             platform_status=status_or_none(raw_dict),
@@ -822,7 +1037,7 @@ class AliExpressClient:
         if status >= 400:
             raise MarketplaceRejected(f"{method}: HTTP {status}: {response.text[:200]}")
         try:
-            body = json.loads(response.content, parse_float=Decimal)
+            body = json.loads(response.content, parse_float=Decimal, parse_int=_json_int)
         except ValueError:
             return PlatformError(ErrorKind.TRANSIENT, str(status), "", "answer is not JSON")
         if not isinstance(body, Mapping):

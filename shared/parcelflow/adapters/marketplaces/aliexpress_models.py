@@ -7,6 +7,7 @@ either bare or wrapped the TOP way (`{"order_dto": [...]}`); both are accepted.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -29,9 +30,13 @@ class WireModel(BaseModel):
 
 
 class Amount(WireModel):
-    """A money value: `amount` is a decimal string (sometimes a number), `currency_code` ISO 4217."""
+    """A money value: `amount` is a decimal string (sometimes a number), `currency_code` ISO 4217.
 
-    amount: str | int | float | None = None
+    The client parses JSON numbers as Decimal; Decimal comes first so that 12.990000000000000000000000000001
+    stays what was sent (as a float it would round to 12.99 and pass the bound on decimal places).
+    """
+
+    amount: Decimal | str | int | float | None = None
     currency_code: str | None = None
 
 
