@@ -144,8 +144,11 @@ class FakeWorkflow:
 class FakeQueue:
     messages: list[tuple[str, str]] = field(default_factory=list)
 
-    def enqueue_confirmation(self, order_id: str, package_id: str) -> None:
+    attempts: list[str | None] = field(default_factory=list)
+
+    def enqueue_confirmation(self, order_id: str, package_id: str, *, attempt: str | None = None) -> None:
         self.messages.append((order_id, package_id))
+        self.attempts.append(attempt)
 
 
 @dataclass

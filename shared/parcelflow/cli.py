@@ -11,6 +11,10 @@ Commands (`python -m parcelflow.cli COMMAND --help` for each):
   stores                    every store with how its last sync went (ok, paused, credentials_rejected...)
   sync-now [STORE ...]      queue a sync of these stores (all when none given) now, whatever their schedule
   correct-tracking ORDER PACKAGE NUMBER   replace a confirmed package's tracking number on the platform
+  reconcile                 restart workflows that died, send lost confirmations again (the schedule does
+                            this every 5 minutes); prints what it did and what needs an operator
+  dead-letters              confirmations that failed every delivery and wait in the dead-letter queue
+  redrive-confirmations     send every dead-lettered confirmation again (after fixing why it failed)
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from parcelflow.domain.errors import BusinessError
 from parcelflow.domain.models import Channel, Store
 from parcelflow.domain.statuses import FulfilmentStatus
 from parcelflow.services.labels import print_labels
+from parcelflow.services.reconcile import reconcile, redrive_confirmations
 from parcelflow.services.repairs import correct_address, correct_tracking, retry_order
 from parcelflow.services.stores import store_overview
 from parcelflow.services.sync import sync_now
@@ -55,6 +60,9 @@ def main(argv: list[str] | None = None) -> int:
     tracking = commands.add_parser("correct-tracking", help="replace a confirmed package's tracking number")
     for name in ("order_id", "package_id", "tracking_number"):
         tracking.add_argument(name)
+    commands.add_parser("reconcile", help="restart workflows that died and send lost confirmations again")
+    commands.add_parser("dead-letters", help="confirmations waiting in the dead-letter queue")
+    commands.add_parser("redrive-confirmations", help="send the dead-lettered confirmations again")
     args = parser.parse_args(argv)
     try:
         return _run(args)
@@ -103,6 +111,30 @@ def _run(args: argparse.Namespace) -> int:
     elif args.command == "sync-now":
         queued = sync_now(args.store_ids or None, repo=deps.repository(), queue=deps.store_syncs())
         print(f"sync queued for {' '.join(queued) or 'no store'}")
+    elif args.command == "reconcile":
+        report = reconcile(
+            repo=deps.repository(),
+            workflow=deps.workflow(),
+            confirmations=deps.confirmations(),
+            dead_letters=deps.dead_letters(),
+        )
+        for order_id in report.restarted:
+            print(f"RESTARTED\t{order_id}")
+        for package_id in report.requeued:
+            print(f"RESENT\t{package_id}")
+        for line in report.gave_up:
+            print(f"NEEDS OPERATOR\t{line}")
+        for order_id in report.still_stuck:
+            print(f"STILL STUCK\t{order_id}\t(parcelflow retry {order_id})")
+        for package_id in report.dead_lettered:
+            print(f"DEAD LETTER\t{package_id}")
+    elif args.command == "dead-letters":
+        for letter in deps.dead_letters().peek():
+            sent = f"{letter.first_sent_at:%Y-%m-%d %H:%M} UTC" if letter.first_sent_at else "?"
+            print(f"{letter.order_id}\t{letter.package_id}\t{letter.receive_count} deliveries\tsent {sent}")
+    elif args.command == "redrive-confirmations":
+        redriven = redrive_confirmations(repo=deps.repository(), dead_letters=deps.dead_letters())
+        print(f"sent again: {' '.join(redriven.moved) or 'nothing was waiting'}")
     else:
         package = correct_tracking(
             args.order_id,

@@ -13,6 +13,7 @@ class Settings(BaseModel):
     label_bucket: str = Field(min_length=1)
     idempotency_table: str = Field(min_length=1)
     confirm_queue_url: str | None = None
+    confirm_dead_letter_queue_url: str | None = None
     sync_queue_url: str | None = None
     state_machine_arn: str | None = None
     label_url_expiry_s: int = Field(default=900, ge=60, le=7 * 24 * 3600)
@@ -27,6 +28,7 @@ _ENV = {
     "label_bucket": "LABEL_BUCKET",
     "idempotency_table": "IDEMPOTENCY_TABLE",
     "confirm_queue_url": "CONFIRM_QUEUE_URL",
+    "confirm_dead_letter_queue_url": "CONFIRM_DLQ_URL",
     "sync_queue_url": "SYNC_QUEUE_URL",
     "state_machine_arn": "STATE_MACHINE_ARN",
     "label_url_expiry_s": "LABEL_URL_EXPIRY_S",

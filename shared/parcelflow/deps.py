@@ -11,7 +11,7 @@ from parcelflow.adapters.dynamodb import DynamoDbOrderRepository
 from parcelflow.adapters.idempotency import DynamoDbOnceGuard
 from parcelflow.adapters.marketplaces import lwa
 from parcelflow.adapters.s3_labels import S3LabelStorage
-from parcelflow.adapters.sqs import SqsConfirmationQueue, SqsStoreSyncQueue
+from parcelflow.adapters.sqs import SqsConfirmationQueue, SqsDeadLetters, SqsStoreSyncQueue
 from parcelflow.adapters.stepfunctions import StepFunctionsWorkflow
 from parcelflow.config import get_settings, require
 from parcelflow.domain.models import Channel, Store
@@ -41,6 +41,12 @@ def confirmations() -> SqsConfirmationQueue:
 
 
 @lru_cache(maxsize=1)
+def dead_letters() -> SqsDeadLetters:
+    url = require(get_settings().confirm_dead_letter_queue_url, "CONFIRM_DLQ_URL")
+    return SqsDeadLetters(url, confirmations(), aws.sqs())
+
+
+@lru_cache(maxsize=1)
 def store_syncs() -> SqsStoreSyncQueue:
     url = require(get_settings().sync_queue_url, "SYNC_QUEUE_URL")
     return SqsStoreSyncQueue(url, aws.sqs())
@@ -67,7 +73,7 @@ def carrier_for(channel: Channel) -> CarrierClient:
 
 def reset() -> None:
     """Forget everything wired so far (tests and the local stack point the process elsewhere)."""
-    for factory in (repository, labels, workflow, confirmations, store_syncs, once, http):
+    for factory in (repository, labels, workflow, confirmations, dead_letters, store_syncs, once, http):
         factory.cache_clear()
     get_settings.cache_clear()
     aws.reset_clients()

@@ -195,7 +195,30 @@ class StoreSyncQueue(Protocol):
 
 
 class ConfirmationQueue(Protocol):
-    def enqueue_confirmation(self, order_id: str, package_id: str) -> None: ...
+    def enqueue_confirmation(self, order_id: str, package_id: str, *, attempt: str | None = None) -> None:
+        """`attempt`: a send after the first (a rescan, the reconciler) must differ from every earlier one,
+        or the FIFO queue drops it as a duplicate for five minutes."""
+        ...
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """A confirmation that failed every delivery and waits in the dead-letter queue."""
+
+    order_id: str
+    package_id: str
+    receive_count: int
+    first_sent_at: datetime | None
+
+
+class DeadLetters(Protocol):
+    def peek(self) -> list[DeadLetter]:
+        """What waits there now; the messages stay where they are."""
+        ...
+
+    def redrive(self) -> list[DeadLetter]:
+        """Every message back to the confirmation queue, as a new delivery; returns what was moved."""
+        ...
 
 
 class OnceGuard(Protocol):

@@ -223,7 +223,8 @@ class Package(Model):
     scanned_at: datetime | None = None
     confirmed_at: datetime | None = None
     confirm_error: str | None = None  # the marketplace's reason when it refused the confirmation
-    confirm_queued_at: datetime | None = None  # the last time a confirmation was sent for it
+    confirm_queued_at: datetime | None = None  # the last time the reconciler sent its confirmation again
+    confirm_dead_lettered_at: datetime | None = None  # its confirmation failed every delivery (the DLQ)
     # The waybill claim: the run that may call the carrier, until when, and how many runs claimed it.
     attempt_owner: str | None = None
     lease_until: datetime | None = None

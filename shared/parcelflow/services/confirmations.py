@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from parcelflow.domain.errors import CredentialsRejected, MarketplaceRejected, PackageNotFound
+from parcelflow.domain.errors import (
+    CredentialsRejected,
+    MarketplaceRejected,
+    MarketplaceUnavailable,
+    PackageNotFound,
+)
 from parcelflow.domain.models import ConfirmedShipment, utcnow
 from parcelflow.domain.statuses import FulfilmentStatus, IllegalTransition
 from parcelflow.ports import MarketplaceFactory, OnceGuard, OrderRepository
@@ -54,6 +59,11 @@ def confirm_package(
         mark_credentials_rejected(repo, store.store_id, denied.reason)
         repo.update_package_fields(order_id, package_id, S.SHIPPED, {"confirm_error": f"waiting: {denied}"})
         raise
+    except MarketplaceUnavailable as down:
+        # SQS brings the message back; if every delivery fails, the reconciler finds it in the
+        # dead-letter queue and this is the reason the operator reads.
+        repo.update_package_fields(order_id, package_id, S.SHIPPED, {"confirm_error": f"retrying: {down}"})
+        raise
     except MarketplaceRejected as rejected:
         refused = repo.update_package_fields(
             order_id, package_id, S.SHIPPED, {"confirm_error": rejected.reason}
@@ -69,6 +79,6 @@ def confirm_package(
         S.CONFIRMED,
         reason=f"tracking number uploaded to {store.marketplace}",
         by=BY,
-        changes={"confirmed_at": utcnow(), "confirm_error": None},
+        changes={"confirmed_at": utcnow(), "confirm_error": None, "confirm_dead_lettered_at": None},
     )
     return PackageOutcome.of(confirmed)

@@ -53,7 +53,10 @@ def scan_parcel(
     if package.status in (S.SHIPPED, S.CONFIRMED):
         if package.status == S.SHIPPED:
             # The confirmation may have been lost between the first scan and the queue; it is idempotent.
-            confirmations.enqueue_confirmation(order.order_id, package.package_id)
+            # A new deduplication id: the FIFO queue would drop a resend of the first for five minutes.
+            confirmations.enqueue_confirmation(
+                order.order_id, package.package_id, attempt=f"rescan-{utcnow():%Y%m%dT%H%M%S%f}"
+            )
         return result(
             ScanVerdict.ALREADY_SCANNED,
             f"already scanned at {package.scanned_at:%Y-%m-%d %H:%M:%S} UTC"

@@ -1,0 +1,187 @@
+"""The reconciler: nothing stuck, nothing lost. A schedule runs it; an operator can run it by hand.
+
+Workflows die where no code of ours can notice: a task killed by its timeout or out of memory after the
+carrier charged, an Express run that ran out of retries, a crash between storing an order and starting
+it. Confirmations get lost: a scan whose write succeeded but whose queue send failed, a message that
+failed every delivery and sits in the dead-letter queue. The reconciler looks for what sits too long
+where it should only pass through, moves it on, and puts what it cannot move in front of the operator
+with the reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from pydantic import BaseModel, Field
+
+from parcelflow.domain.errors import OrderNotFound, PackageNotFound
+from parcelflow.domain.models import Order, Package, utcnow
+from parcelflow.domain.statuses import STOP_STATUSES, FulfilmentStatus
+from parcelflow.ports import ConfirmationQueue, DeadLetters, OrderRepository, WorkflowStarter
+from parcelflow.services.workflows import start_workflow
+
+BY = "reconciler"
+S = FulfilmentStatus
+# An Express run lasts five minutes at most: fifteen minutes in a workflow status means no run is left.
+STUCK_AFTER = timedelta(minutes=15)
+# SQS delivers a confirmation five times, three minutes apart, before the dead-letter queue: past thirty
+# minutes a shipped package has no message left, unless it is in the dead-letter queue.
+UNCONFIRMED_AFTER = timedelta(minutes=30)
+# Automatic restarts of one order's workflow before the operator is asked to look.
+MAX_RESTARTS = 3
+_DIED = "no error was recorded: the task was stopped (timeout, out of memory or a crash)"
+
+
+class ReconcileReport(BaseModel):
+    restarted: list[str] = Field(default_factory=list)  # order ids whose workflow was started again
+    gave_up: list[str] = Field(default_factory=list)  # "<order id>: <reason>", now the operator's
+    still_stuck: list[str] = Field(default_factory=list)  # given up earlier, waiting for `retry`
+    requeued: list[str] = Field(default_factory=list)  # package ids whose confirmation was sent again
+    dead_lettered: list[str] = Field(default_factory=list)  # package ids newly marked from the DLQ
+
+
+def reconcile(
+    *,
+    repo: OrderRepository,
+    workflow: WorkflowStarter,
+    confirmations: ConfirmationQueue,
+    dead_letters: DeadLetters,
+    now: Callable[[], datetime] = utcnow,
+) -> ReconcileReport:
+    moment = now()
+    report = ReconcileReport()
+    stuck_since = moment - STUCK_AFTER
+    looked_at: set[str] = set()
+    for order in repo.orders_in_status_since(S.PENDING_REVIEW, stuck_since):
+        looked_at.add(order.order_id)
+        _restart_or_give_up(order, None, repo, workflow, report)
+    for status in (S.PENDING_PROCESSING, S.WAYBILL_REQUESTED):
+        for package in repo.packages_in_status_since(status, stuck_since):
+            if package.order_id in looked_at:
+                continue
+            looked_at.add(package.order_id)
+            order = repo.get_order(package.order_id)
+            if order.status in STOP_STATUSES:  # held or cancelled: an operator decides, not a workflow
+                continue
+            _restart_or_give_up(order, package, repo, workflow, report)
+    _mark_dead_letters(repo, dead_letters, moment, report)
+    _requeue_lost_confirmations(repo, confirmations, moment, report)
+    return report
+
+
+def _restart_or_give_up(
+    order: Order,
+    package: Package | None,
+    repo: OrderRepository,
+    workflow: WorkflowStarter,
+    report: ReconcileReport,
+) -> None:
+    where = f"package {package.package_id} in {package.status}" if package else f"order in {order.status}"
+    if order.stuck_reason is not None:
+        report.still_stuck.append(order.order_id)
+        return
+    if order.workflow_restarts < MAX_RESTARTS:
+        restarts = order.workflow_restarts + 1
+        order = repo.update_order_fields(order.order_id, {"workflow_restarts": restarts})
+        start_workflow(
+            order,
+            repo=repo,
+            workflow=workflow,
+            note=(f"workflow restarted ({where} for over {STUCK_AFTER}; restart {restarts})", BY),
+        )
+        report.restarted.append(order.order_id)
+        return
+    last_error = (package.failure_reason if package else None) or _DIED
+    reason = f"its workflow stopped {MAX_RESTARTS + 1} times ({where}); last: {last_error}"
+    if package is not None and package.status == S.WAYBILL_REQUESTED:
+        # On the rejected tab with the reason; `retry` asks the carrier first whether it bought one.
+        repo.transition_package(
+            order.order_id,
+            package.package_id,
+            S.WAYBILL_FAILED,
+            reason=reason,
+            by=BY,
+            changes={
+                "failure_reason": f"{reason}. The carrier may have charged for it: `retry` looks it up "
+                "before requesting another",
+                "attempt_owner": None,
+                "lease_until": None,
+            },
+        )
+    repo.update_order_fields(
+        order.order_id,
+        {"stuck_reason": reason, "alert": f"{reason}: `parcelflow retry {order.order_id}` starts it again"},
+        note=(reason, BY),
+    )
+    report.gave_up.append(f"{order.order_id}: {reason}")
+
+
+def _mark_dead_letters(
+    repo: OrderRepository, dead_letters: DeadLetters, moment: datetime, report: ReconcileReport
+) -> None:
+    for letter in dead_letters.peek():
+        try:
+            package = repo.get_package(letter.order_id, letter.package_id)
+        except (OrderNotFound, PackageNotFound):
+            continue  # not an order of this table any more: the message stays for a person
+        if package.status != S.SHIPPED or package.confirm_dead_lettered_at is not None:
+            continue  # confirmed after all, or marked already
+        last = package.confirm_error or "no reason recorded"
+        reason = (
+            f"the marketplace confirmation failed {letter.receive_count or 'every'} deliveries and waits in "
+            f"the dead-letter queue (last: {last}); `parcelflow redrive-confirmations` sends it again"
+        )
+        repo.update_package_fields(
+            letter.order_id,
+            letter.package_id,
+            S.SHIPPED,
+            {"confirm_error": reason, "confirm_dead_lettered_at": moment},
+        )
+        repo.update_order_fields(
+            letter.order_id, {"alert": f"package {letter.package_id}: {reason}"}, note=(reason, BY)
+        )
+        report.dead_lettered.append(letter.package_id)
+
+
+def _requeue_lost_confirmations(
+    repo: OrderRepository, confirmations: ConfirmationQueue, moment: datetime, report: ReconcileReport
+) -> None:
+    """Shipped long ago, not confirmed, nothing refused or dead-lettered: its message was never sent."""
+    cutoff = moment - UNCONFIRMED_AFTER
+    for package in repo.packages_in_status_since(S.SHIPPED, cutoff):
+        if package.confirm_error is not None or package.confirm_dead_lettered_at is not None:
+            continue  # refused, waiting for credentials or in the DLQ: on the operator's side
+        last_sent = package.confirm_queued_at or package.scanned_at
+        if last_sent is not None and last_sent > cutoff:
+            continue
+        confirmations.enqueue_confirmation(
+            package.order_id, package.package_id, attempt=f"reconcile-{moment:%Y%m%dT%H%M%S}"
+        )
+        repo.update_package_fields(
+            package.order_id, package.package_id, S.SHIPPED, {"confirm_queued_at": moment}
+        )
+        report.requeued.append(package.package_id)
+
+
+class RedriveOutcome(BaseModel):
+    moved: list[str]  # package ids sent back to the confirmation queue
+
+
+def redrive_confirmations(*, repo: OrderRepository, dead_letters: DeadLetters) -> RedriveOutcome:
+    """The operator fixed what made the confirmations fail (credentials, the platform is back): every
+    dead letter goes back to the confirmation queue, and its package is no longer marked."""
+    moved = dead_letters.redrive()
+    for letter in moved:
+        try:
+            package = repo.get_package(letter.order_id, letter.package_id)
+        except (OrderNotFound, PackageNotFound):
+            continue
+        if package.status == S.SHIPPED:
+            repo.update_package_fields(
+                letter.order_id,
+                letter.package_id,
+                S.SHIPPED,
+                {"confirm_error": None, "confirm_dead_lettered_at": None},
+            )
+    return RedriveOutcome(moved=[letter.package_id for letter in moved])

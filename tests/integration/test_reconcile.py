@@ -1,0 +1,284 @@
+"""The reconciler against the real repository and queues on moto: workflows that died, confirmations lost."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import boto3
+import pytest
+
+from infra.local.deploy import Deployment
+from parcelflow.adapters.dynamodb import DynamoDbOrderRepository
+from parcelflow.adapters.sqs import SqsConfirmationQueue, SqsDeadLetters
+from parcelflow.domain.errors import MarketplaceUnavailable
+from parcelflow.domain.models import PlatformStatus, utcnow
+from parcelflow.domain.statuses import FulfilmentStatus
+from parcelflow.ports import Waybill, WaybillRequest
+from parcelflow.services.confirmations import confirm_package
+from parcelflow.services.holds import hold_order
+from parcelflow.services.labels import print_labels, render_package_label
+from parcelflow.services.reconcile import MAX_RESTARTS, ReconcileReport, reconcile, redrive_confirmations
+from parcelflow.services.repairs import retry_order
+from parcelflow.services.review import review_order
+from parcelflow.services.scanning import scan_parcel
+from parcelflow.services.waybills import request_waybill
+from tests import factories
+from tests.fakes import FakeCarrier, FakeMarketplace, FakeQueue, FakeWorkflow, MemoryLabels, MemoryOnce
+
+S = FulfilmentStatus
+Queues = tuple[SqsConfirmationQueue, SqsDeadLetters]
+LATER = timedelta(minutes=20)  # past STUCK_AFTER
+MUCH_LATER = timedelta(minutes=40)  # past UNCONFIRMED_AFTER
+
+
+class Killed(Exception):
+    """The task was stopped (timeout, out of memory) after the carrier answered: nothing was written."""
+
+
+@pytest.fixture
+def seeded(repo: DynamoDbOrderRepository) -> DynamoDbOrderRepository:
+    repo.put_store(factories.store())
+    repo.put_channel(factories.channel())
+    return repo
+
+
+@pytest.fixture
+def queues(aws: Deployment) -> Queues:
+    sqs = boto3.client("sqs")
+    confirm = SqsConfirmationQueue(aws.physical_ids["ConfirmQueue"], sqs)
+    return confirm, SqsDeadLetters(aws.physical_ids["ConfirmDeadLetterQueue"], confirm, sqs)
+
+
+def _run(
+    repo: DynamoDbOrderRepository,
+    queues: Queues,
+    *,
+    workflow: FakeWorkflow | None = None,
+    confirmations: FakeQueue | None = None,
+    after: timedelta = LATER,
+) -> ReconcileReport:
+    moment = utcnow() + after
+    return reconcile(
+        repo=repo,
+        workflow=workflow or FakeWorkflow(),
+        confirmations=confirmations or queues[0],
+        dead_letters=queues[1],
+        now=lambda: moment,
+    )
+
+
+def _approved(repo: DynamoDbOrderRepository, platform_id: str = "111-R") -> tuple[str, str]:
+    order_id = repo.upsert_platform_order(
+        factories.store(), factories.platform_order(platform_id)
+    ).order.order_id
+    return order_id, review_order(order_id, repo=repo).package_ids[0]
+
+
+def _shipped(repo: DynamoDbOrderRepository, platform_id: str = "111-S") -> tuple[str, str]:
+    order_id, package_id = _approved(repo, platform_id)
+    request_waybill(order_id, package_id, repo=repo, carrier_for=FakeCarrier())
+    render_package_label(order_id, package_id, repo=repo, labels=MemoryLabels())
+    print_labels(repo=repo, labels=MemoryLabels(), expires_in_s=900, by="t")
+    tracking = repo.get_package(order_id, package_id).tracking_number
+    assert tracking
+    # The scan's write succeeded; its queue send did not (the queue here drops it).
+    scan_parcel(tracking, repo=repo, confirmations=FakeQueue(), scanner="dock-1")
+    return order_id, package_id
+
+
+def _die_after_the_carrier_charged(
+    repo: DynamoDbOrderRepository, carrier: FakeCarrier, order_id: str, package_id: str
+) -> None:
+    real_create = carrier.create_waybill
+
+    def create_then_die(request: WaybillRequest) -> Waybill:
+        real_create(request)
+        raise Killed
+
+    carrier.create_waybill = create_then_die  # type: ignore[method-assign]
+    with pytest.raises(Killed):
+        request_waybill(order_id, package_id, repo=repo, carrier_for=carrier)
+    carrier.create_waybill = real_create  # type: ignore[method-assign]
+
+
+# --- workflows that died ------------------------------------------------------------------------------
+
+
+def test_an_order_stored_but_never_started_is_started(
+    seeded: DynamoDbOrderRepository, queues: Queues
+) -> None:
+    order_id = seeded.upsert_platform_order(
+        factories.store(), factories.platform_order("111-LOST")
+    ).order.order_id
+    workflow = FakeWorkflow()
+    assert _run(seeded, queues, workflow=workflow, after=timedelta(minutes=5)).restarted == []  # not yet
+    report = _run(seeded, queues, workflow=workflow)
+    assert report.restarted == [order_id] and workflow.started == [order_id] and workflow.attempts == [1]
+    order = seeded.get_order(order_id)
+    assert order.workflow_started and order.workflow_restarts == 1
+    assert order.history[-1].by == "reconciler"
+
+
+def test_waiting_orders_are_never_read(seeded: DynamoDbOrderRepository, queues: Queues) -> None:
+    seeded.upsert_platform_order(
+        factories.store(), factories.platform_order("111-W", status=PlatformStatus.UNPAID)
+    )
+    workflow = FakeWorkflow()
+    assert _run(seeded, queues, workflow=workflow, after=timedelta(days=3)).restarted == []
+
+
+def test_a_package_stranded_after_the_carrier_charged_is_restarted_then_given_to_the_operator(
+    seeded: DynamoDbOrderRepository,
+    queues,
+) -> None:
+    carrier = FakeCarrier()
+    order_id, package_id = _approved(seeded)
+    _die_after_the_carrier_charged(seeded, carrier, order_id, package_id)
+    workflow = FakeWorkflow()
+    for restart in range(1, MAX_RESTARTS + 1):
+        report = _run(seeded, queues, workflow=workflow)
+        assert report.restarted == [order_id], restart
+    assert workflow.attempts == [1, 2, 3]
+    report = _run(seeded, queues, workflow=workflow)
+    assert report.restarted == [] and len(report.gave_up) == 1
+    package = seeded.get_package(order_id, package_id)
+    assert package.status == S.WAYBILL_FAILED  # on the rejected tab, with the reason
+    assert "may have charged" in (package.failure_reason or "")
+    assert "timeout, out of memory or a crash" in (package.failure_reason or "")
+    order = seeded.get_order(order_id)
+    assert order.status == S.WAYBILL_FAILED and order.stuck_reason and order.alert
+    assert _run(seeded, queues, workflow=workflow).gave_up == []  # said once
+
+    # The operator retries: the workflow runs again and the waybill bought by the dead run is found.
+    retry_order(order_id, repo=seeded, workflow=workflow)
+    assert seeded.get_order(order_id).stuck_reason is None
+    outcome = request_waybill(order_id, package_id, repo=seeded, carrier_for=carrier)
+    assert outcome.tracking_number and carrier.create_calls == 1 and carrier.find_calls == 1
+
+
+def test_a_carrier_down_past_every_retry_ends_with_its_reason(
+    seeded: DynamoDbOrderRepository, queues: Queues
+) -> None:
+    carrier = FakeCarrier(fail_after_create=1)
+    order_id, package_id = _approved(seeded)
+    with pytest.raises(Exception, match="read timeout"):
+        request_waybill(order_id, package_id, repo=seeded, carrier_for=carrier)
+    package = seeded.get_package(order_id, package_id)
+    assert (
+        package.status == S.WAYBILL_REQUESTED
+        and package.failure_reason == "carrier unavailable: read timeout"
+    )
+    for _ in range(MAX_RESTARTS + 1):
+        report = _run(seeded, queues)
+    assert "carrier unavailable: read timeout" in report.gave_up[0]
+
+
+def test_a_held_order_is_left_to_the_operator(seeded: DynamoDbOrderRepository, queues: Queues) -> None:
+    order_id, _ = _approved(seeded)
+    hold_order(order_id, "buyer asked to cancel", repo=seeded, by="t")
+    assert _run(seeded, queues).restarted == []
+
+
+# --- confirmations lost --------------------------------------------------------------------------------
+
+
+def test_a_shipped_package_whose_confirmation_was_never_sent_is_sent_again(
+    seeded: DynamoDbOrderRepository,
+    queues,
+) -> None:
+    order_id, package_id = _shipped(seeded)
+    queue = FakeQueue()
+    assert _run(seeded, queues, confirmations=queue, after=timedelta(minutes=10)).requeued == []  # in flight
+    report = _run(seeded, queues, confirmations=queue, after=MUCH_LATER)
+    assert report.requeued == [package_id] and queue.messages == [(order_id, package_id)]
+    assert queue.attempts[0] and queue.attempts[0].startswith("reconcile-")  # not the first send's id
+    assert _run(seeded, queues, confirmations=queue, after=MUCH_LATER).requeued == []  # sent just now
+    confirm_package(order_id, package_id, repo=seeded, marketplace_for=FakeMarketplace(), once=MemoryOnce())
+    assert _run(seeded, queues, confirmations=queue, after=timedelta(hours=3)).requeued == []
+
+
+def test_a_refused_confirmation_is_not_sent_again(seeded: DynamoDbOrderRepository, queues: Queues) -> None:
+    order_id, package_id = _shipped(seeded)
+    confirm_package(
+        order_id,
+        package_id,
+        repo=seeded,
+        marketplace_for=FakeMarketplace(refuse_with="quantity already shipped"),
+        once=MemoryOnce(),
+    )
+    assert _run(seeded, queues, after=MUCH_LATER).requeued == []
+
+
+def test_the_real_queue_takes_a_second_send_of_the_same_package(
+    seeded: DynamoDbOrderRepository,
+    queues,
+    aws: Deployment,
+) -> None:
+    """A FIFO queue drops a resend with the first send's deduplication id for five minutes."""
+    confirm, _ = queues
+    confirm.enqueue_confirmation("o-1", "o-1-1")
+    confirm.enqueue_confirmation("o-1", "o-1-1", attempt="reconcile-1")
+    confirm.enqueue_confirmation("o-1", "o-1-1")  # a duplicate of the first: dropped
+    sqs = boto3.client("sqs")
+    bodies = []
+    for _ in range(3):
+        for message in sqs.receive_message(
+            QueueUrl=aws.physical_ids["ConfirmQueue"], MaxNumberOfMessages=10
+        ).get("Messages", []):
+            bodies.append(json.loads(message["Body"]))
+            sqs.delete_message(
+                QueueUrl=aws.physical_ids["ConfirmQueue"], ReceiptHandle=message["ReceiptHandle"]
+            )
+    assert bodies == [{"order_id": "o-1", "package_id": "o-1-1"}] * 2
+
+
+def _dead_letter(aws: Deployment, order_id: str, package_id: str) -> None:
+    boto3.client("sqs").send_message(
+        QueueUrl=aws.physical_ids["ConfirmDeadLetterQueue"],
+        MessageBody=json.dumps({"order_id": order_id, "package_id": package_id}),
+        MessageGroupId=order_id,
+        MessageDeduplicationId=package_id,
+    )
+
+
+def test_a_dead_lettered_confirmation_marks_its_package_and_alerts_and_can_be_redriven(
+    seeded: DynamoDbOrderRepository,
+    queues,
+    aws: Deployment,
+) -> None:
+    order_id, package_id = _shipped(seeded)
+    down = FakeMarketplace()
+
+    def outage(shipment: object) -> None:
+        raise MarketplaceUnavailable("HTTP 503")
+
+    down.confirm_shipment = outage  # type: ignore[method-assign,assignment]
+    with pytest.raises(MarketplaceUnavailable):
+        confirm_package(order_id, package_id, repo=seeded, marketplace_for=down, once=MemoryOnce())
+    _dead_letter(aws, order_id, package_id)  # SQS gave up after five deliveries
+
+    report = _run(seeded, queues, after=timedelta(minutes=1))
+    assert report.dead_lettered == [package_id]
+    package = seeded.get_package(order_id, package_id)
+    assert package.confirm_dead_lettered_at is not None
+    assert "dead-letter queue" in (package.confirm_error or "") and "HTTP 503" in (
+        package.confirm_error or ""
+    )
+    order = seeded.get_order(order_id)
+    assert order.alert and package_id in order.alert
+    assert [h.by for h in order.history][-1] == "reconciler"
+    # The message is still there for the operator, and is marked once.
+    assert [(d.order_id, d.package_id) for d in queues[1].peek()] == [(order_id, package_id)]
+    assert _run(seeded, queues, after=timedelta(minutes=2)).dead_lettered == []
+    assert _run(seeded, queues, after=MUCH_LATER).requeued == []  # the DLQ holds it: not sent behind it
+
+    outcome = redrive_confirmations(repo=seeded, dead_letters=queues[1])
+    assert outcome.moved == [package_id] and queues[1].peek() == []
+    assert seeded.get_package(order_id, package_id).confirm_dead_lettered_at is None
+    messages = (
+        boto3.client("sqs")
+        .receive_message(QueueUrl=aws.physical_ids["ConfirmQueue"], MaxNumberOfMessages=10)
+        .get("Messages", [])
+    )
+    assert [json.loads(m["Body"]) for m in messages] == [{"order_id": order_id, "package_id": package_id}]
