@@ -52,6 +52,7 @@ class SqsSource:
     queue_url: str
     batch_size: int
     report_batch_item_failures: bool
+    maximum_concurrency: int = 1  # ScalingConfig.MaximumConcurrency: this many pollers, locally
 
 
 @dataclass(frozen=True)
@@ -421,6 +422,7 @@ def _function_events(
                     batch_size=int(props.get("BatchSize", 10)),
                     report_batch_item_failures="ReportBatchItemFailures"
                     in props.get("FunctionResponseTypes", []),
+                    maximum_concurrency=int((props.get("ScalingConfig") or {}).get("MaximumConcurrency", 1)),
                 )
             )
         elif kind in ("Schedule", "ScheduleV2"):

@@ -34,6 +34,7 @@ class SqsPoller:
         region: str,
         wait_seconds: int = 1,
         failure_visibility_timeout: int | None = None,
+        instance: int = 0,
     ) -> None:
         """failure_visibility_timeout: None keeps Lambda's behaviour (a failed message reappears after the
         queue's VisibilityTimeout); a number of seconds makes failures retry - and redrive - quickly."""
@@ -46,7 +47,7 @@ class SqsPoller:
         self._stop = threading.Event()
         self._busy = threading.Event()  # set while a received batch is being handled
         self._thread = threading.Thread(
-            target=self._run, name=f"sqs-poller-{function.logical_id}-{source.event_name}"
+            target=self._run, name=f"sqs-poller-{function.logical_id}-{source.event_name}-{instance}"
         )
 
     @property
@@ -154,10 +155,12 @@ class SqsPollers:
     """All the pollers of a deployment: start, stop, and drain (wait until the queues are handled)."""
 
     def __init__(self, functions: list[LocalFunction], *, region: str, **options: Any) -> None:
+        # Lambda scales a queue's consumer up to the source's maximum concurrency: one poller each.
         self.pollers = [
-            SqsPoller(function, source, region=region, **options)
+            SqsPoller(function, source, region=region, instance=instance, **options)
             for function in functions
             for source in function.sqs_sources
+            for instance in range(source.maximum_concurrency)
         ]
         self._sqs: Any = boto3.session.Session().client("sqs", region_name=region)
 

@@ -4,6 +4,7 @@ import math
 
 import pytest
 
+from infra.local.sandboxes._server import RateBucket
 from parcelflow.adapters.ratelimit import Limit, Throttle, TokenBucket
 from parcelflow.domain.errors import SyncPaused
 from tests.fakes import FakeClock
@@ -147,3 +148,37 @@ def test_observe_limit_applies_a_sensible_announced_rate(header: str | None, rat
     throttle = _throttle(FakeClock())
     throttle.observe_limit("op", header)
     assert math.isclose(throttle.bucket("op").rate_per_s, rate)
+
+
+# -- instances sharing one account's limit --------------------------------------------------------------
+def _throttled_answers(instances: int, share: int, calls: int) -> int:
+    """`instances` confirmers, each with its own throttle, call one account whose server-side bucket is
+    confirmShipment's 2/s with a burst of 10: how many answers are 429s?"""
+    clock = FakeClock()
+    server = RateBucket(2.0, 10, clock)
+    limits = {"confirmShipment": Limit(rate_per_s=2.0, burst=10)}
+    throttles = [Throttle(limits, clock=clock, share=share) for _ in range(instances)]
+    ready = [clock() + t.bucket("confirmShipment").reserve() for t in throttles]
+    throttled = 0
+    for _ in range(calls):
+        instance = min(range(instances), key=ready.__getitem__)
+        clock.now = max(clock.now, ready[instance])
+        throttled += not server.take()
+        ready[instance] = clock() + throttles[instance].bucket("confirmShipment").reserve()
+    return throttled
+
+
+def test_instances_each_spending_the_whole_limit_throttle_each_other() -> None:
+    assert _throttled_answers(instances=4, share=1, calls=60) > 20
+
+
+@pytest.mark.parametrize("instances", [2, 4])
+def test_instances_sharing_the_limit_are_never_throttled(instances: int) -> None:
+    assert _throttled_answers(instances=instances, share=instances, calls=60) == 0
+
+
+def test_a_shared_throttle_takes_its_part_of_an_announced_rate_too() -> None:
+    throttle = Throttle({"confirmShipment": Limit(rate_per_s=2.0, burst=10)}, share=2)
+    assert throttle.bucket("confirmShipment").rate_per_s == 1.0
+    throttle.observe_limit("confirmShipment", "5.0")  # Amazon: this account may make 5 calls a second
+    assert throttle.bucket("confirmShipment").rate_per_s == 2.5

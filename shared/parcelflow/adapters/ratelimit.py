@@ -92,8 +92,16 @@ class Throttle:
         jitter: Callable[[], float] = random.random,
         base_backoff_s: float = 1.0,
         max_backoff_s: float = 60.0,
+        share: int = 1,
     ) -> None:
-        self._buckets = {operation: TokenBucket(limit, clock=clock) for operation, limit in limits.items()}
+        """`share`: how many instances spend the account's limits at once (a function's maximum
+        concurrency); each takes that part of every rate and burst, so together they keep to the limit."""
+        if share < 1:
+            raise ValueError(f"a throttle is shared by at least one instance, got {share}")
+        self._share = share
+        self._buckets = {
+            operation: TokenBucket(_part(limit, share), clock=clock) for operation, limit in limits.items()
+        }
         self._clock = clock
         self._sleep = sleep
         self._jitter = jitter
@@ -138,20 +146,24 @@ class Throttle:
         except ValueError:
             return
         if rate > 0 and rate != float("inf"):
-            self._buckets[operation].set_rate(rate)
+            self._buckets[operation].set_rate(rate / self._share)
+
+
+def _part(limit: Limit, share: int) -> Limit:
+    return Limit(rate_per_s=limit.rate_per_s / share, burst=max(1, limit.burst // share))
 
 
 _shared: dict[Hashable, Throttle] = {}
 _shared_lock = threading.Lock()
 
 
-def shared_throttle(key: Hashable, limits: Mapping[str, Limit]) -> Throttle:
+def shared_throttle(key: Hashable, limits: Mapping[str, Limit], share: int = 1) -> Throttle:
     """The throttle of one platform account, shared by every client of it in this process: the warm
-    invocations of a Lambda spend one bucket, as the platform counts one."""
+    invocations of a Lambda spend one bucket, as the platform counts one. `share`: see Throttle."""
     with _shared_lock:
-        throttle = _shared.get(key)
+        throttle = _shared.get((key, share))
         if throttle is None:
-            throttle = _shared[key] = Throttle(limits)
+            throttle = _shared[(key, share)] = Throttle(limits, share=share)
         return throttle
 
 
