@@ -410,6 +410,34 @@ def test_an_order_that_does_not_map_travels_in_its_page(
     assert rejected[no_country].platform_status is PlatformStatus.AWAITING_SHIPMENT
 
 
+def test_poison_orders_over_http_are_rejected_and_the_store_goes_on(
+    amazon: AmazonSandbox, marketplace: AmazonSpApiClient
+) -> None:
+    good = amazon.add_order()["orderId"]
+    poison = {amazon.add_order()["orderId"]: change for change in range(4)}
+    for order_id, change in poison.items():
+        order = amazon.orders[order_id]
+        item = order["orderItems"][0]
+        if change == 0:
+            item["product"]["title"] = "x" * 512_000
+        elif change == 1:
+            item["quantityOrdered"] = 10**40
+        elif change == 2:
+            order["recipient"]["deliveryAddress"]["city"] = "Berlin\x00"
+        else:
+            item["product"]["price"]["unitPrice"]["amount"] = "-5.00"
+    [page] = _pages(marketplace)
+    assert [o.platform_order_id for o in page.orders] == [good]
+    errors = {r.platform_order_id: r.error for r in page.rejected}
+    assert set(errors) == set(poison) and all(len(e) < 300 for e in errors.values())
+    assert [errors[order_id].split(":")[0] for order_id in poison] == [
+        "orderItems[0].product.title",
+        "orderItems[0].quantityOrdered",
+        "recipient.deliveryAddress.city",
+        "orderItems[0].product.price.unitPrice.amount",
+    ]
+
+
 def test_an_order_waiting_for_payment_has_no_address_until_it_is_unshipped(
     amazon: AmazonSandbox, marketplace: AmazonSpApiClient, http: httpx.Client
 ) -> None:

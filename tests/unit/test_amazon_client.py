@@ -393,6 +393,47 @@ def test_an_order_that_does_not_map_travels_in_its_page(amazon: FakeAmazon, cloc
     assert (second.platform_order_id, second.raw) == ("", {"value": "not an order"})
 
 
+def test_poison_orders_travel_in_their_page_and_the_rest_of_the_page_goes_on(
+    amazon: FakeAmazon, clock: FakeClock
+) -> None:
+    huge_title = raw_order("302-0000002-0000002")
+    huge_title["orderItems"][0]["product"]["title"] = "x" * 512_000
+    huge_quantity = raw_order("302-0000003-0000003")
+    huge_quantity["orderItems"][0]["quantityOrdered"] = 10**40
+    many_items = raw_order("302-0000004-0000004")
+    many_items["orderItems"] = many_items["orderItems"] * 300
+    body = {
+        "orders": [
+            huge_title,
+            huge_quantity,
+            raw_order("9" * 3000),
+            raw_order("302-0000005-0000005", orderId="HUGE-NUMBER"),  # an id no str() can print
+            many_items,
+            raw_order("302-\x00-\ud800"),
+            raw_order("302-0000001-0000001"),
+        ]
+    }
+    content = json.dumps(body).replace('"HUGE-NUMBER"', "1" + "0" * 5000)
+    amazon.sp.append(httpx.Response(200, content=content.encode()))
+    client = _client(amazon, clock)
+    [only] = _pages(client)
+    assert [o.platform_order_id for o in only.orders] == ["302-0000001-0000001"]
+    assert [r.error.split(":")[0] for r in only.rejected] == [
+        "orderItems[0].product.title",
+        "orderItems[0].quantityOrdered",
+        "orderId",
+        "orderId",
+        "orderItems",
+        "orderId",
+    ]
+    assert all(len(r.error) < 300 for r in only.rejected)
+    assert only.rejected[2].platform_order_id == "9" * 3000  # the store keys it by its digest
+    # An id that is not text at all, even one too big to print, is not raised either.
+    orders, rejected = client._map_page([{"orderId": 10**5000}, {"orderId": [1]}, None, 10**5000])
+    assert orders == [] and len(rejected) == 4
+    assert all(len(r.error) < 300 and len(r.platform_order_id) <= 64 for r in rejected)
+
+
 def test_an_order_waiting_for_payment_comes_through_the_page_without_an_address(
     amazon: FakeAmazon, clock: FakeClock
 ) -> None:

@@ -297,6 +297,185 @@ def test_an_order_that_does_not_map_names_the_field(
     assert str(raised.value).startswith(field)
 
 
+HUGE = "x" * 512_000  # a 500 KB title
+
+
+def _item(i: int) -> dict[str, Any]:
+    return {"orderItemId": f"7000000000{i:04d}", "quantityOrdered": 1, "product": {"sellerSku": f"S{i}"}}
+
+
+def _unit_price(o: dict[str, Any], amount: Any) -> None:
+    o["orderItems"][0]["product"]["price"]["unitPrice"]["amount"] = amount
+
+
+def _delivery(o: dict[str, Any], **fields: Any) -> None:
+    o["recipient"]["deliveryAddress"].update(fields)
+
+
+# A poison order: what no order may hold (domain/limits.py), each named by its Amazon field.
+POISON: list[tuple[str, Callable[[dict[str, Any]], object], str]] = [
+    (
+        "500 KB title",
+        lambda o: o["orderItems"][0]["product"].update(title=HUGE),
+        "orderItems[0].product.title: longer than 500 characters (512000)",
+    ),
+    (
+        "quantity 10^40",
+        lambda o: o["orderItems"][0].update(quantityOrdered=10**40),
+        "orderItems[0].quantityOrdered: must be between 1 and 10000, got ",
+    ),
+    (
+        "quantity past Python's int-to-text limit",
+        lambda o: o["orderItems"][1].update(quantityOrdered=10**5000),
+        "orderItems[1].quantityOrdered: must be between 1 and 10000, got ",
+    ),
+    (
+        "quantity 10001",
+        lambda o: o["orderItems"][0].update(quantityOrdered=10_001),
+        "orderItems[0].quantityOrdered: must be between 1 and 10000, got 10001",
+    ),
+    (
+        "3,000-character orderId",
+        lambda o: o.update(orderId="1" * 3000),
+        "orderId: longer than 64 characters (3000)",
+    ),
+    (
+        "3,000-character orderItemId",
+        lambda o: o["orderItems"][1].update(orderItemId="7" * 3000),
+        "orderItems[1].orderItemId: longer than 64 characters (3000)",
+    ),
+    (
+        "NUL in the SKU",
+        lambda o: o["orderItems"][0]["product"].update(sellerSku="CASE\x00BLK"),
+        "orderItems[0].product.sellerSku: holds the control character U+0000 at position 4",
+    ),
+    (
+        "101-character SKU",
+        lambda o: o["orderItems"][0]["product"].update(sellerSku="S" * 101),
+        "orderItems[0].product.sellerSku: longer than 100 characters (101)",
+    ),
+    (
+        "control character in the name",
+        lambda o: _delivery(o, name="Jane\x1bBuyer"),
+        "recipient.deliveryAddress.name: holds the control character U+001B at position 4",
+    ),
+    (
+        "lone surrogate in the city",
+        lambda o: _delivery(o, city="Mountain \ud800View"),
+        "recipient.deliveryAddress.city: holds a lone surrogate at position 9",
+    ),
+    (
+        "line break in the first address line",
+        lambda o: _delivery(o, addressLine1="1600\nAmphitheatre"),
+        "recipient.deliveryAddress.addressLine1: holds the control character U+000A at position 4",
+    ),
+    (
+        "NUL in the company",
+        lambda o: _delivery(o, companyName="\x00"),
+        "recipient.deliveryAddress.companyName: holds the control character U+0000 at position 0",
+    ),
+    (
+        "500 KB postal code",
+        lambda o: _delivery(o, postalCode=HUGE),
+        "recipient.deliveryAddress.postalCode: longer than 500 characters (512000)",
+    ),
+    (
+        "control character in the phone",
+        lambda o: _delivery(o, phone="+1\x07650"),
+        "recipient.deliveryAddress.phone: holds the control character U+0007 at position 2",
+    ),
+    (
+        "500 KB third address line",
+        lambda o: _delivery(o, addressLine3=HUGE),
+        "recipient.deliveryAddress.addressLine3: longer than 500 characters (512000)",
+    ),
+    (
+        "address lines 2 and 3 too long together",
+        lambda o: _delivery(o, addressLine2="a" * 300, addressLine3="b" * 300),
+        "recipient.deliveryAddress.addressLine3: addressLine2 and addressLine3 together are longer than 500",
+    ),
+    (
+        "address line that is a number past the int-to-text limit",
+        lambda o: _delivery(o, addressLine2=10**5000),
+        "recipient.deliveryAddress.addressLine2: not a string",
+    ),
+    (
+        "negative price",
+        lambda o: _unit_price(o, "-12.99"),
+        "orderItems[0].product.price.unitPrice.amount: must not be negative, got ",
+    ),
+    (
+        "absurd price",
+        lambda o: _unit_price(o, "1e12"),
+        "orderItems[0].product.price.unitPrice.amount: must be below 1000000000, got ",
+    ),
+    (
+        "price with ten decimal places",
+        lambda o: _unit_price(o, "12.9900000001"),
+        "orderItems[0].product.price.unitPrice.amount: has more than 4 decimal places: ",
+    ),
+    (
+        "price that is a 500 KB number",
+        lambda o: _unit_price(o, "9" * 512_000),
+        "orderItems[0].product.price.unitPrice.amount: not a decimal of at most 40 characters",
+    ),
+    (
+        "total past the int-to-text limit",
+        lambda o: o["proceeds"]["grandTotal"].update(amount=10**5000),
+        "proceeds.grandTotal.amount: must be below 1000000000, got ",
+    ),
+    (
+        "500 KB currency code",
+        lambda o: o["proceeds"]["grandTotal"].update(currencyCode=HUGE),
+        "proceeds.grandTotal.currencyCode: longer than 64 characters (512000)",
+    ),
+    (
+        "hundreds of items",
+        lambda o: o.update(orderItems=[_item(i) for i in range(300)]),
+        "orderItems: more than 100 items (300)",
+    ),
+    (
+        "500 KB status",
+        lambda o: o["fulfillment"].update(fulfillmentStatus=HUGE),
+        "fulfillment.fulfillmentStatus: longer than 64 characters (512000)",
+    ),
+    (
+        "500 KB date",
+        lambda o: o.update(createdTime=HUGE),
+        "createdTime: not an ISO 8601 date-time: 'xxxxxxxx",
+    ),
+    (
+        "500 KB IOSS number",
+        lambda o: _set_ioss(o, HUGE),
+        "orderItems[0].fulfillment.shipping.internationalShipping.iossNumber: not an IOSS number",
+    ),
+]
+
+
+@pytest.mark.parametrize(("change", "error"), [(c, e) for _, c, e in POISON], ids=[n for n, _, _ in POISON])
+def test_a_poison_order_is_refused_naming_the_amazon_field_and_not_quoting_it_whole(
+    change: Callable[[dict[str, Any]], None], error: str
+) -> None:
+    """Issue 7: such an order passed mapping, failed its write on every run and held its store back."""
+    with pytest.raises(OrderMappingError) as raised:
+        map_order(with_change(change))
+    assert str(raised.value).startswith(error)
+    assert raised.value.field == error.split(": ", 1)[0]
+    assert len(str(raised.value)) < 300
+
+
+def test_a_title_at_the_bound_is_kept_and_the_sku_stands_in_for_an_empty_one() -> None:
+    order = map_order(with_change(lambda o: o["orderItems"][0]["product"].update(title="t" * 500)))
+    assert order.lines[0].title == "t" * 500
+    order = map_order(with_change(lambda o: o["orderItems"][0]["product"].update(title="  ")))
+    assert order.lines[0].title == "CASE-BLK"
+
+
+def test_a_hundred_items_is_still_an_order() -> None:
+    order = map_order(with_change(lambda o: o.update(orderItems=[_item(i) for i in range(100)])))
+    assert len(order.lines) == 100
+
+
 def _set_ioss(order: dict[str, Any], *numbers: str) -> None:
     """Put the IOSS numbers on the order's items, in order, where searchOrders carries them."""
     for item, number in zip(order["orderItems"], numbers, strict=False):

@@ -14,6 +14,7 @@ resumed by the next Lambda run, and a window read again after a token expired, r
 
 from __future__ import annotations
 
+import json
 import random
 import re
 import time
@@ -39,6 +40,7 @@ from parcelflow.adapters.marketplaces.amazon_models import (
 )
 from parcelflow.adapters.marketplaces.lwa import LwaTokenSource
 from parcelflow.adapters.ratelimit import Limit, Throttle
+from parcelflow.domain import limits
 from parcelflow.domain.errors import (
     CredentialsRejected,
     MarketplaceRejected,
@@ -229,8 +231,10 @@ class AmazonSpApiClient:
         if response.status_code >= 400:
             raise MarketplaceRejected(f"searchOrders: {_error_text(response)}")
         try:
-            return SearchOrdersPage.model_validate_json(response.content)
-        except ValidationError as exc:
+            # Read with the standard parser, not pydantic's: one order holding a number of 4,300 digits
+            # or more would make the whole page unreadable there (see _json_int).
+            return SearchOrdersPage.model_validate(json.loads(response.content, parse_int=_json_int))
+        except (ValueError, RecursionError) as exc:  # not JSON, or not a SearchOrdersResponse
             raise MarketplaceUnavailable(
                 f"searchOrders: answer is not a SearchOrdersResponse (HTTP {response.status_code})"
             ) from exc
@@ -276,11 +280,11 @@ class AmazonSpApiClient:
         raw_dict = dict(raw) if isinstance(raw, Mapping) else {"value": raw}
         try:
             return map_order(raw_dict)
-        # ValueError covers OrderMappingError and pydantic's ValidationError; the others are shapes nobody
+        # OrderMappingError and pydantic's ValidationError are ValueErrors; anything else is a shape nobody
         # foresaw. Either way this order waits for a person and the rest of the page goes on.
-        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        except Exception as exc:  # one order must never stop its store's sync
             rejected = RejectedPlatformOrder(
-                platform_order_id=str(raw_dict.get("orderId") or ""),
+                platform_order_id=_order_id_of(raw_dict),
                 raw=raw_dict,
                 error=_describe(exc),
                 platform_status=_status_or_none(raw_dict),
@@ -289,7 +293,7 @@ class AmazonSpApiClient:
                 "amazon order does not map",
                 extra={
                     "store_id": self._store.store_id,
-                    "platform_order_id": rejected.platform_order_id,
+                    "platform_order_id": rejected.platform_order_id[:80],
                     "error": rejected.error,
                 },
             )
@@ -506,14 +510,27 @@ def confirm_shipment_body(shipment: ConfirmedShipment, marketplace_id: str) -> d
 
 
 # -- mapping ------------------------------------------------------------------------------------------------
+# An amount's text longer than this is not a price (limits.MAX_AMOUNT has 10 digits, 4 places at most).
+_MAX_AMOUNT_CHARS = 40
+# An int with more bits than this is shown by its size: Python will not print one past 4,300 digits.
+_SHOWN_INT_BITS = 128
+_MAX_JSON_INT_DIGITS = 4000  # below sys.int_info.default_max_str_digits (4,300)
+
+
 def map_order(raw: Mapping[str, Any]) -> PlatformOrder:
-    """One searchOrders order → PlatformOrder. Raises OrderMappingError naming the Amazon field."""
-    order_id = _text(raw, "orderId", "orderId")
+    """One searchOrders order → PlatformOrder. Raises OrderMappingError naming the Amazon field.
+
+    Every value is held to domain/limits.py here, where the Amazon field can be named; the domain models
+    check the same bounds again as the backstop.
+    """
+    order_id = _text(raw, "orderId", "orderId", limits.bounded_id)
     fulfillment = _fulfillment(raw)
     status_raw, status = _status(fulfillment)
     items = raw.get("orderItems")
     if not isinstance(items, list) or not items:
         raise OrderMappingError("orderItems", "missing or empty")
+    if len(items) > limits.MAX_LINES:
+        raise OrderMappingError("orderItems", f"more than {limits.MAX_LINES} items ({len(items)})")
     # A request to cancel an order not paid for yet changes nothing (it cannot ship before): if the
     # payment clears, the request is still on its items and the order is CANCEL_REQUESTED then.
     if status not in (PlatformStatus.CANCELLED, PlatformStatus.UNPAID) and any(
@@ -550,10 +567,11 @@ def _fulfillment(raw: Mapping[str, Any]) -> Mapping[str, Any]:
 
 
 def _status(fulfillment: Mapping[str, Any]) -> tuple[str, PlatformStatus]:
-    status_raw = _text(fulfillment, "fulfillmentStatus", "fulfillment.fulfillmentStatus")
+    where = "fulfillment.fulfillmentStatus"
+    status_raw = _text(fulfillment, "fulfillmentStatus", where, limits.bounded_id)
     status = _STATUSES.get(status_raw)
     if status is None:
-        raise OrderMappingError("fulfillment.fulfillmentStatus", f"unsupported value {status_raw!r}")
+        raise OrderMappingError(where, f"unsupported value {_shown(status_raw)}")
     return status_raw, status
 
 
@@ -562,6 +580,13 @@ def _status_or_none(raw: Mapping[str, Any]) -> PlatformStatus | None:
         return _status(_fulfillment(raw))[1]
     except OrderMappingError:
         return None
+
+
+def _order_id_of(raw: Mapping[str, Any]) -> str:
+    """What a rejected order is known by: its orderId if that is text (the store keys a long or odd one
+    by its digest), else nothing."""
+    order_id = raw.get("orderId")
+    return order_id if isinstance(order_id, str) else ""
 
 
 def _cancellation_pending(item: Any) -> bool:
@@ -584,7 +609,7 @@ def _ioss_number(items: list[Any]) -> str | None:
         where = f"orderItems[{i}].fulfillment.shipping.internationalShipping.iossNumber"
         number = value.strip().upper() if isinstance(value, str) else ""
         if not _IOSS.match(number):
-            raise OrderMappingError(where, f"not an IOSS number (IM and 10 digits): {value!r}")
+            raise OrderMappingError(where, f"not an IOSS number (IM and 10 digits): {_shown(value)}")
         if found is not None and found[0] != number:
             raise OrderMappingError(where, f"{number} differs from {found[1]} ({found[0]})")
         found = found or (number, where)
@@ -603,18 +628,22 @@ def _line(item: Any, where: str) -> OrderLine:
     if not isinstance(item, Mapping):
         raise OrderMappingError(where, "not an object")
     quantity = item.get("quantityOrdered")
-    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
-        raise OrderMappingError(f"{where}.quantityOrdered", f"must be a positive integer, got {quantity!r}")
+    if isinstance(quantity, bool) or not isinstance(quantity, int):
+        raise OrderMappingError(f"{where}.quantityOrdered", f"must be an integer, got {_shown(quantity)}")
+    if not 0 < quantity <= limits.MAX_QUANTITY:
+        raise OrderMappingError(
+            f"{where}.quantityOrdered", f"must be between 1 and {limits.MAX_QUANTITY}, got {_shown(quantity)}"
+        )
     product = item.get("product")
     if not isinstance(product, Mapping):
         raise OrderMappingError(f"{where}.product", "missing")
-    sku = _text(product, "sellerSku", f"{where}.product.sellerSku")
+    sku = _text(product, "sellerSku", f"{where}.product.sellerSku", limits.bounded_sku)
     price = product.get("price")
     unit_price = price.get("unitPrice") if isinstance(price, Mapping) else None
     return OrderLine(
-        line_id=_text(item, "orderItemId", f"{where}.orderItemId"),
+        line_id=_text(item, "orderItemId", f"{where}.orderItemId", limits.bounded_id),
         sku=sku,
-        title=_optional(product, "title") or sku,
+        title=_optional(product, "title", f"{where}.product.title") or sku,
         quantity=quantity,
         unit_price=_money(unit_price, f"{where}.product.price.unitPrice") if unit_price is not None else None,
     )
@@ -628,49 +657,116 @@ def _address(raw: Mapping[str, Any], status_raw: str) -> Address | None:
         return None
     if not isinstance(address, Mapping):
         raise OrderMappingError(where, f"missing from a {status_raw} order (RECIPIENT not in includedData?)")
-    country = _text(address, "countryCode", f"{where}.countryCode").upper()
+    country = _text(address, "countryCode", f"{where}.countryCode", limits.bounded_id).upper()
     if len(country) != 2 or not country.isalpha() or not country.isascii():
-        raise OrderMappingError(f"{where}.countryCode", f"not an ISO 3166-1 alpha-2 code: {country!r}")
-    extra_lines = [str(address[k]).strip() for k in ("addressLine2", "addressLine3") if address.get(k)]
+        raise OrderMappingError(f"{where}.countryCode", f"not an ISO 3166-1 alpha-2 code: {_shown(country)}")
+    extra_lines = [
+        line
+        for key in ("addressLine2", "addressLine3")
+        if (line := _optional(address, key, f"{where}.{key}", strict=True))
+    ]
+    line2 = ", ".join(extra_lines) or None
+    if line2 is not None and len(line2) > limits.MAX_TEXT_CHARS:
+        raise OrderMappingError(
+            f"{where}.addressLine3",
+            f"addressLine2 and addressLine3 together are longer than {limits.MAX_TEXT_CHARS} characters "
+            f"({len(line2)})",
+        )
     return Address(
         name=_text(address, "name", f"{where}.name"),
-        company=_optional(address, "companyName"),
+        company=_optional(address, "companyName", f"{where}.companyName"),
         line1=_text(address, "addressLine1", f"{where}.addressLine1"),
-        line2=", ".join(line for line in extra_lines if line) or None,
+        line2=line2,
         city=_text(address, "city", f"{where}.city"),
-        province=_optional(address, "stateOrRegion"),
-        postcode=_optional(address, "postalCode"),
+        province=_optional(address, "stateOrRegion", f"{where}.stateOrRegion"),
+        postcode=_optional(address, "postalCode", f"{where}.postalCode"),
         country_code=country,
-        phone=_optional(address, "phone"),
+        phone=_optional(address, "phone", f"{where}.phone"),
     )
 
 
 def _money(value: Any, where: str) -> Money:
     if not isinstance(value, Mapping):
         raise OrderMappingError(where, "not a Money object")
-    try:
-        amount = Decimal(str(value.get("amount")))
-    except InvalidOperation as exc:
-        raise OrderMappingError(f"{where}.amount", f"not a decimal: {value.get('amount')!r}") from exc
-    if not amount.is_finite():
-        raise OrderMappingError(f"{where}.amount", f"not a decimal: {value.get('amount')!r}")
-    currency = _text(value, "currencyCode", f"{where}.currencyCode")
+    amount = _amount(value.get("amount"), f"{where}.amount")
+    currency = _text(value, "currencyCode", f"{where}.currencyCode", limits.bounded_id)
     try:
         return Money(amount=amount, currency=currency)
     except ValidationError as exc:
-        raise OrderMappingError(f"{where}.currencyCode", f"not an ISO 4217 code: {currency!r}") from exc
+        raise OrderMappingError(f"{where}.currencyCode", f"not an ISO 4217 code: {_shown(currency)}") from exc
 
 
-def _text(obj: Mapping[str, Any], key: str, where: str) -> str:
+def _amount(value: Any, where: str) -> Decimal:
+    """Amazon's Money.amount is a decimal in a string; a JSON number is read too, within the same bounds."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise OrderMappingError(where, f"not a decimal: {_shown(value)}")
+    if isinstance(value, int) and value.bit_length() > _SHOWN_INT_BITS:
+        raise OrderMappingError(where, f"must be below {limits.MAX_AMOUNT}, got {_shown(value)}")
+    text = str(value).strip()
+    if len(text) > _MAX_AMOUNT_CHARS:
+        raise OrderMappingError(
+            where, f"not a decimal of at most {_MAX_AMOUNT_CHARS} characters ({len(text)})"
+        )
+    try:
+        return limits.bounded_amount(Decimal(text))
+    except InvalidOperation as exc:
+        raise OrderMappingError(where, f"not a decimal: {_shown(value)}") from exc
+    except limits.LimitExceeded as exc:
+        raise OrderMappingError(where, exc.problem) from exc
+
+
+def _text(
+    obj: Mapping[str, Any], key: str, where: str, bound: Callable[[str], str] = limits.bounded_text
+) -> str:
+    """A required text field, stripped and held to its bound (a name, a line: MAX_TEXT_CHARS)."""
     value = obj.get(key)
     if not isinstance(value, str) or not value.strip():
         raise OrderMappingError(where, "missing or empty")
-    return value.strip()
+    return _bounded(value.strip(), where, bound)
 
 
-def _optional(obj: Mapping[str, Any], key: str) -> str | None:
+def _optional(
+    obj: Mapping[str, Any],
+    key: str,
+    where: str,
+    bound: Callable[[str], str] = limits.bounded_text,
+    *,
+    strict: bool = False,
+) -> str | None:
+    """An optional text field: None when absent or blank (or not text, unless `strict`), else bounded."""
     value = obj.get(key)
-    return (value.strip() or None) if isinstance(value, str) else None
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        if strict:
+            raise OrderMappingError(where, f"not a string: {_shown(value)}")
+        return None
+    return _bounded(value.strip(), where, bound) or None
+
+
+def _bounded(value: str, where: str, bound: Callable[[str], str]) -> str:
+    try:
+        return bound(value)
+    except limits.LimitExceeded as exc:
+        raise OrderMappingError(where, exc.problem) from exc
+
+
+def _json_int(digits: str) -> int | float:
+    """An integer of the page; one too long for Python to read (4,300 digits) is read as infinite, so its
+    order is refused naming the field (and can still be stored) instead of the page failing."""
+    if len(digits.lstrip("-")) <= _MAX_JSON_INT_DIGITS:
+        return int(digits)
+    return float("-inf") if digits.startswith("-") else float("inf")
+
+
+def _shown(value: Any) -> str:
+    """limits.shown, safe for an int too big to print (repr refuses past 4,300 digits)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > _SHOWN_INT_BITS:
+        return f"an integer of {value.bit_length()} bits"
+    try:
+        return limits.shown(value)
+    except ValueError:  # a container holding such an int
+        return f"a {type(value).__name__}"
 
 
 def _time(value: Any, where: str) -> datetime:
@@ -679,7 +775,7 @@ def _time(value: Any, where: str) -> datetime:
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError as exc:
-        raise OrderMappingError(where, f"not an ISO 8601 date-time: {value!r}") from exc
+        raise OrderMappingError(where, f"not an ISO 8601 date-time: {_shown(value)}") from exc
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
@@ -690,10 +786,11 @@ def iso8601(moment: datetime) -> str:
 
 
 def _describe(exc: Exception) -> str:
+    """What was wrong, short: an error never repeats a huge value whole."""
     if isinstance(exc, OrderMappingError):
         return str(exc)
     if not isinstance(exc, ValidationError):
-        return f"unexpected shape: {type(exc).__name__}: {exc}"
+        return f"unexpected shape: {type(exc).__name__}: {limits.shown(str(exc))}"
     return "; ".join(
         f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}" for error in exc.errors()
     )
