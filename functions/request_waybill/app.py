@@ -8,13 +8,17 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from parcelflow import deps
 from parcelflow.observability import logger
 from parcelflow.services.outcomes import PackageTask
-from parcelflow.services.waybills import request_waybill
+from parcelflow.services.waybills import lease_for, request_waybill
 
 
 @logger.inject_lambda_context
 @event_parser(model=PackageTask)
 def handler(task: PackageTask, context: LambdaContext) -> dict[str, Any]:
     outcome = request_waybill(
-        task.order_id, task.package_id, repo=deps.repository(), carrier_for=deps.carrier_for
+        task.order_id,
+        task.package_id,
+        repo=deps.repository(),
+        carrier_for=deps.carrier_for,
+        lease=lease_for(context.get_remaining_time_in_millis()),
     )
     return outcome.model_dump(mode="json")

@@ -19,10 +19,12 @@ from typing import Any
 
 import httpx
 
+from infra.local.deploy import DEFAULT_TEMPLATE
 from infra.local.sandboxes.aliexpress import AliExpressSandbox
 from infra.local.sandboxes.amazon import AmazonSandbox
 from infra.local.sandboxes.yunexpress import YunExpressSandbox
 from infra.local.stack import EmbeddedAws
+from infra.local.template import Template
 from parcelflow import deps
 from parcelflow.domain.models import Address, Channel, DeclarationDefaults, Marketplace, Money, Order, Store
 from parcelflow.services.labels import PrintBatch, print_labels
@@ -53,13 +55,15 @@ class World:
 
 
 @contextlib.contextmanager
-def world() -> Iterator[World]:
-    """Everything started, seeded with two stores and one channel; everything stopped on exit."""
+def world(template: Template | None = None) -> Iterator[World]:
+    """Everything started, seeded with two stores and one channel; everything stopped on exit.
+
+    `template`: a variant of template.yaml (tests shorten a timeout); the real one by default."""
     with (
         AmazonSandbox() as amazon,
         AliExpressSandbox() as aliexpress,
         YunExpressSandbox() as carrier,
-        EmbeddedAws(failure_visibility_timeout=1) as stack,
+        EmbeddedAws(template or DEFAULT_TEMPLATE, failure_visibility_timeout=1) as stack,
         httpx.Client(timeout=30, trust_env=False) as http,
     ):
         deps.reset()  # the process now talks to the embedded AWS

@@ -32,6 +32,7 @@ from infra.local.deploy import DEFAULT_TEMPLATE, Deployment, deploy
 from infra.local.lambda_dispatch import LambdaDispatch
 from infra.local.scheduler import Scheduler
 from infra.local.sqs_poller import SqsPollers
+from infra.local.template import Template
 
 _NO_PROXY_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 MOTO_CONFIG = {"lambda": {"use_docker": False}, "stepfunctions": {"execute_state_machine": True}}
@@ -62,7 +63,7 @@ class _Environ:
 class EmbeddedAws:
     def __init__(
         self,
-        template: str | Path = DEFAULT_TEMPLATE,
+        template: str | Path | Template = DEFAULT_TEMPLATE,
         *,
         parameter_overrides: Mapping[str, Any] | None = None,
         region: str = "us-east-1",
@@ -74,7 +75,8 @@ class EmbeddedAws:
         """run_schedules: fire Schedule/ScheduleV2 events on their timers (off by default: the demo and
         tests call fire_schedule()). failure_visibility_timeout: seconds before a message whose handling
         failed is received again; None keeps the queue's VisibilityTimeout, as on AWS."""
-        self.template = Path(template)
+        # A Template object: a variant of the template tests build in memory (its paths stay the file's).
+        self.template = template if isinstance(template, Template) else Path(template)
         self.parameter_overrides = dict(parameter_overrides or {})
         self.region = region
         self.stack_name = stack_name

@@ -61,6 +61,24 @@ def test_a_waybill_task_delivered_twice_while_the_carrier_is_slow_charges_once(w
     assert deps.repository().get_package(order_id, package_id).tracking_number in tracking
 
 
+def test_two_waybill_tasks_at_once_charge_once_even_when_the_carrier_takes_duplicates(
+    world: scenario.World,
+) -> None:
+    order_id, package_id = _approved_order(world, "113-NO-DUPLICATE-CHECK")
+    world.carrier.refuses_duplicates = False  # nothing at the carrier stops a second order
+    try:
+        world.carrier.delay_next(1.0, n=3)
+        task = {"order_id": order_id, "package_id": package_id}
+        answers = _twice_at_once(world, "RequestWaybillFunction", [task, task])
+    finally:
+        world.carrier.refuses_duplicates = True
+    assert len(world.carrier.charges_for(package_id)) == 1
+    # The run that did not hold the claim never called the carrier: the state machine retries it.
+    assert sorted(a.get("errorType", "ok") for a in answers) == ["WaybillInProgress", "ok"], answers
+    again = _invoke(world, "RequestWaybillFunction", task)
+    assert again["tracking_number"] and len(world.carrier.charges_for(package_id)) == 1
+
+
 def test_a_confirmation_delivered_twice_while_the_marketplace_is_slow_confirms_once(
     world: scenario.World,
 ) -> None:

@@ -440,16 +440,17 @@ def test_an_aliexpress_order_under_payment_review_waits_then_starts_by_itself(la
     assert lambdas.invoke(SYNC, sync_event(lambdas, "aliex1")) == {"batchItemFailures": []}
     order = lambdas.repo.get_order(order_id)
     assert (order.status, order.platform_status, order.workflow_started) == (
-        S.PENDING_REVIEW,
+        S.AWAITING_PAYMENT,
         "payment_review",
         False,
     )
     # The days to ship start counting when the payment clears, so there is no deadline yet.
-    assert order.shipping_address.country_code == "DE" and order.ship_by is None
+    assert order.shipping_address and order.shipping_address.country_code == "DE" and order.ship_by is None
     assert _executions(lambdas) == []
 
     lambdas.aliexpress.set_status(str(placed["order_id"]), "WAIT_SELLER_SEND_GOODS")  # the 24 hours are over
     assert lambdas.invoke(SYNC, sync_event(lambdas, "aliex1")) == {"batchItemFailures": []}
     started = lambdas.repo.get_order(order_id)
     assert started.workflow_started and started.platform_status == "awaiting_shipment" and started.ship_by
+    assert started.status == S.PENDING_REVIEW
     assert _executions(lambdas) == [order_id]

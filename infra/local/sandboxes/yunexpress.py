@@ -88,8 +88,12 @@ class YunExpressSandbox(SandboxServer):
         product_codes: set[str] | None = None,
         max_clock_skew: timedelta = timedelta(minutes=15),
         clock: Callable[[], datetime] = _now,
+        refuses_duplicates: bool = True,
     ) -> None:
+        """refuses_duplicates=False: a second order with a known customer order number is created and
+        charged again, as some carriers do; exactly-once must then rest on the caller alone."""
         super().__init__()
+        self.refuses_duplicates = refuses_duplicates
         self.app_id = app_id
         self.app_secret = app_secret
         self.product_codes = product_codes  # None: any product code is known
@@ -199,7 +203,7 @@ class YunExpressSandbox(SandboxServer):
             return self._answer(False, INVALID, "body is not a JSON object")
         number = body.get("customer_order_number")
         with self._lock:
-            if isinstance(number, str) and number in self.orders:
+            if isinstance(number, str) and number in self.orders and self.refuses_duplicates:
                 return self._answer(False, DUPLICATE, f"customer_order_number {number} already exists")
             problem = self._order_problem(body)
             if problem:

@@ -25,8 +25,10 @@ from parcelflow.services.outcomes import PackageOutcome
 
 BY = "request_waybill"
 S = FulfilmentStatus
-# Four times RequestWaybillFunction's 30 s timeout (template.yaml): when it runs out, the holder is gone.
+# Without the invocation's own deadline (tests, the CLI): four times the function's 30 s timeout.
 CLAIM_LEASE = timedelta(seconds=120)
+# A lease ends this long after the invocation that holds it must have ended (clocks differ a little).
+LEASE_MARGIN = timedelta(seconds=10)
 _RELEASED = {"attempt_owner": None, "lease_until": None}
 
 
@@ -37,7 +39,9 @@ def request_waybill(
     repo: OrderRepository,
     carrier_for: CarrierFactory,
     now: Callable[[], datetime] = utcnow,
+    lease: timedelta = CLAIM_LEASE,
 ) -> PackageOutcome:
+    """`lease`: how long the claim keeps other runs off; it must outlast this invocation (see lease_for)."""
     package = repo.get_package(order_id, package_id)
     if package.tracking_number:  # answered before: a retried or duplicated task
         return PackageOutcome.of(package)
@@ -55,7 +59,7 @@ def request_waybill(
         order_id,
         package_id,
         owner=owner,
-        lease_until=moment + CLAIM_LEASE,
+        lease_until=moment + lease,
         now=moment,
         reason=f"pre-advice to {channel.carrier} ({channel.name})",
         by=BY,
@@ -102,6 +106,12 @@ def request_waybill(
         },
     )
     return PackageOutcome.of(stored)
+
+
+def lease_for(remaining_ms: int) -> timedelta:
+    """The claim's lease for an invocation with `remaining_ms` left: it runs out only after Lambda has
+    stopped the invocation, so a run that finds it run out knows its holder is gone."""
+    return timedelta(milliseconds=remaining_ms) + LEASE_MARGIN
 
 
 def _record_rejection(repo: OrderRepository, package: Package, reason: str) -> None:
