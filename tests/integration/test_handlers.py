@@ -454,3 +454,24 @@ def test_an_aliexpress_order_under_payment_review_waits_then_starts_by_itself(la
     assert started.workflow_started and started.platform_status == "awaiting_shipment" and started.ship_by
     assert started.status == S.PENDING_REVIEW
     assert _executions(lambdas) == [order_id]
+
+
+# --- reconcile ----------------------------------------------------------------------------------------
+
+
+def test_the_reconciler_marks_a_dead_lettered_confirmation_and_alerts(lambdas: Lambdas) -> None:
+    task, tracking = printed(lambdas)
+    status, _ = scan(lambdas, {"code": tracking})
+    assert status == 200
+    drain_confirm_queue(lambdas)  # the message is lost to us: SQS moved it to the DLQ after five tries
+    boto3.client("sqs").send_message(
+        QueueUrl=lambdas.resource("ConfirmDeadLetterQueue"),
+        MessageBody=json.dumps(task),
+        MessageGroupId=task["order_id"],
+        MessageDeduplicationId=task["package_id"],
+    )
+    report = lambdas.invoke("ReconcileFunction", {"detail-type": "Scheduled Event", "detail": {}})
+    assert report["dead_lettered"] == [task["package_id"]] and report["gave_up"] == []
+    package = lambdas.repo.get_package(**task)
+    assert package.status == S.SHIPPED and "dead-letter queue" in (package.confirm_error or "")
+    assert lambdas.repo.get_order(task["order_id"]).alert
