@@ -23,7 +23,7 @@ def record_handler(record: SQSRecord) -> dict[str, Any]:
         task.order_id,
         task.package_id,
         repo=deps.repository(),
-        marketplace_for=deps.marketplace_for,
+        marketplace_for=deps.confirming_marketplace_for,
         once=deps.once(),
     )
     return outcome.model_dump(mode="json")

@@ -17,9 +17,9 @@ class Settings(BaseModel):
     sync_queue_url: str | None = None
     state_machine_arn: str | None = None
     label_url_expiry_s: int = Field(default=900, ge=60, le=7 * 24 * 3600)
-    # How many instances of this function call one marketplace account at once (its maximum
+    # How many confirm_shipment instances call one marketplace account at once (the event source's maximum
     # concurrency): each takes that part of the account's rate limits.
-    marketplace_rate_share: int = Field(default=1, ge=1, le=1000)
+    confirm_rate_share: int = Field(default=1, ge=1, le=1000)
 
 
 class MissingSetting(RuntimeError):
@@ -35,7 +35,7 @@ _ENV = {
     "sync_queue_url": "SYNC_QUEUE_URL",
     "state_machine_arn": "STATE_MACHINE_ARN",
     "label_url_expiry_s": "LABEL_URL_EXPIRY_S",
-    "marketplace_rate_share": "MARKETPLACE_RATE_SHARE",
+    "confirm_rate_share": "CONFIRM_RATE_SHARE",
 }
 
 

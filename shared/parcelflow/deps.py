@@ -67,6 +67,14 @@ def marketplace_for(store: Store) -> MarketplaceClient:
     return registry.marketplace_client(store, secrets.read_secret(store.secret_name), http())
 
 
+def confirming_marketplace_for(store: Store) -> MarketplaceClient:
+    """For the confirmation consumer: its instances run side by side, each on its part of the rate."""
+    share = get_settings().confirm_rate_share
+    return registry.marketplace_client(
+        store, secrets.read_secret(store.secret_name), http(), rate_share=share
+    )
+
+
 def carrier_for(channel: Channel) -> CarrierClient:
     return registry.carrier_client(channel, secrets.read_secret(channel.secret_name), http())
 

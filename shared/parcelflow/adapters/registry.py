@@ -5,6 +5,7 @@ from __future__ import annotations
 import httpx
 
 from parcelflow.adapters.carriers.yunexpress import YunExpressClient
+from parcelflow.adapters.marketplaces import aliexpress, amazon
 from parcelflow.adapters.marketplaces.aliexpress import AliExpressClient
 from parcelflow.adapters.marketplaces.amazon import AmazonSpApiClient
 from parcelflow.domain.models import Channel, Marketplace, Store
@@ -16,12 +17,16 @@ class UnsupportedIntegration(ValueError):
 
 
 def marketplace_client(
-    store: Store, credentials: dict[str, str], http: httpx.Client | None = None
+    store: Store, credentials: dict[str, str], http: httpx.Client | None = None, *, rate_share: int = 1
 ) -> MarketplaceClient:
+    """`rate_share`: how many instances of the calling function reach the account at once (its maximum
+    concurrency); the client keeps to that part of the account's rate limits."""
     if store.marketplace == Marketplace.AMAZON:
-        return AmazonSpApiClient(store, credentials, http)
+        return AmazonSpApiClient(store, credentials, http, throttle=amazon.shared_throttle(store, rate_share))
     if store.marketplace == Marketplace.ALIEXPRESS:
-        return AliExpressClient(store, credentials, http)
+        return AliExpressClient(
+            store, credentials, http, throttle=aliexpress.shared_throttle(store, share=rate_share)
+        )
     raise UnsupportedIntegration(
         f"store {store.store_id}: marketplace {store.marketplace} has no adapter yet"
     )

@@ -753,10 +753,12 @@ def rejected_order_id(value: Any) -> str:
     return f"invalid-order-id-{hashlib.sha256(identity).hexdigest()[:20]}"
 
 
-def shared_throttle(store: Store, limit: Limit = DEFAULT_LIMIT) -> Throttle:
-    """The store's throttle, shared by every client of the store in this process (a warm Lambda)."""
+def shared_throttle(store: Store, limit: Limit = DEFAULT_LIMIT, share: int = 1) -> Throttle:
+    """The store's throttle, shared by every client of the store in this process (a warm Lambda).
+
+    `share`: how many instances call the app at once; this one keeps to its part of the limit."""
     return ratelimit.shared_throttle(
-        ("aliexpress", store.endpoint, store.store_id, limit), {APP_OPERATION: limit}
+        ("aliexpress", store.endpoint, store.store_id, limit), {APP_OPERATION: limit}, share
     )
 
 

@@ -108,9 +108,11 @@ _STATUSES: dict[str, PlatformStatus] = {
 _NO_ADDRESS_YET = frozenset({"PENDING", "PENDING_AVAILABILITY", "CANCELLED"})
 
 
-def shared_throttle(store: Store) -> Throttle:
-    """The seller account's throttle, shared by every client of the store in this process (warm Lambda)."""
-    return ratelimit.shared_throttle(("amazon", store.endpoint, store.store_id), LIMITS)
+def shared_throttle(store: Store, share: int = 1) -> Throttle:
+    """The seller account's throttle, shared by every client of the store in this process (warm Lambda).
+
+    `share`: how many instances call the account at once; this one keeps to its part of each limit."""
+    return ratelimit.shared_throttle(("amazon", store.endpoint, store.store_id), LIMITS, share)
 
 
 class OrderMappingError(ValueError):
