@@ -274,6 +274,10 @@ def test_print_scan_confirm(seeded: DynamoDbOrderRepository) -> None:
     second = scan_parcel(tracking, repo=seeded, confirmations=queue, scanner="dock-1")
     assert second.verdict == ScanVerdict.ALREADY_SCANNED and second.scanned_at == first.scanned_at
     assert "already scanned at" in second.message
+    # The rescan sends the confirmation again under a deduplication id of its own: a FIFO queue would
+    # drop a resend under the first one for five minutes.
+    assert queue.messages == [(order_id, package_id)] * 2
+    assert queue.attempts[0] is None and (queue.attempts[1] or "").startswith("rescan-")
 
     marketplace, once = FakeMarketplace(), MemoryOnce()
     for _ in range(2):  # the message is delivered twice
