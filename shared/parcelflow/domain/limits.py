@@ -38,6 +38,8 @@ class LimitExceeded(ValueError):
 
 def shown(value: object) -> str:
     """A value as an error message may quote it: its start only, so a 500 KB value makes a short message."""
+    if isinstance(value, int) and value.bit_length() > 1024:  # repr refuses ints past 4,300 digits
+        return f"an integer of about {int(value.bit_length() * 0.30103)} digits"
     text = repr(value)
     return text if len(text) <= _SHOWN_CHARS else f"{text[:_SHOWN_CHARS]}… ({len(text)} characters)"
 
