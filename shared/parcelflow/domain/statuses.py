@@ -66,10 +66,6 @@ PACKAGE_PROGRESS: tuple[FulfilmentStatus, ...] = (
     S.CONFIRMED,
 )
 
-# Where a workflow is under way: a package or order that sits in one of these long past the longest run
-# (an Express run lasts five minutes at most) has lost its workflow, and the reconciler starts it again.
-IN_WORKFLOW = frozenset({S.PENDING_REVIEW, S.PENDING_PROCESSING, S.WAYBILL_REQUESTED})
-
 # An order in one of these must not go out of the door: the scan answers STOP.
 STOP_STATUSES = frozenset({S.ON_HOLD, S.CANCELLED})
 
