@@ -32,6 +32,7 @@ class FakeCarrier:
     find_calls: int = 0
     reject: dict[str, str] = field(default_factory=dict)  # package id -> reason
     fail_after_create: int = 0  # the carrier creates the order, then the answer is lost
+    die_after_create: int = 0  # the carrier creates the order, then the task is killed (TaskKilled)
     assign_tracking_late: bool = False
 
     def __call__(self, channel: Channel) -> FakeCarrier:
@@ -58,7 +59,14 @@ class FakeCarrier:
         if self.fail_after_create:
             self.fail_after_create -= 1
             raise CarrierUnavailable("read timeout")
+        if self.die_after_create:
+            self.die_after_create -= 1
+            raise TaskKilled
         return self.created[number]
+
+
+class TaskKilled(Exception):
+    """The task was stopped (timeout, out of memory) after the carrier answered: nothing was written."""
 
 
 @dataclass

@@ -14,7 +14,6 @@ from parcelflow.adapters.sqs import SqsConfirmationQueue, SqsDeadLetters
 from parcelflow.domain.errors import MarketplaceUnavailable
 from parcelflow.domain.models import PlatformStatus, utcnow
 from parcelflow.domain.statuses import FulfilmentStatus
-from parcelflow.ports import Waybill, WaybillRequest
 from parcelflow.services.confirmations import confirm_package
 from parcelflow.services.holds import hold_order
 from parcelflow.services.labels import print_labels, render_package_label
@@ -24,16 +23,20 @@ from parcelflow.services.review import review_order
 from parcelflow.services.scanning import scan_parcel
 from parcelflow.services.waybills import request_waybill
 from tests import factories
-from tests.fakes import FakeCarrier, FakeMarketplace, FakeQueue, FakeWorkflow, MemoryLabels, MemoryOnce
+from tests.fakes import (
+    FakeCarrier,
+    FakeMarketplace,
+    FakeQueue,
+    FakeWorkflow,
+    MemoryLabels,
+    MemoryOnce,
+    TaskKilled,
+)
 
 S = FulfilmentStatus
 Queues = tuple[SqsConfirmationQueue, SqsDeadLetters]
 LATER = timedelta(minutes=20)  # past STUCK_AFTER
 MUCH_LATER = timedelta(minutes=40)  # past UNCONFIRMED_AFTER
-
-
-class Killed(Exception):
-    """The task was stopped (timeout, out of memory) after the carrier answered: nothing was written."""
 
 
 @pytest.fixture
@@ -87,21 +90,6 @@ def _shipped(repo: DynamoDbOrderRepository, platform_id: str = "111-S") -> tuple
     return order_id, package_id
 
 
-def _die_after_the_carrier_charged(
-    repo: DynamoDbOrderRepository, carrier: FakeCarrier, order_id: str, package_id: str
-) -> None:
-    real_create = carrier.create_waybill
-
-    def create_then_die(request: WaybillRequest) -> Waybill:
-        real_create(request)
-        raise Killed
-
-    carrier.create_waybill = create_then_die  # type: ignore[method-assign]
-    with pytest.raises(Killed):
-        request_waybill(order_id, package_id, repo=repo, carrier_for=carrier)
-    carrier.create_waybill = real_create  # type: ignore[method-assign]
-
-
 # --- workflows that died ------------------------------------------------------------------------------
 
 
@@ -132,9 +120,10 @@ def test_a_package_stranded_after_the_carrier_charged_is_restarted_then_given_to
     seeded: DynamoDbOrderRepository,
     queues,
 ) -> None:
-    carrier = FakeCarrier()
+    carrier = FakeCarrier(die_after_create=1)
     order_id, package_id = _approved(seeded)
-    _die_after_the_carrier_charged(seeded, carrier, order_id, package_id)
+    with pytest.raises(TaskKilled):
+        request_waybill(order_id, package_id, repo=seeded, carrier_for=carrier)
     workflow = FakeWorkflow()
     for restart in range(1, MAX_RESTARTS + 1):
         report = _run(seeded, queues, workflow=workflow)

@@ -25,7 +25,15 @@ from parcelflow.services.review import review_order
 from parcelflow.services.scanning import ScanVerdict, scan_parcel
 from parcelflow.services.waybills import CLAIM_LEASE, request_waybill
 from tests import factories
-from tests.fakes import FakeCarrier, FakeMarketplace, FakeQueue, FakeWorkflow, MemoryLabels, MemoryOnce
+from tests.fakes import (
+    FakeCarrier,
+    FakeMarketplace,
+    FakeQueue,
+    FakeWorkflow,
+    MemoryLabels,
+    MemoryOnce,
+    TaskKilled,
+)
 
 S = FulfilmentStatus
 
@@ -165,21 +173,10 @@ def test_two_concurrent_tasks_never_both_call_the_carrier(seeded: DynamoDbOrderR
 def test_a_run_that_died_after_the_carrier_charged_is_taken_over_once_its_lease_ran_out(
     seeded: DynamoDbOrderRepository,
 ) -> None:
-    class Killed(Exception):
-        """The Lambda timed out right after the carrier answered: nothing was written."""
-
-    carrier = FakeCarrier()
+    carrier = FakeCarrier(die_after_create=1)
     order_id, package_id = _approved(seeded)
-    created = carrier.create_waybill
-
-    def create_then_die(request: WaybillRequest) -> Waybill:
-        created(request)
-        raise Killed
-
-    carrier.create_waybill = create_then_die  # type: ignore[method-assign]
-    with pytest.raises(Killed):
+    with pytest.raises(TaskKilled):
         request_waybill(order_id, package_id, repo=seeded, carrier_for=carrier)
-    carrier.create_waybill = created  # type: ignore[method-assign]
     stuck = seeded.get_package(order_id, package_id)
     assert stuck.status == S.WAYBILL_REQUESTED and stuck.attempt_owner and not stuck.tracking_number
     with pytest.raises(WaybillInProgress):  # the lease still runs: the holder might be alive

@@ -617,30 +617,19 @@ class DynamoDbOrderRepository:
                 return WaybillClaim(package, look_up_first=package.waybill_attempts > 1)
             if package.lease_until is not None and package.lease_until > now:
                 raise WaybillInProgress(package_id, _plain(package.lease_until))
-            sets, values, names = self._set_clauses({**claim, **attempts})
-            names["#status_now"] = "status"
             try:
-                result = self._db.update_item(
-                    TableName=self._table,
-                    Key=_to_item({"pk": _order_pk(order_id), "sk": _package_sk(package.seq)}),
-                    UpdateExpression="SET " + ", ".join([*sets, "version = version + :one"]),
-                    ConditionExpression="#status_now = :expected AND version = :version",
-                    ExpressionAttributeNames=names,
-                    ExpressionAttributeValues=_to_item(
-                        {
-                            **values,
-                            ":expected": FulfilmentStatus.WAYBILL_REQUESTED,
-                            ":version": package.version,
-                            ":one": 1,
-                        }
-                    ),
-                    ReturnValues="ALL_NEW",
+                taken = self._update_package(
+                    order_id,
+                    package.seq,
+                    {**claim, **attempts},
+                    "#status_now = :expected AND version = :version",
+                    {":expected": FulfilmentStatus.WAYBILL_REQUESTED, ":version": package.version},
                 )
             except ClientError as exc:
                 if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
                     raise
                 continue  # another run took it over, or it moved on: look again
-            return WaybillClaim(_as_model(Package, result["Attributes"]), look_up_first=True)
+            return WaybillClaim(taken, look_up_first=True)
         raise ConcurrentChange(f"package {package_id} kept changing while claiming its waybill")
 
     def release_waybill_claim(
@@ -652,18 +641,13 @@ class DynamoDbOrderRepository:
         changes: dict[str, Any] = {"attempt_owner": None, "lease_until": None}
         if failure_reason is not None:
             changes["failure_reason"] = failure_reason
-        sets, values, names = self._set_clauses(changes)
-        names["#status_now"] = "status"
         try:
-            self._db.update_item(
-                TableName=self._table,
-                Key=_to_item({"pk": _order_pk(order_id), "sk": _package_sk(package.seq)}),
-                UpdateExpression="SET " + ", ".join([*sets, "version = version + :one"]),
-                ConditionExpression="#status_now = :expected AND attempt_owner = :owner",
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=_to_item(
-                    {**values, ":expected": FulfilmentStatus.WAYBILL_REQUESTED, ":owner": owner, ":one": 1}
-                ),
+            self._update_package(
+                order_id,
+                package.seq,
+                changes,
+                "#status_now = :expected AND attempt_owner = :owner",
+                {":expected": FulfilmentStatus.WAYBILL_REQUESTED, ":owner": owner},
             )
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
@@ -674,24 +658,38 @@ class DynamoDbOrderRepository:
     ) -> Package:
         """Fields that belong to the current status (the waybill numbers, an error), guarded by it."""
         package = self.get_package(order_id, package_id)
-        sets, values, names = self._set_clauses(changes)
-        names["#status_now"] = "status"
         try:
-            result = self._db.update_item(
-                TableName=self._table,
-                Key=_to_item({"pk": _order_pk(order_id), "sk": _package_sk(package.seq)}),
-                UpdateExpression="SET " + ", ".join([*sets, "version = version + :one"]),
-                ConditionExpression="#status_now = :expected",
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=_to_item({**values, ":expected": expected, ":one": 1}),
-                ReturnValues="ALL_NEW",
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            return self._update_package(
+                order_id, package.seq, changes, "#status_now = :expected", {":expected": expected}
             )
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
                 raise
             now = _as_model(Package, exc.response["Item"])  # type: ignore[typeddict-item]
             raise IllegalTransition(f"package {package_id}", now.status, expected) from exc
+
+    def _update_package(
+        self,
+        order_id: str,
+        seq: int,
+        changes: dict[str, Any],
+        condition: str,
+        condition_values: dict[str, Any],
+    ) -> Package:
+        """SET `changes` (and the version) on the condition, which may name the status as #status_now;
+        the package as written, or the ClientError with the item as it is (ALL_OLD)."""
+        sets, values, names = self._set_clauses(changes)
+        names["#status_now"] = "status"
+        result = self._db.update_item(
+            TableName=self._table,
+            Key=_to_item({"pk": _order_pk(order_id), "sk": _package_sk(seq)}),
+            UpdateExpression="SET " + ", ".join([*sets, "version = version + :one"]),
+            ConditionExpression=condition,
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=_to_item({**values, **condition_values, ":one": 1}),
+            ReturnValues="ALL_NEW",
+            ReturnValuesOnConditionCheckFailure="ALL_OLD",
+        )
         return _as_model(Package, result["Attributes"])
 
     # --- helpers ----------------------------------------------------------------------------------
