@@ -22,7 +22,8 @@ def record_handler(record: SQSRecord) -> dict[str, Any]:
     outcome = confirm_package(
         task.order_id,
         task.package_id,
-        repo=deps.repository(),
+        orders=deps.orders(),
+        ledger=deps.ledger(),
         marketplace_for=deps.confirming_marketplace_for,
         once=deps.once(),
     )

@@ -14,7 +14,7 @@ from parcelflow.services.reconcile import reconcile
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     # The scheduled event carries nothing: what to look at is read from the table and the queue.
     report = reconcile(
-        repo=deps.repository(),
+        orders=deps.orders(),
         workflow=deps.workflow(),
         confirmations=deps.confirmations(),
         dead_letters=deps.dead_letters(),

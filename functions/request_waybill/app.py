@@ -17,7 +17,7 @@ def handler(task: PackageTask, context: LambdaContext) -> dict[str, Any]:
     outcome = request_waybill(
         task.order_id,
         task.package_id,
-        repo=deps.repository(),
+        orders=deps.orders(),
         carrier_for=deps.carrier_for,
         lease=lease_for(context.get_remaining_time_in_millis()),
     )

@@ -14,4 +14,6 @@ from parcelflow.services.review import review_order
 @logger.inject_lambda_context
 @event_parser(model=OrderTask)
 def handler(task: OrderTask, context: LambdaContext) -> dict[str, Any]:
-    return review_order(task.order_id, repo=deps.repository()).model_dump(mode="json")
+    return review_order(task.order_id, orders=deps.orders(), catalogue=deps.catalogue()).model_dump(
+        mode="json"
+    )

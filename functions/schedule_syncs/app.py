@@ -12,5 +12,5 @@ from parcelflow.services.sync import plan_store_syncs
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     # The scheduled event carries nothing the plan needs: each store's interval is in the stores table.
-    plan = plan_store_syncs(repo=deps.repository(), queue=deps.store_syncs())
+    plan = plan_store_syncs(catalogue=deps.catalogue(), ledger=deps.ledger(), queue=deps.store_syncs())
     return plan.model_dump(mode="json")

@@ -32,7 +32,9 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         task = StoreSyncTask.model_validate_json(record.body)
         report = sync_store(
             task.store_id,
-            repo=deps.repository(),
+            catalogue=deps.catalogue(),
+            ledger=deps.ledger(),
+            orders=deps.orders(),
             marketplace_for=deps.marketplace_for,
             workflow=deps.workflow(),
             archive=deps.labels(),

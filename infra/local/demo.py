@@ -13,6 +13,7 @@ from pathlib import Path
 
 from infra.local import scenario
 from parcelflow import deps
+from parcelflow.domain.models import Order
 from parcelflow.domain.statuses import FulfilmentStatus
 
 ORDERS = 20
@@ -41,11 +42,11 @@ def main() -> int:
             (OUT / f"{label.tracking_number}.pdf").write_bytes(pdf.content)
             links[label.package_id] = label.url
 
-        repo = deps.repository()
+        orders = deps.orders()
         rows = []
         for order_id in run.order_ids:
-            order = repo.get_order(order_id)
-            [package] = repo.get_packages(order.order_id) or [None]
+            order = orders.get_order(order_id)
+            [package] = orders.get_packages(order.order_id) or [None]
             detail = (
                 package.tracking_number
                 if package and package.tracking_number
@@ -56,9 +57,7 @@ def main() -> int:
                 if order.intercept:
                     detail += " (intercept at the scan)"
             link = links.get(package.package_id, "") if package else ""
-            rows.append(
-                (order.order_id, order.shipping_address.country_code, str(order.status), detail, link)
-            )
+            rows.append((order.order_id, _country(order), str(order.status), detail, link))
 
         _print_table(rows)
         stop = [t for t, r in run.scans.items() if r.status_code == 409]
@@ -72,7 +71,7 @@ def main() -> int:
             f"({len(confirmed) - on_aliexpress} Amazon, {on_aliexpress} AliExpress); labels written to {OUT}/"
         )
         print("\nStores (python -m parcelflow.cli stores):")
-        for health in repo.list_store_health():
+        for health in deps.ledger().list_store_health():
             print(f"  {health.store_id}\t{health.state}\t{health.detail or ''}")
         if run.bad_postcode:
             rejected = run.bad_postcode
@@ -122,3 +121,7 @@ def _check(rows: list[tuple[str, str, str, str, str]], run: scenario.Run, w: sce
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+def _country(order: Order) -> str:
+    return order.shipping_address.country_code if order.shipping_address else "--"

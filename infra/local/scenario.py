@@ -83,10 +83,10 @@ def _register(w: World) -> None:
         Name=CARRIER_SECRET,
         SecretString=json.dumps({"app_id": w.carrier.app_id, "app_secret": w.carrier.app_secret}),
     )
-    repo = deps.repository()
-    repo.put_channel(sample_channel(w.carrier.base_url))
-    repo.put_store(sample_store(w.amazon.base_url, w.amazon.marketplace_id))
-    repo.put_store(sample_aliexpress_store(w.aliexpress.base_url))
+    catalogue = deps.catalogue()
+    catalogue.put_channel(sample_channel(w.carrier.base_url))
+    catalogue.put_store(sample_store(w.amazon.base_url, w.amazon.marketplace_id))
+    catalogue.put_store(sample_aliexpress_store(w.aliexpress.base_url))
 
 
 def sample_channel(endpoint: str) -> Channel:
@@ -172,7 +172,7 @@ SYNC_TIMEOUT_S = 900
 
 def sync(w: World, store_ids: list[str] | None = None) -> list[str]:
     """An operator's 同步订单 (sync now) of these stores (all when None), waited for until it is done."""
-    queued = sync_now(store_ids, repo=deps.repository(), queue=deps.store_syncs())
+    queued = sync_now(store_ids, catalogue=deps.catalogue(), queue=deps.store_syncs())
     w.stack.drain(timeout=SYNC_TIMEOUT_S)
     return queued
 
@@ -186,7 +186,7 @@ def tick(w: World) -> dict[str, Any]:
 
 def cancel_on_platform(w: World, order_id: str) -> None:
     """The buyer asks to cancel, on whichever marketplace the order came from."""
-    order = deps.repository().get_order(order_id)
+    order = deps.orders().get_order(order_id)
     if order.store_id == ALIEXPRESS_STORE_ID:
         w.aliexpress.request_cancel(order.platform_order_id)
     else:
@@ -224,7 +224,7 @@ def wait_for_workflows(w: World, timeout_s: float = 120) -> dict[str, int]:
 def print_all(w: World) -> PrintBatch:
     """The operator's print run (the same service the CLI calls)."""
     return print_labels(
-        repo=deps.repository(), labels=deps.labels(), expires_in_s=900, by="operator:demo", limit=1000
+        orders=deps.orders(), labels=deps.labels(), expires_in_s=900, by="operator:demo", limit=1000
     )
 
 

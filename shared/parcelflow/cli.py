@@ -77,7 +77,7 @@ def _run(args: argparse.Namespace) -> int:
         return _register(args.command, args.file)
     if args.command == "print":
         batch = print_labels(
-            repo=deps.repository(),
+            orders=deps.orders(),
             labels=deps.labels(),
             expires_in_s=get_settings().label_url_expiry_s,
             by="operator:cli",
@@ -88,32 +88,32 @@ def _run(args: argparse.Namespace) -> int:
         for held in batch.held:
             print(f"HELD\t{held.package_id}\t{held.reason}", file=sys.stderr)
     elif args.command == "orders":
-        for order in deps.repository().list_orders_by_status(args.status):
+        for order in deps.orders().list_orders_by_status(args.status):
             print(f"{order.order_id}\t{order.status}\t{order.hold_reason or ''}\t{order.alert or ''}")
     elif args.command == "rejected":
-        for rejected in deps.repository().list_rejected_orders():
+        for rejected in deps.ledger().list_rejected_orders():
             print(f"{rejected.platform_order_id}\t{rejected.error}")
     elif args.command == "fix-address":
         fields = ("postcode", "line1", "line2", "city", "province", "phone", "name")
         changes = {f: getattr(args, f) for f in fields if getattr(args, f) is not None}
-        address = correct_address(args.order_id, changes, repo=deps.repository(), by="operator:cli")
+        address = correct_address(args.order_id, changes, orders=deps.orders(), by="operator:cli")
         print(address.model_dump_json(exclude_none=True))
     elif args.command == "retry":
-        outcome = retry_order(args.order_id, repo=deps.repository(), workflow=deps.workflow())
+        outcome = retry_order(args.order_id, orders=deps.orders(), workflow=deps.workflow())
         print(f"{outcome.order_id}\tattempt {outcome.attempt}\t{' '.join(outcome.retried_packages)}")
     elif args.command == "stores":
-        for store_id, marketplace, health in store_overview(deps.repository()):
+        for store_id, marketplace, health in store_overview(deps.catalogue(), deps.ledger()):
             if health is None:
                 print(f"{store_id}\t{marketplace}\tnever synced")
                 continue
             last_ok = f"{health.last_success_at:%Y-%m-%d %H:%M} UTC" if health.last_success_at else "never"
             print(f"{store_id}\t{marketplace}\t{health.state}\tlast success {last_ok}\t{health.detail or ''}")
     elif args.command == "sync-now":
-        queued = sync_now(args.store_ids or None, repo=deps.repository(), queue=deps.store_syncs())
+        queued = sync_now(args.store_ids or None, catalogue=deps.catalogue(), queue=deps.store_syncs())
         print(f"sync queued for {' '.join(queued) or 'no store'}")
     elif args.command == "reconcile":
         report = reconcile(
-            repo=deps.repository(),
+            orders=deps.orders(),
             workflow=deps.workflow(),
             confirmations=deps.confirmations(),
             dead_letters=deps.dead_letters(),
@@ -133,14 +133,15 @@ def _run(args: argparse.Namespace) -> int:
             sent = f"{letter.first_sent_at:%Y-%m-%d %H:%M} UTC" if letter.first_sent_at else "?"
             print(f"{letter.order_id}\t{letter.package_id}\t{letter.receive_count} deliveries\tsent {sent}")
     elif args.command == "redrive-confirmations":
-        redriven = redrive_confirmations(repo=deps.repository(), dead_letters=deps.dead_letters())
+        redriven = redrive_confirmations(orders=deps.orders(), dead_letters=deps.dead_letters())
         print(f"sent again: {' '.join(redriven.moved) or 'nothing was waiting'}")
     else:
         package = correct_tracking(
             args.order_id,
             args.package_id,
             args.tracking_number,
-            repo=deps.repository(),
+            orders=deps.orders(),
+            ledger=deps.ledger(),
             marketplace_for=deps.marketplace_for,
             by="operator:cli",
         )
@@ -152,11 +153,11 @@ def _register(command: str, file: Path) -> int:
     try:
         if command == "register-store":
             store = Store.model_validate_json(file.read_bytes())
-            deps.repository().put_store(store)
+            deps.catalogue().put_store(store)
             print(f"store {store.store_id} registered")
         else:
             channel = Channel.model_validate_json(file.read_bytes())
-            deps.repository().put_channel(channel)
+            deps.catalogue().put_channel(channel)
             print(f"channel {channel.code} registered")
     except ValidationError as exc:
         for error in exc.errors():

@@ -7,7 +7,7 @@ from functools import lru_cache
 import httpx
 
 from parcelflow.adapters import aws, ratelimit, registry, secrets
-from parcelflow.adapters.dynamodb import DynamoDbOrderRepository
+from parcelflow.adapters.dynamodb import DynamoDbTable
 from parcelflow.adapters.idempotency import DynamoDbOnceGuard
 from parcelflow.adapters.marketplaces import lwa
 from parcelflow.adapters.s3_labels import S3LabelStorage
@@ -15,12 +15,24 @@ from parcelflow.adapters.sqs import SqsConfirmationQueue, SqsDeadLetters, SqsSto
 from parcelflow.adapters.stepfunctions import StepFunctionsWorkflow
 from parcelflow.config import get_settings, require
 from parcelflow.domain.models import Channel, Store
-from parcelflow.ports import CarrierClient, MarketplaceClient
+from parcelflow.ports import CarrierClient, Catalogue, MarketplaceClient, OrderBook, SyncLedger
 
 
 @lru_cache(maxsize=1)
-def repository() -> DynamoDbOrderRepository:
-    return DynamoDbOrderRepository(get_settings().table_name, aws.dynamodb())
+def _table() -> DynamoDbTable:
+    return DynamoDbTable(get_settings().table_name, aws.dynamodb())
+
+
+def catalogue() -> Catalogue:
+    return _table()
+
+
+def ledger() -> SyncLedger:
+    return _table()
+
+
+def orders() -> OrderBook:
+    return _table()
 
 
 @lru_cache(maxsize=1)
@@ -81,7 +93,7 @@ def carrier_for(channel: Channel) -> CarrierClient:
 
 def reset() -> None:
     """Forget everything wired so far (tests and the local stack point the process elsewhere)."""
-    for factory in (repository, labels, workflow, confirmations, dead_letters, store_syncs, once, http):
+    for factory in (_table, labels, workflow, confirmations, dead_letters, store_syncs, once, http):
         factory.cache_clear()
     get_settings.cache_clear()
     aws.reset_clients()

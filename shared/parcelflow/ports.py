@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from parcelflow.domain.errors import ChannelNotFound, PackageNotFound
 from parcelflow.domain.models import (
     Address,
     Channel,
@@ -14,21 +15,14 @@ from parcelflow.domain.models import (
     Order,
     OrderPage,
     Package,
-    PlatformOrder,
     RejectedPlatformOrder,
     Store,
     StoreHealth,
     SyncCursor,
     TrackingCorrection,
 )
+from parcelflow.domain.orders import PlatformUpdate
 from parcelflow.domain.statuses import FulfilmentStatus
-
-
-@dataclass(frozen=True)
-class UpsertResult:
-    order: Order
-    created: bool
-    previous_platform_status: str | None  # None when created
 
 
 @dataclass(frozen=True)
@@ -40,13 +34,42 @@ class WaybillClaim:
     look_up_first: bool
 
 
-class OrderRepository(Protocol):
-    """Orders, packages, stores and channels, with status changes as conditional writes."""
+@dataclass(frozen=True)
+class OrderView:
+    """An order with its packages, its store and the channels they ship by: what most tasks start from,
+    in one read."""
+
+    order: Order
+    packages: list[Package]
+    store: Store
+    channels: dict[str, Channel]
+
+    def package(self, package_id: str) -> Package:
+        for package in self.packages:
+            if package.package_id == package_id:
+                return package
+        raise PackageNotFound(package_id)
+
+    def channel_of(self, package: Package) -> Channel:
+        channel = self.channels.get(package.channel_code)
+        if channel is None:
+            raise ChannelNotFound(package.channel_code)
+        return channel
+
+
+class Catalogue(Protocol):
+    """What the seller has set up: stores and logistics channels."""
 
     def put_store(self, store: Store) -> None: ...
     def get_store(self, store_id: str) -> Store: ...
+    def list_stores(self) -> list[Store]: ...
     def put_channel(self, channel: Channel) -> None: ...
     def get_channel(self, code: str) -> Channel: ...
+
+
+class SyncLedger(Protocol):
+    """How each store's sync stands: cursors, health, schedule slots, and the orders it had to refuse."""
+
     def get_sync_cursor(self, store_id: str) -> SyncCursor | None: ...
     def set_sync_cursor(self, store_id: str, cursor: SyncCursor) -> None: ...
     def put_store_health(self, health: StoreHealth) -> None: ...
@@ -56,8 +79,25 @@ class OrderRepository(Protocol):
         """True once per store and interval, however many schedule ticks ask (a conditional write)."""
         ...
 
-    def upsert_platform_order(self, store: Store, platform_order: PlatformOrder) -> UpsertResult: ...
+    def put_rejected_order(self, store_id: str, rejected: RejectedPlatformOrder) -> None: ...
+    def delete_rejected_order(self, store_id: str, platform_order_id: str) -> None: ...
+    def list_rejected_orders(self, store_id: str | None = None) -> list[RejectedPlatformOrder]: ...
+
+
+class OrderBook(Protocol):
+    """Orders and their packages; every status change a conditional write on the expected status."""
+
+    def create_order(self, order: Order) -> Order | None:
+        """Stores a new order; the order already stored under its id instead, if there is one.
+        OrderNotStorable when the table cannot hold it."""
+        ...
+
+    def apply_platform_update(self, order_id: str, update: PlatformUpdate) -> Order | None:
+        """The order with the update applied; None when a newer platform state was written meanwhile."""
+        ...
+
     def get_order(self, order_id: str) -> Order: ...
+    def get_order_view(self, order_id: str) -> OrderView: ...
     def get_packages(self, order_id: str) -> list[Package]: ...
     def get_package(self, order_id: str, package_id: str) -> Package: ...
     def find_package_by_tracking(self, tracking_number: str) -> Package | None: ...
@@ -119,10 +159,6 @@ class OrderRepository(Protocol):
     def update_package_fields(
         self, order_id: str, package_id: str, expected: FulfilmentStatus, changes: dict[str, Any]
     ) -> Package: ...
-    def list_stores(self) -> list[Store]: ...
-    def put_rejected_order(self, store_id: str, rejected: RejectedPlatformOrder) -> None: ...
-    def delete_rejected_order(self, store_id: str, platform_order_id: str) -> None: ...
-    def list_rejected_orders(self, store_id: str | None = None) -> list[RejectedPlatformOrder]: ...
 
 
 class MarketplaceClient(Protocol):

@@ -13,6 +13,7 @@ import pytest
 from infra.local import scenario
 from parcelflow import deps
 from parcelflow.domain.statuses import FulfilmentStatus
+from parcelflow.services.intake import take_platform_order
 from parcelflow.services.review import review_order
 from parcelflow.services.scanning import scan_parcel
 from tests import factories
@@ -29,11 +30,11 @@ def world() -> Iterator[scenario.World]:
 
 
 def _approved_order(w: scenario.World, platform_id: str) -> tuple[str, str]:
-    store = deps.repository().get_store(scenario.STORE_ID)
-    order_id = (
-        deps.repository().upsert_platform_order(store, factories.platform_order(platform_id)).order.order_id
-    )
-    [package_id] = review_order(order_id, repo=deps.repository()).package_ids
+    store = deps.catalogue().get_store(scenario.STORE_ID)
+    order_id = take_platform_order(
+        store, factories.platform_order(platform_id), orders=deps.orders()
+    ).order.order_id
+    [package_id] = review_order(order_id, orders=deps.orders(), catalogue=deps.catalogue()).package_ids
     return order_id, package_id
 
 
@@ -58,7 +59,7 @@ def test_a_waybill_task_delivered_twice_while_the_carrier_is_slow_charges_once(w
     assert len(world.carrier.charges_for(package_id)) == 1
     tracking = {r.get("tracking_number") for r in (first, second)} - {None}
     assert len(tracking) == 1
-    assert deps.repository().get_package(order_id, package_id).tracking_number in tracking
+    assert deps.orders().get_package(order_id, package_id).tracking_number in tracking
 
 
 def test_two_waybill_tasks_at_once_charge_once_even_when_the_carrier_takes_duplicates(
@@ -87,12 +88,12 @@ def test_a_confirmation_delivered_twice_while_the_marketplace_is_slow_confirms_o
     scenario.sync(world)
     scenario.wait_for_workflows(world)
     order_id = scenario.order_id(platform_id)
-    repo = deps.repository()
+    repo = deps.orders()
     [package] = repo.get_packages(order_id)
     package_id, tracking = package.package_id, package.tracking_number
     assert package.status == S.TO_PRINT and tracking
     repo.transition_package(order_id, package_id, S.AWAITING_SCAN, reason="printed", by="test")
-    scan_parcel(tracking, repo=repo, confirmations=FakeQueue(), scanner="dock-1")  # no message: we deliver
+    scan_parcel(tracking, orders=repo, confirmations=FakeQueue(), scanner="dock-1")  # no message: we deliver
 
     body = json.dumps({"order_id": order_id, "package_id": package_id})
     events = [_sqs_event(f"m-{n}", body) for n in (1, 2)]

@@ -30,7 +30,7 @@ def flow() -> Iterator[tuple[scenario.World, scenario.Run]]:
 
 
 def _final(w: scenario.World, run: scenario.Run) -> dict[str, S]:
-    repo = deps.repository()
+    repo = deps.orders()
     return {order_id: repo.get_order(order_id).status for order_id in run.order_ids}
 
 
@@ -43,7 +43,7 @@ def test_every_order_ends_where_it_should(flow: tuple[scenario.World, scenario.R
     assert set(final.values()) == {S.CONFIRMED}
     assert run.workflow_counts == {"SUCCEEDED": ORDERS}, "counted before any test started more runs"
 
-    repo = deps.repository()
+    repo = deps.orders()
     [failed] = repo.get_packages(run.bad_postcode)
     assert failed.failure_reason and "postal_code" in failed.failure_reason
     held = repo.get_order(run.cancelled_after_printing)
@@ -52,14 +52,17 @@ def test_every_order_ends_where_it_should(flow: tuple[scenario.World, scenario.R
     assert {o.split("-")[0] for o in run.order_ids} == {scenario.STORE_ID, scenario.ALIEXPRESS_STORE_ID}
     # The 503 and the throttles the platforms answered the first sync with were all met, and survived.
     assert w.amazon.faults_pending() == 0 and w.aliexpress.faults_pending() == 0
-    assert {h.store_id: h.state for h in repo.list_store_health()} == {"amzus1": "ok", "aliex1": "ok"}
+    assert {h.store_id: h.state for h in deps.ledger().list_store_health()} == {
+        "amzus1": "ok",
+        "aliex1": "ok",
+    }
 
 
 def test_the_scan_stopped_the_parcel_cancelled_after_printing(
     flow: tuple[scenario.World, scenario.Run],
 ) -> None:
     w, run = flow
-    repo = deps.repository()
+    repo = deps.orders()
     [package] = repo.get_packages(run.cancelled_after_printing or "")
     assert package.tracking_number
     answer = run.scans[package.tracking_number]
@@ -105,7 +108,7 @@ def test_exactly_one_charge_and_one_confirmation_per_package(
 def test_duplicate_deliveries_change_nothing(flow: tuple[scenario.World, scenario.Run]) -> None:
     w, run = flow
     charges_before, confirmations_before = len(w.carrier.charges), len(scenario.confirmations(w))
-    repo = deps.repository()
+    repo = deps.orders()
     confirmed = [o for o in run.order_ids if o not in (run.bad_postcode, run.cancelled_after_printing)]
     queue_url = w.stack.physical_ids["ConfirmQueue"]
     sqs, lam, sfn = w.stack.client("sqs"), w.stack.client("lambda"), w.stack.client("stepfunctions")
@@ -163,7 +166,7 @@ def test_an_operator_fixes_the_rejected_postcode_and_the_order_goes_on(
     w, run = flow
     assert run.bad_postcode
     order_id = run.bad_postcode
-    country = deps.repository().get_order(order_id).shipping_address.country_code
+    country = deps.orders().get_order(order_id).shipping_address.country_code
     good = {"US": "10001", "GB": "SW1A 2AA", "DE": "10115", "FR": "75001", "ES": "28001"}[country]
     charges_before = len(w.carrier.charges)
 
@@ -172,7 +175,7 @@ def test_an_operator_fixes_the_rejected_postcode_and_the_order_goes_on(
     assert f"{order_id}\tattempt 2" in capsys.readouterr().out
     scenario.wait_for_workflows(w)
 
-    [package] = deps.repository().get_packages(order_id)
+    [package] = deps.orders().get_packages(order_id)
     assert package.status == S.TO_PRINT
     assert package.tracking_number and package.failure_reason is None
     assert len(w.carrier.charges) == charges_before + 1
@@ -186,7 +189,7 @@ def test_an_operator_registers_a_channel_from_json_and_bad_files_name_the_field(
     good = tmp_path / "channel.json"
     good.write_text(json.dumps(example | {"code": "YT-EU"}))
     assert cli.main(["register-channel", str(good)]) == 0
-    assert deps.repository().get_channel("YT-EU").max_weight_g == example["max_weight_g"]
+    assert deps.catalogue().get_channel("YT-EU").max_weight_g == example["max_weight_g"]
 
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps(example | {"max_weight_g": -1}))
@@ -197,7 +200,7 @@ def test_an_operator_registers_a_channel_from_json_and_bad_files_name_the_field(
     store_file = tmp_path / "store.json"
     store_file.write_text(json.dumps(store | {"store_id": "amzde1", "default_channel": "YT-EU"}))
     assert cli.main(["register-store", str(store_file)]) == 0
-    assert deps.repository().get_store("amzde1").sender.city == "Shenzhen"
+    assert deps.catalogue().get_store("amzde1").sender.city == "Shenzhen"
 
 
 def test_an_operator_sees_the_stores_and_queues_a_sync(
@@ -219,7 +222,7 @@ def test_an_operator_corrects_a_tracking_number_where_the_platform_allows_it(
     flow: tuple[scenario.World, scenario.Run], capsys: pytest.CaptureFixture[str]
 ) -> None:
     w, run = flow
-    repo = deps.repository()
+    repo = deps.orders()
     confirmed = [o for o in run.order_ids if repo.get_order(o).status == S.CONFIRMED]
     on_aliexpress = next(o for o in confirmed if o.startswith(scenario.ALIEXPRESS_STORE_ID))
     on_amazon = next(o for o in confirmed if o.startswith(scenario.STORE_ID))

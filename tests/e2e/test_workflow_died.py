@@ -46,7 +46,7 @@ def test_a_waybill_task_killed_after_the_carrier_charged_is_retried_and_charges_
     assert counts.get("SUCCEEDED", 0) >= 1, counts
 
     order_id = scenario.order_id(platform_id)
-    [package] = deps.repository().get_packages(order_id)
+    [package] = deps.orders().get_packages(order_id)
     assert package.status == S.TO_PRINT and package.tracking_number
     assert len(world.carrier.charges_for(package.package_id)) == 1
     # The first run was stopped while it held the claim; the retry waited out its lease, then asked the

@@ -10,7 +10,7 @@ from moto import mock_aws
 
 from infra.local.deploy import Deployment, create_resources
 from parcelflow import deps
-from parcelflow.adapters.dynamodb import DynamoDbOrderRepository
+from parcelflow.adapters.dynamodb import DynamoDbTable
 
 
 @pytest.fixture
@@ -37,5 +37,5 @@ def aws(monkeypatch: pytest.MonkeyPatch, aws_resource_types: set[str]) -> Iterat
 
 
 @pytest.fixture
-def repo(aws: Deployment) -> DynamoDbOrderRepository:
-    return DynamoDbOrderRepository(aws.physical_ids["OrdersTable"], boto3.client("dynamodb"))
+def repo(aws: Deployment) -> DynamoDbTable:
+    return DynamoDbTable(aws.physical_ids["OrdersTable"], boto3.client("dynamodb"))

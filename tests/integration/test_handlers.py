@@ -24,7 +24,7 @@ from infra.local.sandboxes.aliexpress import AliExpressSandbox
 from infra.local.sandboxes.amazon import AmazonSandbox
 from infra.local.sandboxes.yunexpress import YunExpressSandbox
 from parcelflow import deps
-from parcelflow.adapters.dynamodb import DynamoDbOrderRepository
+from parcelflow.adapters.dynamodb import DynamoDbTable
 from parcelflow.adapters.s3_labels import S3LabelStorage
 from parcelflow.domain.models import Order
 from parcelflow.domain.statuses import FulfilmentStatus
@@ -64,7 +64,7 @@ def aws_resource_types() -> set[str]:
 @dataclass
 class Lambdas:
     deployment: Deployment
-    repo: DynamoDbOrderRepository
+    repo: DynamoDbTable
     amazon: AmazonSandbox
     aliexpress: AliExpressSandbox
     carrier: YunExpressSandbox
@@ -95,9 +95,7 @@ class Lambdas:
 
 
 @pytest.fixture
-def lambdas(
-    aws: Deployment, repo: DynamoDbOrderRepository, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Lambdas]:
+def lambdas(aws: Deployment, repo: DynamoDbTable, monkeypatch: pytest.MonkeyPatch) -> Iterator[Lambdas]:
     deps.reset()
     with AmazonSandbox() as amazon, AliExpressSandbox() as aliexpress, YunExpressSandbox() as carrier:
         secrets = boto3.client("secretsmanager")
@@ -218,7 +216,7 @@ def printed(h: Lambdas) -> tuple[dict[str, str], str]:
     tracking = h.invoke(WAYBILL, task)["tracking_number"]
     h.invoke(LABEL, task)
     labels = S3LabelStorage(h.resource("LabelBucket"), boto3.client("s3"))
-    print_labels(repo=h.repo, labels=labels, expires_in_s=900, by="operator:test")
+    print_labels(orders=h.repo, labels=labels, expires_in_s=900, by="operator:test")
     return task, tracking
 
 
@@ -338,7 +336,7 @@ def test_scan_of_a_blank_code_is_a_client_error_naming_the_field(lambdas: Lambda
 def test_scan_says_stop_for_an_order_held_after_printing(lambdas: Lambdas) -> None:
     task, tracking = printed(lambdas)
     reason = "buyer asked to cancel"
-    hold_order(task["order_id"], reason, repo=lambdas.repo, by="test")
+    hold_order(task["order_id"], reason, orders=lambdas.repo, by="test")
     status, body = scan(lambdas, {"code": tracking})
     assert status == 409 and json.loads(body)["verdict"] == "stop" and reason in json.loads(body)["message"]
     assert drain_confirm_queue(lambdas) == []

@@ -9,13 +9,14 @@ import boto3
 import pytest
 
 from infra.local.deploy import Deployment
-from parcelflow.adapters.dynamodb import DynamoDbOrderRepository
+from parcelflow.adapters.dynamodb import DynamoDbTable
 from parcelflow.adapters.sqs import SqsConfirmationQueue, SqsDeadLetters
 from parcelflow.domain.errors import MarketplaceUnavailable
 from parcelflow.domain.models import PlatformStatus, utcnow
 from parcelflow.domain.statuses import FulfilmentStatus
 from parcelflow.services.confirmations import confirm_package
 from parcelflow.services.holds import hold_order
+from parcelflow.services.intake import take_platform_order
 from parcelflow.services.labels import print_labels, render_package_label
 from parcelflow.services.reconcile import MAX_RESTARTS, ReconcileReport, reconcile, redrive_confirmations
 from parcelflow.services.repairs import retry_order
@@ -40,7 +41,7 @@ MUCH_LATER = timedelta(minutes=40)  # past UNCONFIRMED_AFTER
 
 
 @pytest.fixture
-def seeded(repo: DynamoDbOrderRepository) -> DynamoDbOrderRepository:
+def seeded(repo: DynamoDbTable) -> DynamoDbTable:
     repo.put_store(factories.store())
     repo.put_channel(factories.channel())
     return repo
@@ -54,7 +55,7 @@ def queues(aws: Deployment) -> Queues:
 
 
 def _run(
-    repo: DynamoDbOrderRepository,
+    repo: DynamoDbTable,
     queues: Queues,
     *,
     workflow: FakeWorkflow | None = None,
@@ -63,7 +64,7 @@ def _run(
 ) -> ReconcileReport:
     moment = utcnow() + after
     return reconcile(
-        repo=repo,
+        orders=repo,
         workflow=workflow or FakeWorkflow(),
         confirmations=confirmations or queues[0],
         dead_letters=queues[1],
@@ -71,33 +72,31 @@ def _run(
     )
 
 
-def _approved(repo: DynamoDbOrderRepository, platform_id: str = "111-R") -> tuple[str, str]:
-    order_id = repo.upsert_platform_order(
-        factories.store(), factories.platform_order(platform_id)
+def _approved(repo: DynamoDbTable, platform_id: str = "111-R") -> tuple[str, str]:
+    order_id = take_platform_order(
+        factories.store(), factories.platform_order(platform_id), orders=repo
     ).order.order_id
-    return order_id, review_order(order_id, repo=repo).package_ids[0]
+    return order_id, review_order(order_id, orders=repo, catalogue=repo).package_ids[0]
 
 
-def _shipped(repo: DynamoDbOrderRepository, platform_id: str = "111-S") -> tuple[str, str]:
+def _shipped(repo: DynamoDbTable, platform_id: str = "111-S") -> tuple[str, str]:
     order_id, package_id = _approved(repo, platform_id)
-    request_waybill(order_id, package_id, repo=repo, carrier_for=FakeCarrier())
-    render_package_label(order_id, package_id, repo=repo, labels=MemoryLabels())
-    print_labels(repo=repo, labels=MemoryLabels(), expires_in_s=900, by="t")
+    request_waybill(order_id, package_id, orders=repo, carrier_for=FakeCarrier())
+    render_package_label(order_id, package_id, orders=repo, labels=MemoryLabels())
+    print_labels(orders=repo, labels=MemoryLabels(), expires_in_s=900, by="t")
     tracking = repo.get_package(order_id, package_id).tracking_number
     assert tracking
     # The scan's write succeeded; its queue send did not (the queue here drops it).
-    scan_parcel(tracking, repo=repo, confirmations=FakeQueue(), scanner="dock-1")
+    scan_parcel(tracking, orders=repo, confirmations=FakeQueue(), scanner="dock-1")
     return order_id, package_id
 
 
 # --- workflows that died ------------------------------------------------------------------------------
 
 
-def test_an_order_stored_but_never_started_is_started(
-    seeded: DynamoDbOrderRepository, queues: Queues
-) -> None:
-    order_id = seeded.upsert_platform_order(
-        factories.store(), factories.platform_order("111-LOST")
+def test_an_order_stored_but_never_started_is_started(seeded: DynamoDbTable, queues: Queues) -> None:
+    order_id = take_platform_order(
+        factories.store(), factories.platform_order("111-LOST"), orders=seeded
     ).order.order_id
     workflow = FakeWorkflow()
     assert _run(seeded, queues, workflow=workflow, after=timedelta(minutes=5)).restarted == []  # not yet
@@ -108,22 +107,22 @@ def test_an_order_stored_but_never_started_is_started(
     assert order.history[-1].by == "reconciler"
 
 
-def test_waiting_orders_are_never_read(seeded: DynamoDbOrderRepository, queues: Queues) -> None:
-    seeded.upsert_platform_order(
-        factories.store(), factories.platform_order("111-W", status=PlatformStatus.UNPAID)
+def test_waiting_orders_are_never_read(seeded: DynamoDbTable, queues: Queues) -> None:
+    take_platform_order(
+        factories.store(), factories.platform_order("111-W", status=PlatformStatus.UNPAID), orders=seeded
     )
     workflow = FakeWorkflow()
     assert _run(seeded, queues, workflow=workflow, after=timedelta(days=3)).restarted == []
 
 
 def test_a_package_stranded_after_the_carrier_charged_is_restarted_then_given_to_the_operator(
-    seeded: DynamoDbOrderRepository,
+    seeded: DynamoDbTable,
     queues,
 ) -> None:
     carrier = FakeCarrier(die_after_create=1)
     order_id, package_id = _approved(seeded)
     with pytest.raises(TaskKilled):
-        request_waybill(order_id, package_id, repo=seeded, carrier_for=carrier)
+        request_waybill(order_id, package_id, orders=seeded, carrier_for=carrier)
     workflow = FakeWorkflow()
     for restart in range(1, MAX_RESTARTS + 1):
         report = _run(seeded, queues, workflow=workflow)
@@ -140,19 +139,17 @@ def test_a_package_stranded_after_the_carrier_charged_is_restarted_then_given_to
     assert _run(seeded, queues, workflow=workflow).gave_up == []  # said once
 
     # The operator retries: the workflow runs again and the waybill bought by the dead run is found.
-    retry_order(order_id, repo=seeded, workflow=workflow)
+    retry_order(order_id, orders=seeded, workflow=workflow)
     assert seeded.get_order(order_id).stuck_reason is None
-    outcome = request_waybill(order_id, package_id, repo=seeded, carrier_for=carrier)
+    outcome = request_waybill(order_id, package_id, orders=seeded, carrier_for=carrier)
     assert outcome.tracking_number and carrier.create_calls == 1 and carrier.find_calls == 1
 
 
-def test_a_carrier_down_past_every_retry_ends_with_its_reason(
-    seeded: DynamoDbOrderRepository, queues: Queues
-) -> None:
+def test_a_carrier_down_past_every_retry_ends_with_its_reason(seeded: DynamoDbTable, queues: Queues) -> None:
     carrier = FakeCarrier(fail_after_create=1)
     order_id, package_id = _approved(seeded)
     with pytest.raises(Exception, match="read timeout"):
-        request_waybill(order_id, package_id, repo=seeded, carrier_for=carrier)
+        request_waybill(order_id, package_id, orders=seeded, carrier_for=carrier)
     package = seeded.get_package(order_id, package_id)
     assert (
         package.status == S.WAYBILL_REQUESTED
@@ -163,9 +160,9 @@ def test_a_carrier_down_past_every_retry_ends_with_its_reason(
     assert "carrier unavailable: read timeout" in report.gave_up[0]
 
 
-def test_a_held_order_is_left_to_the_operator(seeded: DynamoDbOrderRepository, queues: Queues) -> None:
+def test_a_held_order_is_left_to_the_operator(seeded: DynamoDbTable, queues: Queues) -> None:
     order_id, _ = _approved(seeded)
-    hold_order(order_id, "buyer asked to cancel", repo=seeded, by="t")
+    hold_order(order_id, "buyer asked to cancel", orders=seeded, by="t")
     assert _run(seeded, queues).restarted == []
 
 
@@ -173,7 +170,7 @@ def test_a_held_order_is_left_to_the_operator(seeded: DynamoDbOrderRepository, q
 
 
 def test_a_shipped_package_whose_confirmation_was_never_sent_is_sent_again(
-    seeded: DynamoDbOrderRepository,
+    seeded: DynamoDbTable,
     queues,
 ) -> None:
     order_id, package_id = _shipped(seeded)
@@ -183,16 +180,24 @@ def test_a_shipped_package_whose_confirmation_was_never_sent_is_sent_again(
     assert report.requeued == [package_id] and queue.messages == [(order_id, package_id)]
     assert queue.attempts[0] and queue.attempts[0].startswith("reconcile-")  # not the first send's id
     assert _run(seeded, queues, confirmations=queue, after=MUCH_LATER).requeued == []  # sent just now
-    confirm_package(order_id, package_id, repo=seeded, marketplace_for=FakeMarketplace(), once=MemoryOnce())
+    confirm_package(
+        order_id,
+        package_id,
+        orders=seeded,
+        ledger=seeded,
+        marketplace_for=FakeMarketplace(),
+        once=MemoryOnce(),
+    )
     assert _run(seeded, queues, confirmations=queue, after=timedelta(hours=3)).requeued == []
 
 
-def test_a_refused_confirmation_is_not_sent_again(seeded: DynamoDbOrderRepository, queues: Queues) -> None:
+def test_a_refused_confirmation_is_not_sent_again(seeded: DynamoDbTable, queues: Queues) -> None:
     order_id, package_id = _shipped(seeded)
     confirm_package(
         order_id,
         package_id,
-        repo=seeded,
+        orders=seeded,
+        ledger=seeded,
         marketplace_for=FakeMarketplace(refuse_with="quantity already shipped"),
         once=MemoryOnce(),
     )
@@ -200,7 +205,7 @@ def test_a_refused_confirmation_is_not_sent_again(seeded: DynamoDbOrderRepositor
 
 
 def test_the_real_queue_takes_a_second_send_of_the_same_package(
-    seeded: DynamoDbOrderRepository,
+    seeded: DynamoDbTable,
     queues,
     aws: Deployment,
 ) -> None:
@@ -232,7 +237,7 @@ def _dead_letter(aws: Deployment, order_id: str, package_id: str) -> None:
 
 
 def test_a_dead_lettered_confirmation_marks_its_package_and_alerts_and_can_be_redriven(
-    seeded: DynamoDbOrderRepository,
+    seeded: DynamoDbTable,
     queues,
     aws: Deployment,
 ) -> None:
@@ -244,7 +249,9 @@ def test_a_dead_lettered_confirmation_marks_its_package_and_alerts_and_can_be_re
 
     down.confirm_shipment = outage  # type: ignore[method-assign,assignment]
     with pytest.raises(MarketplaceUnavailable):
-        confirm_package(order_id, package_id, repo=seeded, marketplace_for=down, once=MemoryOnce())
+        confirm_package(
+            order_id, package_id, orders=seeded, ledger=seeded, marketplace_for=down, once=MemoryOnce()
+        )
     _dead_letter(aws, order_id, package_id)  # SQS gave up after five deliveries
 
     report = _run(seeded, queues, after=timedelta(minutes=1))
@@ -262,7 +269,7 @@ def test_a_dead_lettered_confirmation_marks_its_package_and_alerts_and_can_be_re
     assert _run(seeded, queues, after=timedelta(minutes=2)).dead_lettered == []
     assert _run(seeded, queues, after=MUCH_LATER).requeued == []  # the DLQ holds it: not sent behind it
 
-    outcome = redrive_confirmations(repo=seeded, dead_letters=queues[1])
+    outcome = redrive_confirmations(orders=seeded, dead_letters=queues[1])
     assert outcome.moved == [package_id] and queues[1].peek() == []
     assert seeded.get_package(order_id, package_id).confirm_dead_lettered_at is None
     messages = (

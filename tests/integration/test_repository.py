@@ -4,24 +4,25 @@ from datetime import timedelta
 
 import pytest
 
-from parcelflow.adapters.dynamodb import DynamoDbOrderRepository
+from parcelflow.adapters.dynamodb import DynamoDbTable
 from parcelflow.domain import rules
 from parcelflow.domain.errors import OrderNotFound
 from parcelflow.domain.models import PlatformStatus
 from parcelflow.domain.statuses import FulfilmentStatus, IllegalTransition
+from parcelflow.services.intake import take_platform_order
 from tests import factories
 
 S = FulfilmentStatus
 
 
-def _stored_order(repo: DynamoDbOrderRepository, platform_id: str = "111-0000001-0000001") -> str:
+def _stored_order(repo: DynamoDbTable, platform_id: str = "111-0000001-0000001") -> str:
     store = factories.store()
     repo.put_store(store)
     repo.put_channel(factories.channel())
-    return repo.upsert_platform_order(store, factories.platform_order(platform_id)).order.order_id
+    return take_platform_order(store, factories.platform_order(platform_id), orders=repo).order.order_id
 
 
-def _processing(repo: DynamoDbOrderRepository) -> tuple[str, str]:
+def _processing(repo: DynamoDbTable) -> tuple[str, str]:
     order_id = _stored_order(repo)
     order = repo.get_order(order_id)
     [package] = repo.start_processing(
@@ -34,44 +35,46 @@ def _processing(repo: DynamoDbOrderRepository) -> tuple[str, str]:
     return order_id, package.package_id
 
 
-def test_one_order_per_store_and_platform_id_however_often_seen(repo: DynamoDbOrderRepository) -> None:
+def test_one_order_per_store_and_platform_id_however_often_seen(repo: DynamoDbTable) -> None:
     store = factories.store()
-    first = repo.upsert_platform_order(store, factories.platform_order())
-    again = repo.upsert_platform_order(store, factories.platform_order())
+    first = take_platform_order(store, factories.platform_order(), orders=repo)
+    again = take_platform_order(store, factories.platform_order(), orders=repo)
     assert first.created and not again.created
     assert first.order.order_id == again.order.order_id == "amzus1-111-0000001-0000001"
     assert len(repo.list_orders_by_status(S.PENDING_REVIEW)) == 1
 
 
 def test_a_newer_platform_status_updates_the_order_and_an_older_one_does_not(
-    repo: DynamoDbOrderRepository,
+    repo: DynamoDbTable,
 ) -> None:
     store = factories.store()
-    repo.upsert_platform_order(store, factories.platform_order())
+    take_platform_order(store, factories.platform_order(), orders=repo)
     later = factories.T0 + timedelta(hours=1)
-    updated = repo.upsert_platform_order(
-        store, factories.platform_order(status=PlatformStatus.CANCEL_REQUESTED, updated_at=later)
+    updated = take_platform_order(
+        store, factories.platform_order(status=PlatformStatus.CANCEL_REQUESTED, updated_at=later), orders=repo
     )
     assert updated.previous_platform_status == PlatformStatus.AWAITING_SHIPMENT
     assert updated.order.platform_status == PlatformStatus.CANCEL_REQUESTED
-    stale = repo.upsert_platform_order(store, factories.platform_order(updated_at=factories.T0))
+    stale = take_platform_order(store, factories.platform_order(updated_at=factories.T0), orders=repo)
     assert stale.order.platform_status == PlatformStatus.CANCEL_REQUESTED
     # Our own status is not the platform's to change.
     assert repo.get_order(updated.order.order_id).status == S.PENDING_REVIEW
 
 
-def test_a_status_change_stamped_in_the_same_second_is_still_applied(repo: DynamoDbOrderRepository) -> None:
+def test_a_status_change_stamped_in_the_same_second_is_still_applied(repo: DynamoDbTable) -> None:
     store = factories.store()
-    repo.upsert_platform_order(store, factories.platform_order(status=PlatformStatus.PAYMENT_REVIEW))
-    cleared = repo.upsert_platform_order(store, factories.platform_order())  # same updated_at, new status
+    take_platform_order(store, factories.platform_order(status=PlatformStatus.PAYMENT_REVIEW), orders=repo)
+    cleared = take_platform_order(
+        store, factories.platform_order(), orders=repo
+    )  # same updated_at, new status
     assert cleared.previous_platform_status == PlatformStatus.PAYMENT_REVIEW
     assert cleared.order.platform_status == PlatformStatus.AWAITING_SHIPMENT
-    again = repo.upsert_platform_order(store, factories.platform_order())
+    again = take_platform_order(store, factories.platform_order(), orders=repo)
     assert again.order.version == cleared.order.version  # the same state seen again writes nothing
 
 
 def test_order_transition_is_written_once_and_replayed_without_a_second_history_entry(
-    repo: DynamoDbOrderRepository,
+    repo: DynamoDbTable,
 ) -> None:
     order_id = _stored_order(repo)
     held = repo.transition_order(
@@ -93,7 +96,7 @@ def test_order_transition_is_written_once_and_replayed_without_a_second_history_
     assert repo.list_orders_by_status(S.PENDING_REVIEW) == []
 
 
-def test_an_illegal_order_transition_is_a_named_error(repo: DynamoDbOrderRepository) -> None:
+def test_an_illegal_order_transition_is_a_named_error(repo: DynamoDbTable) -> None:
     order_id = _stored_order(repo)
     with pytest.raises(IllegalTransition, match="pending_review to shipped"):
         repo.transition_order(order_id, S.SHIPPED, reason="x", by="test")
@@ -101,7 +104,7 @@ def test_an_illegal_order_transition_is_a_named_error(repo: DynamoDbOrderReposit
         repo.transition_order("amzus1-nope", S.ON_HOLD, reason="x", by="test")
 
 
-def test_start_processing_creates_packages_once(repo: DynamoDbOrderRepository) -> None:
+def test_start_processing_creates_packages_once(repo: DynamoDbTable) -> None:
     order_id, package_id = _processing(repo)
     order = repo.get_order(order_id)
     again = repo.start_processing(
@@ -116,7 +119,7 @@ def test_start_processing_creates_packages_once(repo: DynamoDbOrderRepository) -
     assert repo.get_order(order_id).channel_code == "YT-US"
 
 
-def test_a_package_change_moves_the_order_rollup_in_the_same_write(repo: DynamoDbOrderRepository) -> None:
+def test_a_package_change_moves_the_order_rollup_in_the_same_write(repo: DynamoDbTable) -> None:
     order_id, package_id = _processing(repo)
     repo.transition_package(order_id, package_id, S.WAYBILL_REQUESTED, reason="pre-advice", by="test")
     package = repo.update_package_fields(
@@ -137,7 +140,7 @@ def test_a_package_change_moves_the_order_rollup_in_the_same_write(repo: DynamoD
     assert repo.find_package_by_tracking("YT9999") is None
 
 
-def test_package_replay_succeeds_and_illegal_move_raises(repo: DynamoDbOrderRepository) -> None:
+def test_package_replay_succeeds_and_illegal_move_raises(repo: DynamoDbTable) -> None:
     order_id, package_id = _processing(repo)
     first = repo.transition_package(order_id, package_id, S.WAYBILL_REQUESTED, reason="a", by="test")
     second = repo.transition_package(order_id, package_id, S.WAYBILL_REQUESTED, reason="b", by="test")
@@ -146,7 +149,7 @@ def test_package_replay_succeeds_and_illegal_move_raises(repo: DynamoDbOrderRepo
         repo.transition_package(order_id, package_id, S.SHIPPED, reason="c", by="test")
 
 
-def test_a_held_order_keeps_its_status_while_its_package_moves_on(repo: DynamoDbOrderRepository) -> None:
+def test_a_held_order_keeps_its_status_while_its_package_moves_on(repo: DynamoDbTable) -> None:
     order_id, package_id = _processing(repo)
     repo.transition_package(order_id, package_id, S.WAYBILL_REQUESTED, reason="a", by="test")
     repo.transition_order(order_id, S.ON_HOLD, reason="buyer cancelled", by="test")
@@ -155,7 +158,7 @@ def test_a_held_order_keeps_its_status_while_its_package_moves_on(repo: DynamoDb
 
 
 def test_a_stale_write_is_detected_and_decided_again(
-    repo: DynamoDbOrderRepository, monkeypatch: pytest.MonkeyPatch
+    repo: DynamoDbTable, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     order_id = _stored_order(repo)
     stale = repo.get_order(order_id)

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from parcelflow.adapters.dynamodb import DynamoDbOrderRepository
+from parcelflow.adapters.dynamodb import DynamoDbTable
 from parcelflow.domain.errors import (
     CarrierUnavailable,
     OrderNotActive,
@@ -19,6 +19,7 @@ from parcelflow.domain.statuses import FulfilmentStatus
 from parcelflow.ports import Waybill, WaybillRequest
 from parcelflow.services.confirmations import confirm_package
 from parcelflow.services.holds import hold_order
+from parcelflow.services.intake import take_platform_order
 from parcelflow.services.labels import print_labels, render_package_label
 from parcelflow.services.repairs import CorrectionRefused, correct_address, retry_order
 from parcelflow.services.review import review_order
@@ -39,33 +40,33 @@ S = FulfilmentStatus
 
 
 @pytest.fixture
-def seeded(repo: DynamoDbOrderRepository) -> DynamoDbOrderRepository:
+def seeded(repo: DynamoDbTable) -> DynamoDbTable:
     repo.put_store(factories.store())
     repo.put_channel(factories.channel())
     return repo
 
 
-def _new_order(repo: DynamoDbOrderRepository, platform_id: str = "111-0000001-0000001", **kw: object) -> str:
-    return repo.upsert_platform_order(
-        factories.store(), factories.platform_order(platform_id, **kw)
+def _new_order(repo: DynamoDbTable, platform_id: str = "111-0000001-0000001", **kw: object) -> str:
+    return take_platform_order(
+        factories.store(), factories.platform_order(platform_id, **kw), orders=repo
     ).order.order_id  # type: ignore[arg-type]
 
 
-def _approved(repo: DynamoDbOrderRepository, platform_id: str = "111-0000001-0000001") -> tuple[str, str]:
+def _approved(repo: DynamoDbTable, platform_id: str = "111-0000001-0000001") -> tuple[str, str]:
     order_id = _new_order(repo, platform_id)
-    outcome = review_order(order_id, repo=repo)
+    outcome = review_order(order_id, orders=repo, catalogue=repo)
     return order_id, outcome.package_ids[0]
 
 
 def _labelled(
-    repo: DynamoDbOrderRepository,
+    repo: DynamoDbTable,
     carrier: FakeCarrier,
     labels: MemoryLabels,
     platform_id: str = "111-0000001-0000001",
 ) -> tuple[str, str, str]:
     order_id, package_id = _approved(repo, platform_id)
-    outcome = request_waybill(order_id, package_id, repo=repo, carrier_for=carrier)
-    render_package_label(order_id, package_id, repo=repo, labels=labels)
+    outcome = request_waybill(order_id, package_id, orders=repo, carrier_for=carrier)
+    render_package_label(order_id, package_id, orders=repo, labels=labels)
     assert outcome.tracking_number
     return order_id, package_id, outcome.tracking_number
 
@@ -73,39 +74,43 @@ def _labelled(
 # --- review --------------------------------------------------------------------------------------
 
 
-def test_review_approves_packs_and_picks_the_default_channel(seeded: DynamoDbOrderRepository) -> None:
+def test_review_approves_packs_and_picks_the_default_channel(seeded: DynamoDbTable) -> None:
     order_id = _new_order(seeded)
-    outcome = review_order(order_id, repo=seeded)
+    outcome = review_order(order_id, orders=seeded, catalogue=seeded)
     assert outcome.approved and outcome.package_ids == [f"{order_id}-1"]
     order = seeded.get_order(order_id)
     assert order.status == S.PENDING_PROCESSING and order.channel_code == "YT-US"
-    assert review_order(order_id, repo=seeded).package_ids == outcome.package_ids  # a duplicate run
+    assert (
+        review_order(order_id, orders=seeded, catalogue=seeded).package_ids == outcome.package_ids
+    )  # a duplicate run
 
 
-def test_review_leaves_an_unpaid_order_waiting_for_its_payment(seeded: DynamoDbOrderRepository) -> None:
+def test_review_leaves_an_unpaid_order_waiting_for_its_payment(seeded: DynamoDbTable) -> None:
     order_id = _new_order(seeded, status=PlatformStatus.UNPAID)
-    outcome = review_order(order_id, repo=seeded)
+    outcome = review_order(order_id, orders=seeded, catalogue=seeded)
     assert not outcome.approved and outcome.reason == "buyer has not paid yet"
     order = seeded.get_order(order_id)
     assert order.status == S.AWAITING_PAYMENT and order.hold_reason is None  # not on hold: it will start
 
 
 def test_review_holds_an_order_whose_platform_status_went_back_to_unpaid(
-    seeded: DynamoDbOrderRepository,
+    seeded: DynamoDbTable,
 ) -> None:
     order_id = _new_order(seeded)
     seeded.update_order_fields(order_id, {"platform_status": PlatformStatus.UNPAID})
-    outcome = review_order(order_id, repo=seeded)
+    outcome = review_order(order_id, orders=seeded, catalogue=seeded)
     assert not outcome.approved
     order = seeded.get_order(order_id)
     assert order.status == S.ON_HOLD and order.hold_reason == "buyer has not paid yet"
 
 
-def test_an_order_that_cannot_be_packed_waits_on_hold_saying_why(seeded: DynamoDbOrderRepository) -> None:
-    order_id = seeded.upsert_platform_order(
-        factories.store(), factories.platform_order("111-HEAVY", lines=[factories.line("A", 30)])
+def test_an_order_that_cannot_be_packed_waits_on_hold_saying_why(seeded: DynamoDbTable) -> None:
+    order_id = take_platform_order(
+        factories.store(),
+        factories.platform_order("111-HEAVY", lines=[factories.line("A", 30)]),
+        orders=seeded,
     ).order.order_id
-    outcome = review_order(order_id, repo=seeded)
+    outcome = review_order(order_id, orders=seeded, catalogue=seeded)
     assert not outcome.approved
     order = seeded.get_order(order_id)
     assert order.status == S.ON_HOLD
@@ -117,11 +122,11 @@ def test_an_order_that_cannot_be_packed_waits_on_hold_saying_why(seeded: DynamoD
 # --- waybill -------------------------------------------------------------------------------------
 
 
-def test_waybill_is_requested_once_even_when_the_task_runs_twice(seeded: DynamoDbOrderRepository) -> None:
+def test_waybill_is_requested_once_even_when_the_task_runs_twice(seeded: DynamoDbTable) -> None:
     carrier = FakeCarrier()
     order_id, package_id = _approved(seeded)
-    first = request_waybill(order_id, package_id, repo=seeded, carrier_for=carrier)
-    second = request_waybill(order_id, package_id, repo=seeded, carrier_for=carrier)
+    first = request_waybill(order_id, package_id, orders=seeded, carrier_for=carrier)
+    second = request_waybill(order_id, package_id, orders=seeded, carrier_for=carrier)
     assert first.tracking_number == second.tracking_number == "YT0000000000000001"
     assert carrier.create_calls == 1
     package = seeded.get_package(order_id, package_id)
@@ -129,13 +134,13 @@ def test_waybill_is_requested_once_even_when_the_task_runs_twice(seeded: DynamoD
 
 
 def test_after_a_lost_answer_the_retry_looks_the_waybill_up_instead_of_buying_another(
-    seeded: DynamoDbOrderRepository,
+    seeded: DynamoDbTable,
 ) -> None:
     carrier = FakeCarrier(fail_after_create=1)
     order_id, package_id = _approved(seeded)
     with pytest.raises(CarrierUnavailable):
-        request_waybill(order_id, package_id, repo=seeded, carrier_for=carrier)
-    outcome = request_waybill(order_id, package_id, repo=seeded, carrier_for=carrier)
+        request_waybill(order_id, package_id, orders=seeded, carrier_for=carrier)
+    outcome = request_waybill(order_id, package_id, orders=seeded, carrier_for=carrier)
     assert outcome.tracking_number and carrier.create_calls == 1 and carrier.find_calls == 1
 
 
@@ -154,71 +159,71 @@ class _CarrierTakingItsTime(FakeCarrier):
         return Waybill(request.package.package_id, f"WB{seq:08d}", f"YT{seq:016d}")
 
 
-def test_two_concurrent_tasks_never_both_call_the_carrier(seeded: DynamoDbOrderRepository) -> None:
+def test_two_concurrent_tasks_never_both_call_the_carrier(seeded: DynamoDbTable) -> None:
     carrier = _CarrierTakingItsTime()
     order_id, package_id = _approved(seeded)
     first = threading.Thread(
-        target=request_waybill, args=(order_id, package_id), kwargs={"repo": seeded, "carrier_for": carrier}
+        target=request_waybill, args=(order_id, package_id), kwargs={"orders": seeded, "carrier_for": carrier}
     )
     first.start()
     assert carrier.entered.wait(10)  # the first run holds the claim and is talking to the carrier
     with pytest.raises(WaybillInProgress):
-        request_waybill(order_id, package_id, repo=seeded, carrier_for=carrier)
+        request_waybill(order_id, package_id, orders=seeded, carrier_for=carrier)
     carrier.go_on.set()
     first.join(10)
-    outcome = request_waybill(order_id, package_id, repo=seeded, carrier_for=carrier)
+    outcome = request_waybill(order_id, package_id, orders=seeded, carrier_for=carrier)
     assert outcome.tracking_number == "YT0000000000000001" and carrier.create_calls == 1
 
 
 def test_a_run_that_died_after_the_carrier_charged_is_taken_over_once_its_lease_ran_out(
-    seeded: DynamoDbOrderRepository,
+    seeded: DynamoDbTable,
 ) -> None:
     carrier = FakeCarrier(die_after_create=1)
     order_id, package_id = _approved(seeded)
     with pytest.raises(TaskKilled):
-        request_waybill(order_id, package_id, repo=seeded, carrier_for=carrier)
+        request_waybill(order_id, package_id, orders=seeded, carrier_for=carrier)
     stuck = seeded.get_package(order_id, package_id)
     assert stuck.status == S.WAYBILL_REQUESTED and stuck.attempt_owner and not stuck.tracking_number
     with pytest.raises(WaybillInProgress):  # the lease still runs: the holder might be alive
-        request_waybill(order_id, package_id, repo=seeded, carrier_for=carrier)
+        request_waybill(order_id, package_id, orders=seeded, carrier_for=carrier)
     later = utcnow() + CLAIM_LEASE + timedelta(seconds=1)
-    outcome = request_waybill(order_id, package_id, repo=seeded, carrier_for=carrier, now=lambda: later)
+    outcome = request_waybill(order_id, package_id, orders=seeded, carrier_for=carrier, now=lambda: later)
     assert outcome.tracking_number == "YT0000000000000001"
     assert (carrier.create_calls, carrier.find_calls) == (1, 1)  # looked up, never bought again
     done = seeded.get_package(order_id, package_id)
     assert done.attempt_owner is None and done.waybill_attempts == 2
 
 
-def test_a_tracking_number_assigned_late_is_fetched_on_retry(seeded: DynamoDbOrderRepository) -> None:
+def test_a_tracking_number_assigned_late_is_fetched_on_retry(seeded: DynamoDbTable) -> None:
     carrier = FakeCarrier(assign_tracking_late=True)
     order_id, package_id = _approved(seeded)
     with pytest.raises(CarrierUnavailable, match="tracking number"):
-        request_waybill(order_id, package_id, repo=seeded, carrier_for=carrier)
+        request_waybill(order_id, package_id, orders=seeded, carrier_for=carrier)
     assert seeded.get_package(order_id, package_id).waybill_number == "WB00000001"
-    outcome = request_waybill(order_id, package_id, repo=seeded, carrier_for=carrier)
+    outcome = request_waybill(order_id, package_id, orders=seeded, carrier_for=carrier)
     assert outcome.tracking_number and carrier.create_calls == 1
 
 
 def test_a_rejection_leaves_the_package_failed_with_the_reason_and_can_be_retried(
-    seeded: DynamoDbOrderRepository,
+    seeded: DynamoDbTable,
 ) -> None:
     order_id, package_id = _approved(seeded)
     carrier = FakeCarrier(reject={package_id: "postal_code: 1234 is not a valid US postcode"})
     with pytest.raises(WaybillRejected):
-        request_waybill(order_id, package_id, repo=seeded, carrier_for=carrier)
+        request_waybill(order_id, package_id, orders=seeded, carrier_for=carrier)
     package = seeded.get_package(order_id, package_id)
     assert package.status == S.WAYBILL_FAILED
     assert package.failure_reason == "postal_code: 1234 is not a valid US postcode"
     assert seeded.get_order(order_id).status == S.WAYBILL_FAILED
-    correct_address(order_id, {"postcode": "62704"}, repo=seeded, by="operator:test")
+    correct_address(order_id, {"postcode": "62704"}, orders=seeded, by="operator:test")
     carrier.reject.clear()  # the corrected postcode is accepted
     workflow = FakeWorkflow()
-    retry = retry_order(order_id, repo=seeded, workflow=workflow)
+    retry = retry_order(order_id, orders=seeded, workflow=workflow)
     assert retry.retried_packages == [package_id]
     # The first run of this order's workflow that went through start_workflow: attempt 1.
     assert workflow.started == [order_id] and workflow.attempts == [1]
     # What the restarted workflow does: the task runs again from waybill_failed.
-    outcome = request_waybill(order_id, package_id, repo=seeded, carrier_for=carrier)
+    outcome = request_waybill(order_id, package_id, orders=seeded, carrier_for=carrier)
     assert outcome.tracking_number
     package = seeded.get_package(order_id, package_id)
     assert package.failure_reason is None
@@ -227,31 +232,31 @@ def test_a_rejection_leaves_the_package_failed_with_the_reason_and_can_be_retrie
     assert order.shipping_address.postcode == "62704"
     assert "address corrected: postcode '62701' -> '62704'" in [h.reason for h in order.history]
     with pytest.raises(CorrectionRefused, match="can no longer"):
-        correct_address(order_id, {"postcode": "62705"}, repo=seeded, by="operator:test")
+        correct_address(order_id, {"postcode": "62705"}, orders=seeded, by="operator:test")
     with pytest.raises(CorrectionRefused, match="no package whose waybill was rejected"):
-        retry_order(order_id, repo=seeded, workflow=workflow)
+        retry_order(order_id, orders=seeded, workflow=workflow)
     assert seeded.get_order(order_id).workflow_attempt == 1
 
 
-def test_an_address_correction_is_validated_and_names_the_field(seeded: DynamoDbOrderRepository) -> None:
+def test_an_address_correction_is_validated_and_names_the_field(seeded: DynamoDbTable) -> None:
     order_id, _ = _approved(seeded)
     with pytest.raises(CorrectionRefused, match="country_code"):
-        correct_address(order_id, {"country_code": "France"}, repo=seeded, by="operator:test")
+        correct_address(order_id, {"country_code": "France"}, orders=seeded, by="operator:test")
 
 
-def test_no_waybill_is_bought_for_an_order_held_meanwhile(seeded: DynamoDbOrderRepository) -> None:
+def test_no_waybill_is_bought_for_an_order_held_meanwhile(seeded: DynamoDbTable) -> None:
     carrier = FakeCarrier()
     order_id, package_id = _approved(seeded)
-    hold_order(order_id, "buyer asked to cancel", repo=seeded, by="test")
+    hold_order(order_id, "buyer asked to cancel", orders=seeded, by="test")
     with pytest.raises(OrderNotActive, match="buyer asked to cancel"):
-        request_waybill(order_id, package_id, repo=seeded, carrier_for=carrier)
+        request_waybill(order_id, package_id, orders=seeded, carrier_for=carrier)
     assert carrier.create_calls == 0
 
 
 # --- label, print, scan, confirm ----------------------------------------------------------------
 
 
-def test_print_scan_confirm(seeded: DynamoDbOrderRepository) -> None:
+def test_print_scan_confirm(seeded: DynamoDbTable) -> None:
     carrier, labels, queue = FakeCarrier(), MemoryLabels(), FakeQueue()
     order_id, package_id, tracking = _labelled(seeded, carrier, labels)
     package = seeded.get_package(order_id, package_id)
@@ -259,16 +264,16 @@ def test_print_scan_confirm(seeded: DynamoDbOrderRepository) -> None:
     assert package.label_key == f"labels/amzus1/{package_id}.pdf"
     assert labels.objects[package.label_key].startswith(b"%PDF")
 
-    batch = print_labels(repo=seeded, labels=labels, expires_in_s=900, by="operator:test")
+    batch = print_labels(orders=seeded, labels=labels, expires_in_s=900, by="operator:test")
     assert [(p.package_id, p.tracking_number) for p in batch.printed] == [(package_id, tracking)]
     assert "X-Amz-Expires=900" in batch.printed[0].url
     assert seeded.get_package(order_id, package_id).status == S.AWAITING_SCAN
-    assert print_labels(repo=seeded, labels=labels, expires_in_s=900, by="operator:test").printed == []
+    assert print_labels(orders=seeded, labels=labels, expires_in_s=900, by="operator:test").printed == []
 
-    first = scan_parcel(f" {tracking}\n", repo=seeded, confirmations=queue, scanner="dock-1")
+    first = scan_parcel(f" {tracking}\n", orders=seeded, confirmations=queue, scanner="dock-1")
     assert first.verdict == ScanVerdict.SHIPPED
     assert queue.messages == [(order_id, package_id)]
-    second = scan_parcel(tracking, repo=seeded, confirmations=queue, scanner="dock-1")
+    second = scan_parcel(tracking, orders=seeded, confirmations=queue, scanner="dock-1")
     assert second.verdict == ScanVerdict.ALREADY_SCANNED and second.scanned_at == first.scanned_at
     assert "already scanned at" in second.message
     # The rescan sends the confirmation again under a deduplication id of its own: a FIFO queue would
@@ -278,47 +283,52 @@ def test_print_scan_confirm(seeded: DynamoDbOrderRepository) -> None:
 
     marketplace, once = FakeMarketplace(), MemoryOnce()
     for _ in range(2):  # the message is delivered twice
-        confirm_package(order_id, package_id, repo=seeded, marketplace_for=marketplace, once=once)
+        confirm_package(
+            order_id, package_id, orders=seeded, ledger=seeded, marketplace_for=marketplace, once=once
+        )
     assert len(marketplace.confirmations) == 1
     assert marketplace.confirmations[0].package.tracking_number == tracking
     assert seeded.get_order(order_id).status == S.CONFIRMED
 
 
-def test_scan_says_stop_for_an_order_held_after_printing(seeded: DynamoDbOrderRepository) -> None:
+def test_scan_says_stop_for_an_order_held_after_printing(seeded: DynamoDbTable) -> None:
     carrier, labels, queue = FakeCarrier(), MemoryLabels(), FakeQueue()
     order_id, _package_id, tracking = _labelled(seeded, carrier, labels)
-    print_labels(repo=seeded, labels=labels, expires_in_s=900, by="operator:test")
-    hold_order(order_id, "buyer asked to cancel", repo=seeded, by="test")
-    result = scan_parcel(tracking, repo=seeded, confirmations=queue, scanner="dock-1")
+    print_labels(orders=seeded, labels=labels, expires_in_s=900, by="operator:test")
+    hold_order(order_id, "buyer asked to cancel", orders=seeded, by="test")
+    result = scan_parcel(tracking, orders=seeded, confirmations=queue, scanner="dock-1")
     assert result.verdict == ScanVerdict.STOP and "buyer asked to cancel" in result.message
     assert queue.messages == []
 
 
-def test_a_held_order_s_label_is_not_handed_out_for_printing(seeded: DynamoDbOrderRepository) -> None:
+def test_a_held_order_s_label_is_not_handed_out_for_printing(seeded: DynamoDbTable) -> None:
     carrier, labels = FakeCarrier(), MemoryLabels()
     order_id, package_id, _ = _labelled(seeded, carrier, labels)
-    hold_order(order_id, "operator hold", repo=seeded, by="test")
-    batch = print_labels(repo=seeded, labels=labels, expires_in_s=900, by="operator:test")
+    hold_order(order_id, "operator hold", orders=seeded, by="test")
+    batch = print_labels(orders=seeded, labels=labels, expires_in_s=900, by="operator:test")
     assert batch.printed == [] and [h.package_id for h in batch.held] == [package_id]
 
 
-def test_scan_of_an_unknown_or_unprinted_code(seeded: DynamoDbOrderRepository) -> None:
+def test_scan_of_an_unknown_or_unprinted_code(seeded: DynamoDbTable) -> None:
     carrier, labels, queue = FakeCarrier(), MemoryLabels(), FakeQueue()
     with pytest.raises(PackageNotFound):
-        scan_parcel("NOPE123", repo=seeded, confirmations=queue, scanner="dock-1")
+        scan_parcel("NOPE123", orders=seeded, confirmations=queue, scanner="dock-1")
     _, _, tracking = _labelled(seeded, carrier, labels)
     assert (
-        scan_parcel(tracking, repo=seeded, confirmations=queue, scanner="d").verdict == ScanVerdict.NOT_READY
+        scan_parcel(tracking, orders=seeded, confirmations=queue, scanner="d").verdict
+        == ScanVerdict.NOT_READY
     )
 
 
-def test_a_refused_confirmation_is_kept_on_the_package_and_flagged(seeded: DynamoDbOrderRepository) -> None:
+def test_a_refused_confirmation_is_kept_on_the_package_and_flagged(seeded: DynamoDbTable) -> None:
     carrier, labels, queue = FakeCarrier(), MemoryLabels(), FakeQueue()
     order_id, package_id, tracking = _labelled(seeded, carrier, labels)
-    print_labels(repo=seeded, labels=labels, expires_in_s=900, by="t")
-    scan_parcel(tracking, repo=seeded, confirmations=queue, scanner="d")
+    print_labels(orders=seeded, labels=labels, expires_in_s=900, by="t")
+    scan_parcel(tracking, orders=seeded, confirmations=queue, scanner="d")
     marketplace = FakeMarketplace(refuse_with="InvalidInput: shipDate is before the order date")
-    confirm_package(order_id, package_id, repo=seeded, marketplace_for=marketplace, once=MemoryOnce())
+    confirm_package(
+        order_id, package_id, orders=seeded, ledger=seeded, marketplace_for=marketplace, once=MemoryOnce()
+    )
     package = seeded.get_package(order_id, package_id)
     assert package.status == S.SHIPPED
     assert package.confirm_error == "InvalidInput: shipDate is before the order date"

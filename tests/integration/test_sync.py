@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from parcelflow.adapters.dynamodb import DynamoDbOrderRepository
+from parcelflow.adapters.dynamodb import DynamoDbTable
 from parcelflow.domain import rules
 from parcelflow.domain.errors import CredentialsRejected, MarketplaceUnavailable, StoreNotFound, SyncPaused
 from parcelflow.domain.models import (
@@ -21,6 +21,7 @@ from parcelflow.domain.models import (
 )
 from parcelflow.domain.statuses import FulfilmentStatus
 from parcelflow.services.confirmations import confirm_package
+from parcelflow.services.intake import take_platform_order
 from parcelflow.services.labels import print_labels, render_package_label
 from parcelflow.services.repairs import CorrectionRefused, correct_tracking
 from parcelflow.services.review import review_order
@@ -51,7 +52,7 @@ T0 = factories.T0
 
 
 @pytest.fixture
-def seeded(repo: DynamoDbOrderRepository) -> DynamoDbOrderRepository:
+def seeded(repo: DynamoDbTable) -> DynamoDbTable:
     repo.put_store(factories.store())
     repo.put_channel(factories.channel())
     return repo
@@ -62,7 +63,7 @@ def _orders(*ids: str, **kw: object) -> list[PlatformOrder]:
 
 
 def _sync(
-    repo: DynamoDbOrderRepository,
+    repo: DynamoDbTable,
     marketplace: FakeMarketplace,
     workflow: FakeWorkflow | None = None,
     store_id: str = "amzus1",
@@ -72,7 +73,9 @@ def _sync(
     moment = at or T0 + timedelta(hours=5)
     return sync_store(
         store_id,
-        repo=repo,
+        catalogue=repo,
+        ledger=repo,
+        orders=repo,
         marketplace_for=marketplace,
         workflow=workflow or FakeWorkflow(),
         archive=archive or MemoryLabels(),
@@ -83,7 +86,7 @@ def _sync(
 # --- orders in, funds check ---------------------------------------------------------------------
 
 
-def test_new_orders_are_stored_and_only_paid_ones_start(seeded: DynamoDbOrderRepository) -> None:
+def test_new_orders_are_stored_and_only_paid_ones_start(seeded: DynamoDbTable) -> None:
     marketplace = FakeMarketplace(
         orders=[
             factories.platform_order("111-1"),
@@ -93,7 +96,13 @@ def test_new_orders_are_stored_and_only_paid_ones_start(seeded: DynamoDbOrderRep
     )
     workflow = FakeWorkflow()
     report = sync_store(
-        "amzus1", repo=seeded, marketplace_for=marketplace, workflow=workflow, archive=MemoryLabels()
+        "amzus1",
+        catalogue=seeded,
+        ledger=seeded,
+        orders=seeded,
+        marketplace_for=marketplace,
+        workflow=workflow,
+        archive=MemoryLabels(),
     )
     assert (report.created, report.started, report.state) == (3, 1, StoreSyncState.OK)
     assert workflow.started == ["amzus1-111-1"]
@@ -106,7 +115,13 @@ def test_new_orders_are_stored_and_only_paid_ones_start(seeded: DynamoDbOrderRep
     marketplace.orders = [factories.platform_order("111-3", updated_at=cleared)]
     marketplace.until = cleared + timedelta(minutes=30)
     report = sync_store(
-        "amzus1", repo=seeded, marketplace_for=marketplace, workflow=workflow, archive=MemoryLabels()
+        "amzus1",
+        catalogue=seeded,
+        ledger=seeded,
+        orders=seeded,
+        marketplace_for=marketplace,
+        workflow=workflow,
+        archive=MemoryLabels(),
     )
     assert workflow.started == ["amzus1-111-1", "amzus1-111-3"] and report.started == 1
     cleared_order = seeded.get_order("amzus1-111-3")
@@ -114,14 +129,20 @@ def test_new_orders_are_stored_and_only_paid_ones_start(seeded: DynamoDbOrderRep
     assert cleared_order.history[-1].reason.startswith("payment cleared")
 
 
-def test_seeing_an_order_again_changes_nothing(seeded: DynamoDbOrderRepository) -> None:
+def test_seeing_an_order_again_changes_nothing(seeded: DynamoDbTable) -> None:
     marketplace = FakeMarketplace()
     marketplace.orders = _orders("111-1", updated_at=marketplace.until - timedelta(minutes=5))
     workflow = FakeWorkflow()
     _sync(seeded, marketplace, workflow)
     before = seeded.get_order("amzus1-111-1")
     report = sync_store(
-        "amzus1", repo=seeded, marketplace_for=marketplace, workflow=workflow, archive=MemoryLabels()
+        "amzus1",
+        catalogue=seeded,
+        ledger=seeded,
+        orders=seeded,
+        marketplace_for=marketplace,
+        workflow=workflow,
+        archive=MemoryLabels(),
     )
     assert (report.seen, report.created, report.updated) == (1, 0, 0)
     assert workflow.started == ["amzus1-111-1"]
@@ -131,7 +152,7 @@ def test_seeing_an_order_again_changes_nothing(seeded: DynamoDbOrderRepository) 
 # --- the cursor ----------------------------------------------------------------------------------
 
 
-def test_first_sync_looks_back_and_the_next_overlaps_the_last_window(seeded: DynamoDbOrderRepository) -> None:
+def test_first_sync_looks_back_and_the_next_overlaps_the_last_window(seeded: DynamoDbTable) -> None:
     marketplace = FakeMarketplace(orders=_orders("111-1"))
     run_at = T0 + timedelta(hours=5)
     _sync(seeded, marketplace, at=run_at)
@@ -143,7 +164,7 @@ def test_first_sync_looks_back_and_the_next_overlaps_the_last_window(seeded: Dyn
 
 
 def test_the_cursor_moves_after_each_stored_page_and_a_stopped_run_resumes_there(
-    seeded: DynamoDbOrderRepository,
+    seeded: DynamoDbTable,
 ) -> None:
     marketplace = FakeMarketplace(
         orders=_orders("111-1", "111-2", "111-3", "111-4", "111-5"),
@@ -179,7 +200,7 @@ def test_the_cursor_moves_after_each_stored_page_and_a_stopped_run_resumes_there
     ],
 )
 def test_an_outage_or_a_bug_mid_run_keeps_the_stored_pages_and_is_reported(
-    seeded: DynamoDbOrderRepository, failure: Exception, state: StoreSyncState
+    seeded: DynamoDbTable, failure: Exception, state: StoreSyncState
 ) -> None:
     marketplace = FakeMarketplace(
         orders=_orders("111-1", "111-2", "111-3"), page_size=1, stop_after_pages=1, stop_with=failure
@@ -197,7 +218,7 @@ def test_an_outage_or_a_bug_mid_run_keeps_the_stored_pages_and_is_reported(
 
 
 def test_a_store_whose_credentials_are_rejected_is_marked_and_the_others_go_on(
-    seeded: DynamoDbOrderRepository,
+    seeded: DynamoDbTable,
 ) -> None:
     seeded.put_store(factories.store(store_id="amzde1", name="Amazon DE"))
     seeded.put_store(factories.store(store_id="amzuk1", name="Amazon UK"))
@@ -215,13 +236,13 @@ def test_a_store_whose_credentials_are_rejected_is_marked_and_the_others_go_on(
     assert health["amzus1"].state == StoreSyncState.OK
 
 
-def test_each_store_is_queued_once_per_its_own_interval(seeded: DynamoDbOrderRepository) -> None:
+def test_each_store_is_queued_once_per_its_own_interval(seeded: DynamoDbTable) -> None:
     seeded.put_store(factories.store(store_id="aliex1", sync_every_minutes=60))
     queue = FakeSyncQueue()
 
     def tick(minutes: int) -> list[str]:
         at = T0 + timedelta(minutes=minutes)
-        return plan_store_syncs(repo=seeded, queue=queue, now=lambda: at).queued
+        return plan_store_syncs(catalogue=seeded, ledger=seeded, queue=queue, now=lambda: at).queued
 
     assert sorted(tick(0)) == ["aliex1", "amzus1"]
     assert tick(0) == []  # the same tick delivered twice
@@ -233,11 +254,11 @@ def test_each_store_is_queued_once_per_its_own_interval(seeded: DynamoDbOrderRep
 
 
 def test_an_order_stored_by_a_run_that_died_before_starting_it_starts_when_its_page_is_read_again(
-    seeded: DynamoDbOrderRepository,
+    seeded: DynamoDbTable,
 ) -> None:
     # The run stored the order and died before the start (the cursor was not moved past its page).
     marketplace = FakeMarketplace(orders=_orders("111-LOST"))
-    seeded.upsert_platform_order(factories.store(), marketplace.orders[0])
+    take_platform_order(factories.store(), marketplace.orders[0], orders=seeded)
     workflow = FakeWorkflow()
     report = _sync(seeded, marketplace, workflow)
     assert (report.created, report.started) == (0, 1)
@@ -245,22 +266,24 @@ def test_an_order_stored_by_a_run_that_died_before_starting_it_starts_when_its_p
     assert seeded.get_order("amzus1-111-LOST").workflow_started
 
 
-def test_the_tick_reads_no_order(seeded: DynamoDbOrderRepository) -> None:
+def test_the_tick_reads_no_order(seeded: DynamoDbTable) -> None:
     """Waiting orders are started by the sync that sees them paid, never swept by the tick."""
     for i in range(3):
-        seeded.upsert_platform_order(
-            factories.store(), factories.platform_order(f"111-W{i}", status=PlatformStatus.UNPAID)
+        take_platform_order(
+            factories.store(),
+            factories.platform_order(f"111-W{i}", status=PlatformStatus.UNPAID),
+            orders=seeded,
         )
     workflow = FakeWorkflow()
-    plan = plan_store_syncs(repo=seeded, queue=FakeSyncQueue(), now=lambda: T0)
+    plan = plan_store_syncs(catalogue=seeded, ledger=seeded, queue=FakeSyncQueue(), now=lambda: T0)
     assert plan.queued == ["amzus1"] and workflow.started == []
 
 
-def test_sync_now_queues_the_named_stores_and_refuses_an_unknown_one(seeded: DynamoDbOrderRepository) -> None:
+def test_sync_now_queues_the_named_stores_and_refuses_an_unknown_one(seeded: DynamoDbTable) -> None:
     queue = FakeSyncQueue()
-    assert sync_now(None, repo=seeded, queue=queue, now=lambda: T0) == ["amzus1"]
+    assert sync_now(None, catalogue=seeded, queue=queue, now=lambda: T0) == ["amzus1"]
     with pytest.raises(StoreNotFound):
-        sync_now(["nosuch"], repo=seeded, queue=queue)
+        sync_now(["nosuch"], catalogue=seeded, queue=queue)
     assert queue.queued == [("amzus1", T0)]
 
 
@@ -268,7 +291,7 @@ def test_sync_now_queues_the_named_stores_and_refuses_an_unknown_one(seeded: Dyn
 
 
 def test_a_malformed_order_is_kept_with_its_error_and_does_not_break_the_page(
-    seeded: DynamoDbOrderRepository,
+    seeded: DynamoDbTable,
 ) -> None:
     raw = {"orderId": "111-BAD", "recipient": {"deliveryAddress": {"city": "Lyon"}}, "weight": 0.25}
     bad = RejectedPlatformOrder(
@@ -285,13 +308,13 @@ def test_a_malformed_order_is_kept_with_its_error_and_does_not_break_the_page(
 # --- changes after sync ----------------------------------------------------------------------------
 
 
-def _labelled(repo: DynamoDbOrderRepository, platform_id: str) -> tuple[str, str, str]:
-    order_id = repo.upsert_platform_order(
-        factories.store(), factories.platform_order(platform_id)
+def _labelled(repo: DynamoDbTable, platform_id: str) -> tuple[str, str, str]:
+    order_id = take_platform_order(
+        factories.store(), factories.platform_order(platform_id), orders=repo
     ).order.order_id
-    package_id = review_order(order_id, repo=repo).package_ids[0]
-    outcome = request_waybill(order_id, package_id, repo=repo, carrier_for=FakeCarrier())
-    render_package_label(order_id, package_id, repo=repo, labels=MemoryLabels())
+    package_id = review_order(order_id, orders=repo, catalogue=repo).package_ids[0]
+    outcome = request_waybill(order_id, package_id, orders=repo, carrier_for=FakeCarrier())
+    render_package_label(order_id, package_id, orders=repo, labels=MemoryLabels())
     assert outcome.tracking_number
     return order_id, package_id, outcome.tracking_number
 
@@ -301,11 +324,11 @@ def _cancel(ids: list[str], status: PlatformStatus = PlatformStatus.CANCEL_REQUE
     return FakeMarketplace(orders=[factories.platform_order(i, status=status, updated_at=later) for i in ids])
 
 
-def test_a_cancellation_before_any_waybill_holds_the_order(seeded: DynamoDbOrderRepository) -> None:
-    order_id = seeded.upsert_platform_order(
-        factories.store(), factories.platform_order("111-A")
+def test_a_cancellation_before_any_waybill_holds_the_order(seeded: DynamoDbTable) -> None:
+    order_id = take_platform_order(
+        factories.store(), factories.platform_order("111-A"), orders=seeded
     ).order.order_id
-    review_order(order_id, repo=seeded)
+    review_order(order_id, orders=seeded, catalogue=seeded)
     report = _sync(seeded, _cancel(["111-A"], PlatformStatus.CANCELLED))
     order = seeded.get_order(order_id)
     assert order.status == S.ON_HOLD and order.hold_reason == "order cancelled on the platform"
@@ -313,27 +336,27 @@ def test_a_cancellation_before_any_waybill_holds_the_order(seeded: DynamoDbOrder
 
 
 def test_a_cancellation_after_the_label_intercepts_the_parcel_at_the_scan(
-    seeded: DynamoDbOrderRepository,
+    seeded: DynamoDbTable,
 ) -> None:
     order_id, _, tracking = _labelled(seeded, "111-B")
-    print_labels(repo=seeded, labels=MemoryLabels(), expires_in_s=900, by="t")
+    print_labels(orders=seeded, labels=MemoryLabels(), expires_in_s=900, by="t")
     report = _sync(seeded, _cancel(["111-B"]))
     order = seeded.get_order(order_id)
     assert order.status == S.ON_HOLD and report.intercepted == [order_id]
     assert order.intercept == "buyer asked to cancel: take the parcel off the line, do not ship"
     assert order.history[-1].by == "sync_orders" and "intercept" in order.history[-1].reason
-    result = scan_parcel(tracking, repo=seeded, confirmations=FakeQueue(), scanner="dock-1")
+    result = scan_parcel(tracking, orders=seeded, confirmations=FakeQueue(), scanner="dock-1")
     assert result.verdict == ScanVerdict.STOP and "intercept" in result.message
     assert "buyer asked to cancel" in result.message
 
 
 @pytest.mark.parametrize("status", [PlatformStatus.CANCEL_REQUESTED, PlatformStatus.DISPUTED])
 def test_a_cancellation_or_dispute_after_shipping_is_reported_to_the_operator(
-    seeded: DynamoDbOrderRepository, status: PlatformStatus
+    seeded: DynamoDbTable, status: PlatformStatus
 ) -> None:
     order_id, _, tracking = _labelled(seeded, "111-C")
-    print_labels(repo=seeded, labels=MemoryLabels(), expires_in_s=900, by="t")
-    scan_parcel(tracking, repo=seeded, confirmations=FakeQueue(), scanner="dock-1")
+    print_labels(orders=seeded, labels=MemoryLabels(), expires_in_s=900, by="t")
+    scan_parcel(tracking, orders=seeded, confirmations=FakeQueue(), scanner="dock-1")
     report = _sync(seeded, _cancel(["111-C"], status))
     order = seeded.get_order(order_id)
     assert order.status == S.SHIPPED and report.alerts == [order_id]
@@ -343,10 +366,10 @@ def test_a_cancellation_or_dispute_after_shipping_is_reported_to_the_operator(
 
 
 def test_a_cancellation_reaches_an_order_even_when_the_update_does_not_map(
-    seeded: DynamoDbOrderRepository,
+    seeded: DynamoDbTable,
 ) -> None:
-    order_id = seeded.upsert_platform_order(
-        factories.store(), factories.platform_order("111-D")
+    order_id = take_platform_order(
+        factories.store(), factories.platform_order("111-D"), orders=seeded
     ).order.order_id
     marketplace = FakeMarketplace(
         rejected=[
@@ -366,10 +389,12 @@ def test_a_cancellation_reaches_an_order_even_when_the_update_does_not_map(
 # --- confirmation and correction ----------------------------------------------------------------------
 
 
-def _two_packages_shipped(repo: DynamoDbOrderRepository) -> tuple[str, list[str]]:
+def _two_packages_shipped(repo: DynamoDbTable) -> tuple[str, list[str]]:
     store, channel = factories.store(), factories.channel()
-    order = repo.upsert_platform_order(
-        store, factories.platform_order("111-TWO", lines=[factories.line("A"), factories.line("B")])
+    order = take_platform_order(
+        store,
+        factories.platform_order("111-TWO", lines=[factories.line("A"), factories.line("B")]),
+        orders=repo,
     ).order
     [whole] = rules.pack(order, store, channel)
     packages = [
@@ -379,20 +404,22 @@ def _two_packages_shipped(repo: DynamoDbOrderRepository) -> tuple[str, list[str]
     repo.start_processing(order.order_id, packages, channel_code=channel.code, reason="split", by="t")
     carrier, labels, queue = FakeCarrier(), MemoryLabels(), FakeQueue()
     for package in packages:
-        request_waybill(order.order_id, package.package_id, repo=repo, carrier_for=carrier)
-        render_package_label(order.order_id, package.package_id, repo=repo, labels=labels)
-    print_labels(repo=repo, labels=labels, expires_in_s=900, by="t")
+        request_waybill(order.order_id, package.package_id, orders=repo, carrier_for=carrier)
+        render_package_label(order.order_id, package.package_id, orders=repo, labels=labels)
+    print_labels(orders=repo, labels=labels, expires_in_s=900, by="t")
     for package in repo.get_packages(order.order_id):
         assert package.tracking_number
-        scan_parcel(package.tracking_number, repo=repo, confirmations=queue, scanner="d")
+        scan_parcel(package.tracking_number, orders=repo, confirmations=queue, scanner="d")
     return order.order_id, [p.package_id for p in packages]
 
 
-def test_only_the_last_confirmed_package_completes_the_shipment(seeded: DynamoDbOrderRepository) -> None:
+def test_only_the_last_confirmed_package_completes_the_shipment(seeded: DynamoDbTable) -> None:
     order_id, package_ids = _two_packages_shipped(seeded)
     marketplace, once = FakeMarketplace(), MemoryOnce()
     for package_id in reversed(package_ids):
-        confirm_package(order_id, package_id, repo=seeded, marketplace_for=marketplace, once=once)
+        confirm_package(
+            order_id, package_id, orders=seeded, ledger=seeded, marketplace_for=marketplace, once=once
+        )
     assert [(c.package.package_id, c.is_last_package) for c in marketplace.confirmations] == [
         (package_ids[1], False),
         (package_ids[0], True),
@@ -401,30 +428,42 @@ def test_only_the_last_confirmed_package_completes_the_shipment(seeded: DynamoDb
 
 
 def test_rejected_credentials_on_confirm_mark_the_store_and_the_message_comes_back(
-    seeded: DynamoDbOrderRepository,
+    seeded: DynamoDbTable,
 ) -> None:
     order_id, package_ids = _two_packages_shipped(seeded)
     marketplace, once = FakeMarketplace(credentials_rejected={"amzus1"}), MemoryOnce()
     with pytest.raises(CredentialsRejected):
-        confirm_package(order_id, package_ids[0], repo=seeded, marketplace_for=marketplace, once=once)
+        confirm_package(
+            order_id, package_ids[0], orders=seeded, ledger=seeded, marketplace_for=marketplace, once=once
+        )
     package = seeded.get_package(order_id, package_ids[0])
     assert package.status == S.SHIPPED and (package.confirm_error or "").startswith("waiting: ")
     health = seeded.get_store_health("amzus1")
     assert health is not None and health.state == StoreSyncState.CREDENTIALS_REJECTED
 
     marketplace.credentials_rejected.clear()  # renewed: the redelivered message goes through
-    confirm_package(order_id, package_ids[0], repo=seeded, marketplace_for=marketplace, once=once)
+    confirm_package(
+        order_id, package_ids[0], orders=seeded, ledger=seeded, marketplace_for=marketplace, once=once
+    )
     assert seeded.get_package(order_id, package_ids[0]).status == S.CONFIRMED
 
 
-def test_a_tracking_number_is_corrected_on_the_platform_then_here(seeded: DynamoDbOrderRepository) -> None:
+def test_a_tracking_number_is_corrected_on_the_platform_then_here(seeded: DynamoDbTable) -> None:
     order_id, package_ids = _two_packages_shipped(seeded)
     marketplace, once = FakeMarketplace(), MemoryOnce()
-    confirm_package(order_id, package_ids[0], repo=seeded, marketplace_for=marketplace, once=once)
+    confirm_package(
+        order_id, package_ids[0], orders=seeded, ledger=seeded, marketplace_for=marketplace, once=once
+    )
     old = seeded.get_package(order_id, package_ids[0]).tracking_number
 
     corrected = correct_tracking(
-        order_id, package_ids[0], " YT9999000011112222 ", repo=seeded, marketplace_for=marketplace, by="op"
+        order_id,
+        package_ids[0],
+        " YT9999000011112222 ",
+        orders=seeded,
+        ledger=seeded,
+        marketplace_for=marketplace,
+        by="op",
     )
     assert corrected.tracking_number == "YT9999000011112222"
     [sent] = marketplace.corrections
@@ -435,10 +474,26 @@ def test_a_tracking_number_is_corrected_on_the_platform_then_here(seeded: Dynamo
 
     marketplace.refuse_with = "tracking number already changed twice"
     with pytest.raises(CorrectionRefused, match="changed twice"):
-        correct_tracking(order_id, package_ids[0], "YT1", repo=seeded, marketplace_for=marketplace, by="op")
+        correct_tracking(
+            order_id,
+            package_ids[0],
+            "YT1",
+            orders=seeded,
+            ledger=seeded,
+            marketplace_for=marketplace,
+            by="op",
+        )
     assert seeded.get_package(order_id, package_ids[0]).tracking_number == "YT9999000011112222"
     with pytest.raises(CorrectionRefused, match="only a confirmed"):
-        correct_tracking(order_id, package_ids[1], "YT2", repo=seeded, marketplace_for=marketplace, by="op")
+        correct_tracking(
+            order_id,
+            package_ids[1],
+            "YT2",
+            orders=seeded,
+            ledger=seeded,
+            marketplace_for=marketplace,
+            by="op",
+        )
 
 
 # --- what the sync must survive (issue 7) -------------------------------------------------------------
@@ -451,7 +506,7 @@ def _poison(platform_order_id: str, **fields: object) -> PlatformOrder:
 
 
 def test_a_poison_order_is_filed_as_rejected_and_the_rest_of_its_page_goes_on(
-    seeded: DynamoDbOrderRepository,
+    seeded: DynamoDbTable,
 ) -> None:
     huge_title = [
         OrderLine(line_id="1", sku="SKU-1", title="x", quantity=1).model_copy(
@@ -487,7 +542,7 @@ def test_a_poison_order_is_filed_as_rejected_and_the_rest_of_its_page_goes_on(
 
 
 def test_a_rejected_order_with_an_id_no_key_can_hold_is_kept_and_listed(
-    seeded: DynamoDbOrderRepository,
+    seeded: DynamoDbTable,
 ) -> None:
     long_id = "9" * 3000
     marketplace = FakeMarketplace(
@@ -505,7 +560,7 @@ def test_a_rejected_order_with_an_id_no_key_can_hold_is_kept_and_listed(
 
 
 def test_a_rejected_order_leaves_the_rejected_list_once_a_later_sync_maps_it(
-    seeded: DynamoDbOrderRepository,
+    seeded: DynamoDbTable,
 ) -> None:
     marketplace = FakeMarketplace(
         rejected=[
@@ -523,7 +578,7 @@ def test_a_rejected_order_leaves_the_rejected_list_once_a_later_sync_maps_it(
 
 
 def test_an_unpaid_order_without_an_address_waits_and_starts_with_its_address_once_paid(
-    seeded: DynamoDbOrderRepository,
+    seeded: DynamoDbTable,
 ) -> None:
     marketplace = FakeMarketplace(
         orders=[factories.platform_order("111-P", status=PlatformStatus.UNPAID, shipping_address=None)]
@@ -569,13 +624,15 @@ class _SlowPages:
 
 
 def test_a_run_stops_between_pages_before_a_slow_page_would_pass_its_deadline(
-    seeded: DynamoDbOrderRepository,
+    seeded: DynamoDbTable,
 ) -> None:
     clock = FakeClock()
     marketplace = _SlowPages(clock, seconds=10, pages=5)
     report = sync_store(
         "amzus1",
-        repo=seeded,
+        catalogue=seeded,
+        ledger=seeded,
+        orders=seeded,
         marketplace_for=marketplace,
         workflow=FakeWorkflow(),
         archive=MemoryLabels(),

@@ -1,4 +1,5 @@
-"""The order repository on one DynamoDB table. Key design and access patterns: docs/architecture.md.
+"""The catalogue, the sync ledger and the order book on one DynamoDB table. Key design and access patterns:
+docs/architecture.md. Only conditional-write mechanics live here; what to write is decided in the domain.
 
 Every status change is a conditional write on the expected current status and version. When the
 condition fails, the item as it is now (ALL_OLD) decides: already at the target is a replay and
@@ -32,22 +33,20 @@ from parcelflow.domain.models import (
     HistoryEntry,
     Order,
     Package,
-    PlatformOrder,
-    PlatformStatus,
     RejectedPlatformOrder,
     Store,
     StoreHealth,
     SyncCursor,
     utcnow,
 )
+from parcelflow.domain.orders import PlatformUpdate, order_status_after
 from parcelflow.domain.statuses import (
     PACKAGE_PROGRESS,
     FulfilmentStatus,
     IllegalTransition,
     check_transition,
-    rollup,
 )
-from parcelflow.ports import UpsertResult, WaybillClaim
+from parcelflow.ports import OrderView, WaybillClaim
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -59,7 +58,6 @@ TRACKING_INDEX = "by-tracking-number"
 _ATTEMPTS = 4
 # A rejected order's error is what an operator reads: a few lines, never the payload again.
 _MAX_ERROR_CHARS = 1000
-_AWAITING_PAYMENT = (PlatformStatus.UNPAID, PlatformStatus.PAYMENT_REVIEW)
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 
@@ -126,7 +124,9 @@ def _status_keys(kind: str, status: FulfilmentStatus, entity_id: str, at: dateti
     return {"status_key": f"{kind}#{status}", "status_sort": f"{at.isoformat()}#{entity_id}"}
 
 
-class DynamoDbOrderRepository:
+class DynamoDbTable:
+    """The one table (OrdersTable) as the three ports it holds: Catalogue, SyncLedger and OrderBook."""
+
     def __init__(self, table_name: str, client: DynamoDBClient) -> None:
         self._table = table_name
         self._db = client
@@ -227,42 +227,9 @@ class DynamoDbOrderRepository:
 
     # --- orders -------------------------------------------------------------------------------
 
-    def upsert_platform_order(self, store: Store, platform_order: PlatformOrder) -> UpsertResult:
-        """One order per store and platform order id, however often the marketplace shows it."""
-        order_id = Order.key_for(store.store_id, platform_order.platform_order_id)
-        now = utcnow()
-        # Not paid yet: stored, not started, and out of the review tab until the payment clears.
-        first_status = (
-            FulfilmentStatus.AWAITING_PAYMENT
-            if platform_order.platform_status in _AWAITING_PAYMENT
-            else FulfilmentStatus.PENDING_REVIEW
-        )
-        order = Order(
-            order_id=order_id,
-            store_id=store.store_id,
-            marketplace=store.marketplace,
-            platform_order_id=platform_order.platform_order_id,
-            platform_status=platform_order.platform_status,
-            platform_status_raw=platform_order.platform_status_raw,
-            status=first_status,
-            ordered_at=platform_order.ordered_at,
-            platform_updated_at=platform_order.updated_at,
-            ship_by=platform_order.ship_by,
-            lines=platform_order.lines,
-            shipping_address=platform_order.shipping_address,
-            buyer_note=platform_order.buyer_note,
-            total=platform_order.total,
-            ioss_number=platform_order.ioss_number,
-            history=[
-                HistoryEntry(
-                    from_status=None,
-                    to_status=first_status,
-                    reason=f"synced from {store.marketplace} ({platform_order.platform_status_raw})",
-                    at=now,
-                    by="sync_orders",
-                )
-            ],
-        )
+    def create_order(self, order: Order) -> Order | None:
+        """A new order's item; the order already stored under its id instead, if there is one."""
+        now = order.history[0].at if order.history else utcnow()
         try:
             item = _to_item(self._order_attrs(order, now))
         except (TypeError, ValueError, ArithmeticError) as exc:  # e.g. a number of over 38 digits
@@ -279,42 +246,31 @@ class DynamoDbOrderRepository:
                 ConditionExpression="attribute_not_exists(pk)",
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
-            return UpsertResult(order=order, created=True, previous_platform_status=None)
         except ClientError as exc:
             code = exc.response["Error"]["Code"]
             if code == "ValidationException":  # whatever the bounds missed: refused here, not every run
                 raise OrderNotStorable("(order)", exc.response["Error"].get("Message", code)) from exc
             if code != "ConditionalCheckFailedException":
                 raise
-            current = _as_model(Order, exc.response["Item"])  # type: ignore[typeddict-item]
-        # Platforms stamp updates to the second: a status that changed within the second we last saw is
-        # still news. An older page, processed late, never overwrites a newer state.
-        newer = platform_order.updated_at > current.platform_updated_at
-        same_second_change = (
-            platform_order.updated_at == current.platform_updated_at
-            and platform_order.platform_status != current.platform_status
-        )
-        if not (newer or same_second_change):
-            return UpsertResult(
-                order=current, created=False, previous_platform_status=current.platform_status
-            )
-        # Only what the platform owns is refreshed; our status and notes are ours. The condition keeps
-        # an older page, processed late, from overwriting a newer platform state.
+            return _as_model(Order, exc.response["Item"])  # type: ignore[typeddict-item]
+        return None
+
+    def apply_platform_update(self, order_id: str, update: PlatformUpdate) -> Order | None:
+        """The condition keeps an older sight, processed late, from overwriting a newer platform state."""
         values: dict[str, Any] = {
-            ":ps": platform_order.platform_status,
-            ":raw": platform_order.platform_status_raw,
-            ":pu": platform_order.updated_at,
-            ":sb": platform_order.ship_by,
+            ":ps": update.platform_status,
+            ":raw": update.platform_status_raw,
+            ":pu": update.platform_updated_at,
+            ":sb": update.ship_by,
             ":one": 1,
         }
         sets = (
             "SET platform_status = :ps, platform_status_raw = :raw, platform_updated_at = :pu, "
             "ship_by = :sb, version = version + :one"
         )
-        if current.shipping_address is None and platform_order.shipping_address is not None:
-            # Amazon gives the address once the payment is authorised: the order had none until now.
+        if update.shipping_address is not None:
             sets += ", shipping_address = :addr"
-            values[":addr"] = platform_order.shipping_address
+            values[":addr"] = update.shipping_address
         try:
             result = self._db.update_item(
                 TableName=self._table,
@@ -329,22 +285,34 @@ class DynamoDbOrderRepository:
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
                 raise
-            return UpsertResult(
-                order=self.get_order(order_id),
-                created=False,
-                previous_platform_status=current.platform_status,
-            )
-        return UpsertResult(
-            order=_as_model(Order, result["Attributes"]),
-            created=False,
-            previous_platform_status=current.platform_status,
-        )
+            return None
+        return _as_model(Order, result["Attributes"])
 
     def get_order(self, order_id: str) -> Order:
         item = self._get(_order_pk(order_id), "ORDER")
         if item is None:
             raise OrderNotFound(order_id)
         return _as_model(Order, item)
+
+    def get_order_view(self, order_id: str) -> OrderView:
+        """One Query for the order's partition, one BatchGetItem for its store and channels."""
+        order, packages = self._order_with_packages(order_id)
+        codes = sorted(
+            {p.channel_code for p in packages} | ({order.channel_code} if order.channel_code else set())
+        )
+        keys = [_to_item({"pk": "STORES", "sk": order.store_id})]
+        keys += [_to_item({"pk": "CHANNELS", "sk": code}) for code in codes]
+        store: Store | None = None
+        channels: dict[str, Channel] = {}
+        for item in self._batch_get(keys):
+            if item["pk"]["S"] == "STORES":
+                store = _as_model(Store, item)
+            else:
+                channel = _as_model(Channel, item)
+                channels[channel.code] = channel
+        if store is None:
+            raise StoreNotFound(order.store_id)
+        return OrderView(order=order, packages=packages, store=store, channels=channels)
 
     def get_packages(self, order_id: str) -> list[Package]:
         return [
@@ -544,9 +512,10 @@ class DynamoDbOrderRepository:
                 changes or {},
             )
             items: list[Any] = [{"Update": {"TableName": self._table, **package_update}}]
-            new_order_status = rollup([target if p.package_id == package_id else p.status for p in packages])
-            # A held or cancelled order keeps its status: the packages may finish what was under way.
-            if order.status in PACKAGE_PROGRESS and new_order_status != order.status:
+            new_order_status = order_status_after(
+                order.status, [target if p.package_id == package_id else p.status for p in packages]
+            )
+            if new_order_status is not None:
                 order_update, _ = self._status_update(
                     "ORDER",
                     order_id,

@@ -6,11 +6,10 @@ from parcelflow.domain.errors import (
     CredentialsRejected,
     MarketplaceRejected,
     MarketplaceUnavailable,
-    PackageNotFound,
 )
 from parcelflow.domain.models import ConfirmedShipment, utcnow
 from parcelflow.domain.statuses import FulfilmentStatus, IllegalTransition
-from parcelflow.ports import MarketplaceFactory, OnceGuard, OrderRepository
+from parcelflow.ports import MarketplaceFactory, OnceGuard, OrderBook, SyncLedger
 from parcelflow.services.outcomes import PackageOutcome
 from parcelflow.services.stores import mark_credentials_rejected
 
@@ -22,7 +21,8 @@ def confirm_package(
     order_id: str,
     package_id: str,
     *,
-    repo: OrderRepository,
+    orders: OrderBook,
+    ledger: SyncLedger,
     marketplace_for: MarketplaceFactory,
     once: OnceGuard,
 ) -> PackageOutcome:
@@ -31,21 +31,18 @@ def confirm_package(
     A refusal (e.g. Amazon's 400) will not change on retry: it is kept on the package and the order
     carries an alert for the operator, and the message is done. Transient failures raise and retry.
     """
-    packages = repo.get_packages(order_id)  # this one and its siblings, in one read
-    package = next((p for p in packages if p.package_id == package_id), None)
-    if package is None:
-        raise PackageNotFound(package_id)
+    view = orders.get_order_view(order_id)  # this package, its siblings, the store and channel: one read
+    package, packages = view.package(package_id), view.packages
     if package.status == S.CONFIRMED:
         return PackageOutcome.of(package)
     if package.status != S.SHIPPED or package.scanned_at is None:
         raise IllegalTransition(f"package {package_id}", package.status, S.CONFIRMED)
-    order = repo.get_order(order_id)
-    store = repo.get_store(order.store_id)
+    order, store = view.order, view.store
     others = [p for p in packages if p.package_id != package_id and p.status != S.CANCELLED]
     shipment = ConfirmedShipment(
         order=order,
         package=package,
-        channel=repo.get_channel(package.channel_code),
+        channel=view.channel_of(package),
         shipped_at=package.scanned_at,
         # The queue is FIFO per order, so no sibling is being confirmed while this one is.
         is_last_package=all(p.status == S.CONFIRMED for p in others),
@@ -56,24 +53,24 @@ def confirm_package(
     except CredentialsRejected as denied:
         # Not this package's fault: the store is marked for the operator and the message comes back
         # (after the visibility timeout) until the credentials are renewed or it lands in the DLQ.
-        mark_credentials_rejected(repo, store.store_id, denied.reason)
-        repo.update_package_fields(order_id, package_id, S.SHIPPED, {"confirm_error": f"waiting: {denied}"})
+        mark_credentials_rejected(ledger, store.store_id, denied.reason)
+        orders.update_package_fields(order_id, package_id, S.SHIPPED, {"confirm_error": f"waiting: {denied}"})
         raise
     except MarketplaceUnavailable as down:
         # SQS brings the message back; if every delivery fails, the reconciler finds it in the
         # dead-letter queue and this is the reason the operator reads.
-        repo.update_package_fields(order_id, package_id, S.SHIPPED, {"confirm_error": f"retrying: {down}"})
+        orders.update_package_fields(order_id, package_id, S.SHIPPED, {"confirm_error": f"retrying: {down}"})
         raise
     except MarketplaceRejected as rejected:
-        refused = repo.update_package_fields(
+        refused = orders.update_package_fields(
             order_id, package_id, S.SHIPPED, {"confirm_error": rejected.reason}
         )
-        repo.update_order_fields(
+        orders.update_order_fields(
             order_id,
             {"alert": f"marketplace refused the shipment confirmation of {package_id}: {rejected.reason}"},
         )
         return PackageOutcome.of(refused)
-    confirmed = repo.transition_package(
+    confirmed = orders.transition_package(
         order_id,
         package_id,
         S.CONFIRMED,

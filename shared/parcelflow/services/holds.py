@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from parcelflow.domain.models import Order
 from parcelflow.domain.statuses import FulfilmentStatus
-from parcelflow.ports import OrderRepository
+from parcelflow.ports import OrderBook
 
 
 def hold_order(
-    order_id: str, reason: str, *, repo: OrderRepository, by: str, intercept: str | None = None
+    order_id: str, reason: str, *, orders: OrderBook, by: str, intercept: str | None = None
 ) -> Order:
     """The hold's reason goes on the order and in its history; holding a held order is a replay.
 
@@ -17,7 +17,7 @@ def hold_order(
     changes: dict[str, str] = {"hold_reason": reason}
     if intercept:
         changes["intercept"] = intercept
-    return repo.transition_order(
+    return orders.transition_order(
         order_id,
         FulfilmentStatus.ON_HOLD,
         reason=f"{reason} (intercept)" if intercept else reason,

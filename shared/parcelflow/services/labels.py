@@ -10,26 +10,25 @@ from parcelflow.domain.errors import OrderNotActive
 from parcelflow.domain.label import label_key, render_label
 from parcelflow.domain.models import utcnow
 from parcelflow.domain.statuses import STOP_STATUSES, FulfilmentStatus
-from parcelflow.ports import LabelStorage, OrderRepository
+from parcelflow.ports import LabelStorage, OrderBook
 from parcelflow.services.outcomes import PackageOutcome
 
 S = FulfilmentStatus
 
 
 def render_package_label(
-    order_id: str, package_id: str, *, repo: OrderRepository, labels: LabelStorage
+    order_id: str, package_id: str, *, orders: OrderBook, labels: LabelStorage
 ) -> PackageOutcome:
-    package = repo.get_package(order_id, package_id)
+    view = orders.get_order_view(order_id)
+    order, package = view.order, view.package(package_id)
     if package.status in (S.TO_PRINT, S.AWAITING_SCAN, S.SHIPPED, S.CONFIRMED):
         return PackageOutcome.of(package)  # rendered before
-    order = repo.get_order(order_id)
     if order.status in STOP_STATUSES:
         raise OrderNotActive(order_id, order.status, order.hold_reason)
-    channel = repo.get_channel(package.channel_code)
-    store = repo.get_store(order.store_id)
+    channel, store = view.channel_of(package), view.store
     key = label_key(order.store_id, package_id)
     labels.put_label(key, render_label(order, package, channel, store.sender))
-    rendered = repo.transition_package(
+    rendered = orders.transition_package(
         order_id,
         package_id,
         S.TO_PRINT,
@@ -61,7 +60,7 @@ class PrintBatch(BaseModel):
 
 
 def print_labels(
-    *, repo: OrderRepository, labels: LabelStorage, expires_in_s: int, by: str, limit: int = 100
+    *, orders: OrderBook, labels: LabelStorage, expires_in_s: int, by: str, limit: int = 100
 ) -> PrintBatch:
     """打印面单: every label waiting to print, as short-lived links; the packages await their scan.
 
@@ -71,8 +70,8 @@ def print_labels(
     now = utcnow()
     printed: list[PrintableLabel] = []
     held: list[HeldLabel] = []
-    for package in repo.list_packages_by_status(S.TO_PRINT, limit=limit):
-        order = repo.get_order(package.order_id)
+    for package in orders.list_packages_by_status(S.TO_PRINT, limit=limit):
+        order = orders.get_order(package.order_id)
         if order.status in STOP_STATUSES:
             held.append(
                 HeldLabel(
@@ -82,7 +81,7 @@ def print_labels(
                 )
             )
             continue
-        moved = repo.transition_package(
+        moved = orders.transition_package(
             package.order_id,
             package.package_id,
             S.AWAITING_SCAN,

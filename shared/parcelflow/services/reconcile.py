@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field
 from parcelflow.domain.errors import OrderNotFound, PackageNotFound
 from parcelflow.domain.models import Order, Package, utcnow
 from parcelflow.domain.statuses import STOP_STATUSES, FulfilmentStatus
-from parcelflow.ports import ConfirmationQueue, DeadLetters, OrderRepository, WorkflowStarter
+from parcelflow.ports import ConfirmationQueue, DeadLetters, OrderBook, WorkflowStarter
 from parcelflow.services.workflows import start_workflow
 
 BY = "reconciler"
@@ -43,7 +43,7 @@ class ReconcileReport(BaseModel):
 
 def reconcile(
     *,
-    repo: OrderRepository,
+    orders: OrderBook,
     workflow: WorkflowStarter,
     confirmations: ConfirmationQueue,
     dead_letters: DeadLetters,
@@ -53,27 +53,27 @@ def reconcile(
     report = ReconcileReport()
     stuck_since = moment - STUCK_AFTER
     looked_at: set[str] = set()
-    for order in repo.orders_in_status_since(S.PENDING_REVIEW, stuck_since):
+    for order in orders.orders_in_status_since(S.PENDING_REVIEW, stuck_since):
         looked_at.add(order.order_id)
-        _restart_or_give_up(order, None, repo, workflow, report)
+        _restart_or_give_up(order, None, orders, workflow, report)
     for status in (S.PENDING_PROCESSING, S.WAYBILL_REQUESTED):
-        for package in repo.packages_in_status_since(status, stuck_since):
+        for package in orders.packages_in_status_since(status, stuck_since):
             if package.order_id in looked_at:
                 continue
             looked_at.add(package.order_id)
-            order = repo.get_order(package.order_id)
+            order = orders.get_order(package.order_id)
             if order.status in STOP_STATUSES:  # held or cancelled: an operator decides, not a workflow
                 continue
-            _restart_or_give_up(order, package, repo, workflow, report)
-    _mark_dead_letters(repo, dead_letters, moment, report)
-    _requeue_lost_confirmations(repo, confirmations, moment, report)
+            _restart_or_give_up(order, package, orders, workflow, report)
+    _mark_dead_letters(orders, dead_letters, moment, report)
+    _requeue_lost_confirmations(orders, confirmations, moment, report)
     return report
 
 
 def _restart_or_give_up(
     order: Order,
     package: Package | None,
-    repo: OrderRepository,
+    orders: OrderBook,
     workflow: WorkflowStarter,
     report: ReconcileReport,
 ) -> None:
@@ -83,10 +83,10 @@ def _restart_or_give_up(
         return
     if order.workflow_restarts < MAX_RESTARTS:
         restarts = order.workflow_restarts + 1
-        order = repo.update_order_fields(order.order_id, {"workflow_restarts": restarts})
+        order = orders.update_order_fields(order.order_id, {"workflow_restarts": restarts})
         start_workflow(
             order,
-            repo=repo,
+            orders=orders,
             workflow=workflow,
             note=(f"workflow restarted ({where} for over {STUCK_AFTER}; restart {restarts})", BY),
         )
@@ -96,7 +96,7 @@ def _restart_or_give_up(
     reason = f"its workflow stopped {MAX_RESTARTS + 1} times ({where}); last: {last_error}"
     if package is not None and package.status == S.WAYBILL_REQUESTED:
         # On the rejected tab with the reason; `retry` asks the carrier first whether it bought one.
-        repo.transition_package(
+        orders.transition_package(
             order.order_id,
             package.package_id,
             S.WAYBILL_FAILED,
@@ -109,7 +109,7 @@ def _restart_or_give_up(
                 "lease_until": None,
             },
         )
-    repo.update_order_fields(
+    orders.update_order_fields(
         order.order_id,
         {"stuck_reason": reason, "alert": f"{reason}: `parcelflow retry {order.order_id}` starts it again"},
         note=(reason, BY),
@@ -118,11 +118,11 @@ def _restart_or_give_up(
 
 
 def _mark_dead_letters(
-    repo: OrderRepository, dead_letters: DeadLetters, moment: datetime, report: ReconcileReport
+    orders: OrderBook, dead_letters: DeadLetters, moment: datetime, report: ReconcileReport
 ) -> None:
     for letter in dead_letters.peek():
         try:
-            package = repo.get_package(letter.order_id, letter.package_id)
+            package = orders.get_package(letter.order_id, letter.package_id)
         except (OrderNotFound, PackageNotFound):
             continue  # not an order of this table any more: the message stays for a person
         if package.status != S.SHIPPED or package.confirm_dead_lettered_at is not None:
@@ -132,24 +132,24 @@ def _mark_dead_letters(
             f"the marketplace confirmation failed {letter.receive_count or 'every'} deliveries and waits in "
             f"the dead-letter queue (last: {last}); `parcelflow redrive-confirmations` sends it again"
         )
-        repo.update_package_fields(
+        orders.update_package_fields(
             letter.order_id,
             letter.package_id,
             S.SHIPPED,
             {"confirm_error": reason, "confirm_dead_lettered_at": moment},
         )
-        repo.update_order_fields(
+        orders.update_order_fields(
             letter.order_id, {"alert": f"package {letter.package_id}: {reason}"}, note=(reason, BY)
         )
         report.dead_lettered.append(letter.package_id)
 
 
 def _requeue_lost_confirmations(
-    repo: OrderRepository, confirmations: ConfirmationQueue, moment: datetime, report: ReconcileReport
+    orders: OrderBook, confirmations: ConfirmationQueue, moment: datetime, report: ReconcileReport
 ) -> None:
     """Shipped long ago, not confirmed, nothing refused or dead-lettered: its message was never sent."""
     cutoff = moment - UNCONFIRMED_AFTER
-    for package in repo.packages_in_status_since(S.SHIPPED, cutoff):
+    for package in orders.packages_in_status_since(S.SHIPPED, cutoff):
         if package.confirm_error is not None or package.confirm_dead_lettered_at is not None:
             continue  # refused, waiting for credentials or in the DLQ: on the operator's side
         last_sent = package.confirm_queued_at or package.scanned_at
@@ -158,7 +158,7 @@ def _requeue_lost_confirmations(
         confirmations.enqueue_confirmation(
             package.order_id, package.package_id, attempt=f"reconcile-{moment:%Y%m%dT%H%M%S}"
         )
-        repo.update_package_fields(
+        orders.update_package_fields(
             package.order_id, package.package_id, S.SHIPPED, {"confirm_queued_at": moment}
         )
         report.requeued.append(package.package_id)
@@ -168,17 +168,17 @@ class RedriveOutcome(BaseModel):
     moved: list[str]  # package ids sent back to the confirmation queue
 
 
-def redrive_confirmations(*, repo: OrderRepository, dead_letters: DeadLetters) -> RedriveOutcome:
+def redrive_confirmations(*, orders: OrderBook, dead_letters: DeadLetters) -> RedriveOutcome:
     """The operator fixed what made the confirmations fail (credentials, the platform is back): every
     dead letter goes back to the confirmation queue, and its package is no longer marked."""
     moved = dead_letters.redrive()
     for letter in moved:
         try:
-            package = repo.get_package(letter.order_id, letter.package_id)
+            package = orders.get_package(letter.order_id, letter.package_id)
         except (OrderNotFound, PackageNotFound):
             continue
         if package.status == S.SHIPPED:
-            repo.update_package_fields(
+            orders.update_package_fields(
                 letter.order_id,
                 letter.package_id,
                 S.SHIPPED,

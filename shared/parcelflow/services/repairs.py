@@ -9,7 +9,7 @@ from pydantic import BaseModel, ValidationError
 from parcelflow.domain.errors import BusinessError, CredentialsRejected, MarketplaceRejected
 from parcelflow.domain.models import Address, Package, TrackingCorrection
 from parcelflow.domain.statuses import FulfilmentStatus
-from parcelflow.ports import MarketplaceFactory, OrderRepository, WorkflowStarter
+from parcelflow.ports import MarketplaceFactory, OrderBook, SyncLedger, WorkflowStarter
 from parcelflow.services.stores import mark_credentials_rejected
 from parcelflow.services.workflows import start_workflow
 
@@ -28,14 +28,14 @@ class RetryOutcome(BaseModel):
     attempt: int
 
 
-def correct_address(order_id: str, changes: dict[str, Any], *, repo: OrderRepository, by: str) -> Address:
+def correct_address(order_id: str, changes: dict[str, Any], *, orders: OrderBook, by: str) -> Address:
     """Corrects the shipping address (e.g. the postcode the carrier rejected), with an audit line."""
-    order = repo.get_order(order_id)
+    order = orders.get_order(order_id)
     if order.status not in _ADDRESS_EDITABLE:
         raise CorrectionRefused(
             f"order {order_id} is {order.status}: its address can no longer be changed here"
         )
-    if any(p.tracking_number for p in repo.get_packages(order_id)):
+    if any(p.tracking_number for p in orders.get_packages(order_id)):
         raise CorrectionRefused(
             f"order {order_id} already has a waybill: correct the address with the carrier"
         )
@@ -46,28 +46,28 @@ def correct_address(order_id: str, changes: dict[str, Any], *, repo: OrderReposi
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
         raise CorrectionRefused(problems) from exc
     said = ", ".join(f"{k} {before.get(k)!r} -> {v!r}" for k, v in changes.items() if before.get(k) != v)
-    repo.update_order_fields(
+    orders.update_order_fields(
         order_id, {"shipping_address": corrected}, note=(f"address corrected: {said or 'no change'}", by)
     )
     return corrected
 
 
 def retry_order(
-    order_id: str, *, repo: OrderRepository, workflow: WorkflowStarter, by: str = "operator"
+    order_id: str, *, orders: OrderBook, workflow: WorkflowStarter, by: str = "operator"
 ) -> RetryOutcome:
     """Sends the order through its workflow again: its rejected packages (waybill_failed: requested again,
     the carrier asked first whether an earlier run bought the waybill), or an order the reconciler could
     not move (`stuck_reason`). Every task is idempotent: nothing done before is done twice."""
-    order = repo.get_order(order_id)
-    failed = [p for p in repo.get_packages(order_id) if p.status == S.WAYBILL_FAILED]
+    order = orders.get_order(order_id)
+    failed = [p for p in orders.get_packages(order_id) if p.status == S.WAYBILL_FAILED]
     if not failed and order.stuck_reason is None:
         raise CorrectionRefused(
             f"order {order_id} has no package whose waybill was rejected, and its workflow is not stuck "
             f"(it is {order.status})"
         )
     if order.stuck_reason is not None:
-        order = repo.update_order_fields(order_id, {"stuck_reason": None, "workflow_restarts": 0})
-    attempt = start_workflow(order, repo=repo, workflow=workflow, note=("workflow restarted", by))
+        order = orders.update_order_fields(order_id, {"stuck_reason": None, "workflow_restarts": 0})
+    attempt = start_workflow(order, orders=orders, workflow=workflow, note=("workflow restarted", by))
     return RetryOutcome(order_id=order_id, retried_packages=[p.package_id for p in failed], attempt=attempt)
 
 
@@ -76,7 +76,8 @@ def correct_tracking(
     package_id: str,
     new_tracking_number: str,
     *,
-    repo: OrderRepository,
+    orders: OrderBook,
+    ledger: SyncLedger,
     marketplace_for: MarketplaceFactory,
     by: str,
 ) -> Package:
@@ -84,31 +85,31 @@ def correct_tracking(
     then keep the new number. The platform's refusal (too late, too often, no such API) reaches the
     operator as CorrectionRefused with its reason; nothing changes here then."""
     new_number = new_tracking_number.strip()
-    package = repo.get_package(order_id, package_id)
+    view = orders.get_order_view(order_id)
+    order, package = view.order, view.package(package_id)
     if package.status != S.CONFIRMED or package.confirmed_at is None or not package.tracking_number:
         raise CorrectionRefused(
             f"package {package_id} is {package.status}: only a confirmed shipment's number is corrected"
         )
     if not new_number or new_number == package.tracking_number:
         raise CorrectionRefused(f"package {package_id}: the new tracking number must differ from the old")
-    order = repo.get_order(order_id)
     correction = TrackingCorrection(
         order=order,
         package=package.model_copy(update={"tracking_number": new_number}),
-        channel=repo.get_channel(package.channel_code),
+        channel=view.channel_of(package),
         old_tracking_number=package.tracking_number,
         confirmed_at=package.confirmed_at,
     )
-    marketplace = marketplace_for(repo.get_store(order.store_id))
+    marketplace = marketplace_for(view.store)
     try:
         marketplace.correct_tracking(correction)
     except CredentialsRejected as exc:
-        mark_credentials_rejected(repo, order.store_id, exc.reason)
+        mark_credentials_rejected(ledger, order.store_id, exc.reason)
         raise CorrectionRefused(str(exc)) from exc
     except MarketplaceRejected as exc:
         raise CorrectionRefused(f"the platform refused the correction: {exc.reason}") from exc
-    updated = repo.update_package_fields(order_id, package_id, S.CONFIRMED, {"tracking_number": new_number})
-    repo.update_order_fields(
+    updated = orders.update_package_fields(order_id, package_id, S.CONFIRMED, {"tracking_number": new_number})
+    orders.update_order_fields(
         order_id,
         {},
         note=(f"tracking number of {package_id} corrected: {package.tracking_number} -> {new_number}", by),

@@ -7,7 +7,7 @@ from pydantic import BaseModel
 from parcelflow.domain import rules
 from parcelflow.domain.errors import ChannelNotFound, StoreNotFound
 from parcelflow.domain.statuses import PACKAGE_PROGRESS, FulfilmentStatus
-from parcelflow.ports import OrderRepository
+from parcelflow.ports import Catalogue, OrderBook
 from parcelflow.services.holds import hold_order
 
 BY = "review_order"
@@ -20,10 +20,10 @@ class ReviewOutcome(BaseModel):
     package_ids: list[str]
 
 
-def review_order(order_id: str, *, repo: OrderRepository) -> ReviewOutcome:
-    order = repo.get_order(order_id)
+def review_order(order_id: str, *, orders: OrderBook, catalogue: Catalogue) -> ReviewOutcome:
+    order = orders.get_order(order_id)
     if order.status in PACKAGE_PROGRESS:  # reviewed before: a duplicate run carries on where it is
-        packages = repo.get_packages(order_id)
+        packages = orders.get_packages(order_id)
         return ReviewOutcome(
             order_id=order_id,
             approved=True,
@@ -44,19 +44,19 @@ def review_order(order_id: str, *, repo: OrderRepository) -> ReviewOutcome:
 
     decision = rules.review(order)
     if not decision.approved:
-        hold_order(order_id, decision.reason, repo=repo, by=BY)
+        hold_order(order_id, decision.reason, orders=orders, by=BY)
         return ReviewOutcome(order_id=order_id, approved=False, reason=decision.reason, package_ids=[])
 
     try:
-        store = repo.get_store(order.store_id)
-        channel = repo.get_channel(store.default_channel)
+        store = catalogue.get_store(order.store_id)
+        channel = catalogue.get_channel(store.default_channel)
         packed = rules.pack(order, store, channel)
     except (StoreNotFound, ChannelNotFound, rules.PackageTooHeavy) as problem:
         # An operator has to act (set up the channel, split the order): the order waits on hold, saying why.
         reason = f"cannot be packed: {problem}"
-        hold_order(order_id, reason, repo=repo, by=BY)
+        hold_order(order_id, reason, orders=orders, by=BY)
         return ReviewOutcome(order_id=order_id, approved=False, reason=reason, package_ids=[])
-    packages = repo.start_processing(
+    packages = orders.start_processing(
         order_id,
         packed,
         channel_code=channel.code,

@@ -10,7 +10,7 @@ from pydantic import BaseModel
 from parcelflow.domain.errors import PackageNotFound
 from parcelflow.domain.models import utcnow
 from parcelflow.domain.statuses import STOP_STATUSES, FulfilmentStatus
-from parcelflow.ports import ConfirmationQueue, OrderRepository
+from parcelflow.ports import ConfirmationQueue, OrderBook
 
 S = FulfilmentStatus
 
@@ -32,13 +32,13 @@ class ScanResult(BaseModel):
 
 
 def scan_parcel(
-    code: str, *, repo: OrderRepository, confirmations: ConfirmationQueue, scanner: str
+    code: str, *, orders: OrderBook, confirmations: ConfirmationQueue, scanner: str
 ) -> ScanResult:
     tracking = code.strip()
-    package = repo.find_package_by_tracking(tracking) if tracking else None
+    package = orders.find_package_by_tracking(tracking) if tracking else None
     if package is None:
         raise PackageNotFound(f"with tracking number {tracking}")
-    order = repo.get_order(package.order_id)
+    order = orders.get_order(package.order_id)
 
     def result(verdict: ScanVerdict, message: str, at: datetime | None = None) -> ScanResult:
         return ScanResult(
@@ -75,7 +75,7 @@ def scan_parcel(
         return result(ScanVerdict.NOT_READY, f"STOP - label not printed yet (package is {package.status})")
 
     now = utcnow()
-    shipped = repo.transition_package(
+    shipped = orders.transition_package(
         order.order_id,
         package.package_id,
         S.SHIPPED,

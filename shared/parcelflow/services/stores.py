@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from parcelflow.domain.models import StoreHealth, StoreSyncState
-from parcelflow.ports import OrderRepository
+from parcelflow.ports import Catalogue, SyncLedger
 
 
-def mark_credentials_rejected(repo: OrderRepository, store_id: str, reason: str) -> None:
+def mark_credentials_rejected(ledger: SyncLedger, store_id: str, reason: str) -> None:
     """Outside a sync run (a confirmation, a tracking correction): the store's health says so too."""
-    previous = repo.get_store_health(store_id)
-    repo.put_store_health(
+    previous = ledger.get_store_health(store_id)
+    ledger.put_store_health(
         StoreHealth(
             store_id=store_id,
             state=StoreSyncState.CREDENTIALS_REJECTED,
@@ -20,7 +20,7 @@ def mark_credentials_rejected(repo: OrderRepository, store_id: str, reason: str)
     )
 
 
-def store_overview(repo: OrderRepository) -> list[tuple[str, str, StoreHealth | None]]:
+def store_overview(catalogue: Catalogue, ledger: SyncLedger) -> list[tuple[str, str, StoreHealth | None]]:
     """(store id, marketplace, health or None when it never synced), every registered store."""
-    health = {h.store_id: h for h in repo.list_store_health()}
-    return [(s.store_id, str(s.marketplace), health.get(s.store_id)) for s in repo.list_stores()]
+    health = {h.store_id: h for h in ledger.list_store_health()}
+    return [(s.store_id, str(s.marketplace), health.get(s.store_id)) for s in catalogue.list_stores()]

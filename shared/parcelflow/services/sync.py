@@ -38,13 +38,16 @@ from parcelflow.domain.models import (
 from parcelflow.domain.statuses import FulfilmentStatus, is_before_shipping
 from parcelflow.observability import logger
 from parcelflow.ports import (
+    Catalogue,
     MarketplaceFactory,
-    OrderRepository,
+    OrderBook,
     PayloadArchive,
     StoreSyncQueue,
+    SyncLedger,
     WorkflowStarter,
 )
 from parcelflow.services.holds import hold_order
+from parcelflow.services.intake import take_platform_order
 from parcelflow.services.workflows import start_workflow
 
 BY = "sync_orders"
@@ -86,7 +89,8 @@ class SyncPlan(BaseModel):
 
 def plan_store_syncs(
     *,
-    repo: OrderRepository,
+    catalogue: Catalogue,
+    ledger: SyncLedger,
     queue: StoreSyncQueue,
     now: Callable[[], datetime] = utcnow,
 ) -> SyncPlan:
@@ -97,9 +101,9 @@ def plan_store_syncs(
     """
     moment = now()
     queued, not_due = [], []
-    for store in repo.list_stores():
+    for store in catalogue.list_stores():
         every = timedelta(minutes=store.sync_every_minutes) - TICK_SLACK
-        if repo.claim_sync_slot(store.store_id, moment, every):
+        if ledger.claim_sync_slot(store.store_id, moment, every):
             queue.enqueue_store_sync(store.store_id, moment)
             queued.append(store.store_id)
         else:
@@ -110,12 +114,12 @@ def plan_store_syncs(
 def sync_now(
     store_ids: list[str] | None,
     *,
-    repo: OrderRepository,
+    catalogue: Catalogue,
     queue: StoreSyncQueue,
     now: Callable[[], datetime] = utcnow,
 ) -> list[str]:
     """The operator's 同步订单 button: queue a run of these stores (all when None) now, due or not."""
-    known = [s.store_id for s in repo.list_stores()]
+    known = [s.store_id for s in catalogue.list_stores()]
     wanted = known if store_ids is None else store_ids
     for store_id in wanted:
         if store_id not in known:
@@ -129,7 +133,9 @@ def sync_now(
 def sync_store(
     store_id: str,
     *,
-    repo: OrderRepository,
+    catalogue: Catalogue,
+    ledger: SyncLedger,
+    orders: OrderBook,
     marketplace_for: MarketplaceFactory,
     workflow: WorkflowStarter,
     archive: PayloadArchive,
@@ -147,14 +153,14 @@ def sync_store(
     run_started = now()
     report = StoreSyncReport(store_id=store_id)
     try:
-        store = repo.get_store(store_id)
+        store = catalogue.get_store(store_id)
     except StoreNotFound as exc:  # deleted after it was queued: nothing to do, nothing to retry
         report.state, report.error = StoreSyncState.FAILING, str(exc)
         return report
-    intake = _Intake(store, repo, workflow, archive, report)
+    intake = _Intake(store, ledger, orders, workflow, archive, report)
     try:
         marketplace = marketplace_for(store)
-        pages = marketplace.fetch_changes(_start_cursor(repo, store_id, run_started), deadline=deadline)
+        pages = marketplace.fetch_changes(_start_cursor(ledger, store_id, run_started), deadline=deadline)
         slowest = 0.0
         while True:
             started = clock()
@@ -168,7 +174,7 @@ def sync_store(
                 intake.take_in(platform_order)
             for rejected in page.rejected:
                 intake.keep_rejected(rejected)
-            repo.set_sync_cursor(store_id, page.next_cursor)
+            ledger.set_sync_cursor(store_id, page.next_cursor)
             slowest = max(slowest, clock() - started)
     except SyncPaused as exc:
         report.state, report.error = StoreSyncState.PAUSED, str(exc)
@@ -179,13 +185,13 @@ def sync_store(
     except Exception as exc:  # a bug or a shape nobody foresaw: this store's run ends, visibly
         logger.exception("store sync failed", extra={"store_id": store_id})
         report.state, report.error = StoreSyncState.FAILING, f"{type(exc).__name__}: {exc}"
-    _record_health(repo, report, run_started)
+    _record_health(ledger, report, run_started)
     logger.info("store synced", extra={"report": report.model_dump(mode="json", exclude={"rejected"})})
     return report
 
 
-def _start_cursor(repo: OrderRepository, store_id: str, run_started: datetime) -> SyncCursor:
-    stored = repo.get_sync_cursor(store_id)
+def _start_cursor(ledger: SyncLedger, store_id: str, run_started: datetime) -> SyncCursor:
+    stored = ledger.get_sync_cursor(store_id)
     if stored is None:
         return SyncCursor(since=run_started - FIRST_SYNC_LOOKBACK)
     if stored.until is None:  # a new window: reach back over the end of the last one
@@ -199,23 +205,25 @@ class _Intake:
     def __init__(
         self,
         store: Store,
-        repo: OrderRepository,
+        ledger: SyncLedger,
+        orders: OrderBook,
         workflow: WorkflowStarter,
         archive: PayloadArchive,
         report: StoreSyncReport,
     ) -> None:
         self._store = store
-        self._repo = repo
+        self._ledger = ledger
+        self._orders = orders
         self._workflow = workflow
         self._archive = archive
         self._report = report
         self._rejected_ids: set[str] | None = None  # read once per run, when first needed
 
     def take_in(self, platform_order: PlatformOrder) -> None:
-        store, repo, report = self._store, self._repo, self._report
+        store, orders, report = self._store, self._orders, self._report
         report.seen += 1
         try:
-            result = repo.upsert_platform_order(store, platform_order)
+            result = take_platform_order(store, platform_order, orders=orders)
         except OrderNotStorable as exc:
             self.keep_rejected(
                 RejectedPlatformOrder(
@@ -237,12 +245,12 @@ class _Intake:
         if changed:
             report.updated += 1
         if changed and rules.stops_shipping(order.platform_status):
-            _stop_order(order, repo, report)
+            _stop_order(order, orders, report)
             return
         if order.platform_status not in _SHIPPABLE:
             return
         if order.status == FulfilmentStatus.AWAITING_PAYMENT:  # the payment cleared since the last sync
-            order = repo.transition_order(
+            order = orders.transition_order(
                 order.order_id,
                 FulfilmentStatus.PENDING_REVIEW,
                 reason=f"payment cleared on {store.marketplace} ({order.platform_status_raw})",
@@ -254,14 +262,14 @@ class _Intake:
 
     def keep_rejected(self, rejected: RejectedPlatformOrder) -> None:
         """Stored for the operator; and a cancellation still reaches an order we already have."""
-        store, repo, report = self._store, self._repo, self._report
+        store, report = self._store, self._report
         raw = json.dumps(rejected.raw, default=str).encode("utf-8", "replace")
         if len(raw) > MAX_KEPT_PAYLOAD_BYTES:
             digest = hashlib.sha256(rejected.platform_order_id.encode("utf-8", "replace")).hexdigest()
             key = f"rejected/{store.store_id}/{digest}.json"
             self._archive.put_payload(key, raw)
             rejected = rejected.model_copy(update={"raw": {}, "raw_key": key})
-        repo.put_rejected_order(store.store_id, rejected)
+        self._ledger.put_rejected_order(store.store_id, rejected)
         error = rejected.error if len(rejected.error) <= 300 else rejected.error[:299] + "…"
         report.rejected.append(f"{rejected.platform_order_id[:80]}: {error}")
         logger.warning(
@@ -271,36 +279,37 @@ class _Intake:
         if rejected.platform_status is None or not rules.stops_shipping(rejected.platform_status):
             return
         try:
-            order = repo.get_order(Order.key_for(store.store_id, rejected.platform_order_id))
+            order = self._orders.get_order(Order.key_for(store.store_id, rejected.platform_order_id))
         except OrderNotFound:
             return
-        _stop_order(order.model_copy(update={"platform_status": rejected.platform_status}), repo, report)
+        held = order.model_copy(update={"platform_status": rejected.platform_status})
+        _stop_order(held, self._orders, report)
 
     def _forget_rejected(self, platform_order_id: str) -> None:
         """A later sync mapped an order that an earlier one had to refuse: off the rejected list."""
         if self._rejected_ids is None:
             self._rejected_ids = {
-                r.platform_order_id for r in self._repo.list_rejected_orders(self._store.store_id)
+                r.platform_order_id for r in self._ledger.list_rejected_orders(self._store.store_id)
             }
         if platform_order_id in self._rejected_ids:
-            self._repo.delete_rejected_order(self._store.store_id, platform_order_id)
+            self._ledger.delete_rejected_order(self._store.store_id, platform_order_id)
             self._rejected_ids.discard(platform_order_id)
 
     def _start(self, order: Order) -> bool:
         if order.workflow_started:
             return False
-        start_workflow(order, repo=self._repo, workflow=self._workflow)
+        start_workflow(order, orders=self._orders, workflow=self._workflow)
         return True
 
 
-def _stop_order(order: Order, repo: OrderRepository, report: StoreSyncReport) -> None:
+def _stop_order(order: Order, orders: OrderBook, report: StoreSyncReport) -> None:
     """A cancellation (or dispute) after sync: hold what has no label, intercept what has, flag what left."""
     reason = rules.hold_reason_for(order.platform_status) or "cancelled on the platform"
     if order.status in (FulfilmentStatus.ON_HOLD, FulfilmentStatus.CANCELLED):
         return
     if not is_before_shipping(order.status):
         alert = f"{reason} after the parcel was shipped: contact the buyer or intercept with the carrier"
-        repo.update_order_fields(order.order_id, {"alert": alert}, note=(alert, BY))
+        orders.update_order_fields(order.order_id, {"alert": alert}, note=(alert, BY))
         report.alerts.append(order.order_id)
         return
     intercept = None
@@ -308,14 +317,14 @@ def _stop_order(order: Order, repo: OrderRepository, report: StoreSyncReport) ->
         # The waybill is bought and the label may be on a parcel already: the scan must answer STOP.
         intercept = f"{reason}: take the parcel off the line, do not ship"
         report.intercepted.append(order.order_id)
-    hold_order(order.order_id, reason, repo=repo, by=BY, intercept=intercept)
+    hold_order(order.order_id, reason, orders=orders, by=BY, intercept=intercept)
     report.held_after_sync.append(order.order_id)
 
 
-def _record_health(repo: OrderRepository, report: StoreSyncReport, run_started: datetime) -> None:
-    previous = repo.get_store_health(report.store_id)
+def _record_health(ledger: SyncLedger, report: StoreSyncReport, run_started: datetime) -> None:
+    previous = ledger.get_store_health(report.store_id)
     ok = report.state == StoreSyncState.OK
-    repo.put_store_health(
+    ledger.put_store_health(
         StoreHealth(
             store_id=report.store_id,
             state=report.state,

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from parcelflow.domain.errors import CarrierUnavailable, OrderNotActive, WaybillRejected
 from parcelflow.domain.models import Package, utcnow
 from parcelflow.domain.statuses import STOP_STATUSES, FulfilmentStatus
-from parcelflow.ports import CarrierFactory, OrderRepository, Waybill, WaybillRequest
+from parcelflow.ports import CarrierFactory, OrderBook, Waybill, WaybillRequest
 from parcelflow.services.outcomes import PackageOutcome
 
 BY = "request_waybill"
@@ -36,26 +36,25 @@ def request_waybill(
     order_id: str,
     package_id: str,
     *,
-    repo: OrderRepository,
+    orders: OrderBook,
     carrier_for: CarrierFactory,
     now: Callable[[], datetime] = utcnow,
     lease: timedelta = CLAIM_LEASE,
 ) -> PackageOutcome:
     """`lease`: how long the claim keeps other runs off; it must outlast this invocation (see lease_for)."""
-    package = repo.get_package(order_id, package_id)
+    view = orders.get_order_view(order_id)
+    order, package = view.order, view.package(package_id)
     if package.tracking_number:  # answered before: a retried or duplicated task
         return PackageOutcome.of(package)
-    order = repo.get_order(order_id)
     if order.status in STOP_STATUSES:
         raise OrderNotActive(order_id, order.status, order.hold_reason)
     if order.shipping_address is None:  # review holds such an order; never pre-advise without one
         raise OrderNotActive(order_id, order.status, "no shipping address")
 
-    channel = repo.get_channel(package.channel_code)
-    store = repo.get_store(order.store_id)
+    channel, store = view.channel_of(package), view.store
     owner = uuid.uuid4().hex  # this run
     moment = now()
-    claim = repo.claim_waybill(
+    claim = orders.claim_waybill(
         order_id,
         package_id,
         owner=owner,
@@ -81,20 +80,22 @@ def request_waybill(
                     )
                 )
             except WaybillRejected as rejected:
-                _record_rejection(repo, package, rejected.reason)
+                _record_rejection(orders, package, rejected.reason)
                 raise
         if not waybill.tracking_number:
             # Some carriers assign the tracking number after the waybill number: store what we have and let
             # the state machine's retry look it up again.
-            repo.update_package_fields(
+            orders.update_package_fields(
                 order_id, package_id, S.WAYBILL_REQUESTED, {"waybill_number": waybill.waybill_number}
             )
             raise CarrierUnavailable(f"carrier has not assigned a tracking number to {package_id} yet")
     except CarrierUnavailable as exc:
         # The next run need not wait for the lease; the operator sees why it is not done yet.
-        repo.release_waybill_claim(order_id, package_id, owner, failure_reason=f"carrier unavailable: {exc}")
+        orders.release_waybill_claim(
+            order_id, package_id, owner, failure_reason=f"carrier unavailable: {exc}"
+        )
         raise
-    stored = repo.update_package_fields(
+    stored = orders.update_package_fields(
         order_id,
         package_id,
         S.WAYBILL_REQUESTED,
@@ -114,8 +115,8 @@ def lease_for(remaining_ms: int) -> timedelta:
     return timedelta(milliseconds=remaining_ms) + LEASE_MARGIN
 
 
-def _record_rejection(repo: OrderRepository, package: Package, reason: str) -> None:
-    repo.transition_package(
+def _record_rejection(orders: OrderBook, package: Package, reason: str) -> None:
+    orders.transition_package(
         package.order_id,
         package.package_id,
         S.WAYBILL_FAILED,

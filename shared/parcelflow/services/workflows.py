@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from parcelflow.domain.models import Order
-from parcelflow.ports import OrderRepository, WorkflowStarter
+from parcelflow.ports import OrderBook, WorkflowStarter
 
 
 def start_workflow(
-    order: Order, *, repo: OrderRepository, workflow: WorkflowStarter, note: tuple[str, str] | None = None
+    order: Order, *, orders: OrderBook, workflow: WorkflowStarter, note: tuple[str, str] | None = None
 ) -> int:
     """Start a run of the order's workflow and record it on the order; returns the run's attempt number.
 
@@ -16,7 +16,7 @@ def start_workflow(
     """
     attempt = order.workflow_attempt + 1
     workflow.start_order_workflow(order.order_id, attempt=attempt)
-    repo.update_order_fields(
+    orders.update_order_fields(
         order.order_id, {"workflow_started": True, "workflow_attempt": attempt}, note=note
     )
     return attempt
