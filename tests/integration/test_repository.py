@@ -1,18 +1,35 @@
-"""The DynamoDB repository against moto: conditional writes, replays, rollups, indexes."""
+"""The table's ports on moto, and the same behaviours on the in-memory fake the service tests use:
+conditional writes, replays, rollups, indexes, the waybill claim. A behaviour that holds for one and
+not the other fails here, so the fake cannot drift from the table."""
 
 from datetime import timedelta
 
+import boto3
 import pytest
 
+from infra.local.deploy import Deployment
 from parcelflow.adapters.dynamodb import DynamoDbTable
 from parcelflow.domain import rules
-from parcelflow.domain.errors import OrderNotFound
-from parcelflow.domain.models import PlatformStatus
+from parcelflow.domain.errors import OrderNotFound, WaybillInProgress
+from parcelflow.domain.models import PlatformStatus, utcnow
 from parcelflow.domain.statuses import FulfilmentStatus, IllegalTransition
 from parcelflow.services.intake import take_platform_order
 from tests import factories
+from tests.memory import MemoryTable
 
 S = FulfilmentStatus
+
+
+@pytest.fixture(params=["dynamodb", "memory"])
+def repo(request: pytest.FixtureRequest, aws: Deployment) -> DynamoDbTable | MemoryTable:
+    if request.param == "memory":
+        return MemoryTable()
+    return DynamoDbTable(aws.physical_ids["OrdersTable"], boto3.client("dynamodb"))
+
+
+@pytest.fixture
+def table(aws: Deployment) -> DynamoDbTable:
+    return DynamoDbTable(aws.physical_ids["OrdersTable"], boto3.client("dynamodb"))
 
 
 def _stored_order(repo: DynamoDbTable, platform_id: str = "111-0000001-0000001") -> str:
@@ -158,8 +175,9 @@ def test_a_held_order_keeps_its_status_while_its_package_moves_on(repo: DynamoDb
 
 
 def test_a_stale_write_is_detected_and_decided_again(
-    repo: DynamoDbTable, monkeypatch: pytest.MonkeyPatch
+    table: DynamoDbTable, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    repo = table
     order_id = _stored_order(repo)
     stale = repo.get_order(order_id)
     # Another writer bumps the version between our read and our write: the condition fails, the
@@ -168,3 +186,58 @@ def test_a_stale_write_is_detected_and_decided_again(
     monkeypatch.setattr(repo, "get_order", lambda _order_id: stale)
     moved = repo.transition_order(order_id, S.ON_HOLD, reason="x", by="test")
     assert moved.status == S.ON_HOLD and moved.seller_note == "fragile"
+
+
+def test_an_order_view_is_the_order_its_packages_store_and_channels(repo: DynamoDbTable) -> None:
+    order_id, package_id = _processing(repo)
+    view = repo.get_order_view(order_id)
+    assert view.order.order_id == order_id and [p.package_id for p in view.packages] == [package_id]
+    assert (
+        view.store == factories.store() and view.channel_of(view.package(package_id)) == factories.channel()
+    )
+
+
+def test_a_waybill_claim_is_exclusive_until_its_lease_runs_out(repo: DynamoDbTable) -> None:
+    order_id, package_id = _processing(repo)
+    now = utcnow()
+    first = repo.claim_waybill(
+        order_id, package_id, owner="a", lease_until=now + timedelta(minutes=2), now=now, reason="r", by="t"
+    )
+    assert first.package.attempt_owner == "a" and not first.look_up_first
+    assert repo.get_order(order_id).status == S.WAYBILL_REQUESTED  # the rollup moved with the claim
+    with pytest.raises(WaybillInProgress):
+        repo.claim_waybill(order_id, package_id, owner="b", lease_until=now, now=now, reason="r", by="t")
+    later = now + timedelta(minutes=3)
+    taken = repo.claim_waybill(
+        order_id,
+        package_id,
+        owner="b",
+        lease_until=later + timedelta(minutes=2),
+        now=later,
+        reason="r",
+        by="t",
+    )
+    assert taken.package.attempt_owner == "b" and taken.look_up_first and taken.package.waybill_attempts == 2
+    repo.release_waybill_claim(order_id, package_id, "a", failure_reason="not mine")  # not a's any more
+    assert repo.get_package(order_id, package_id).attempt_owner == "b"
+    repo.release_waybill_claim(order_id, package_id, "b", failure_reason="carrier down")
+    released = repo.get_package(order_id, package_id)
+    assert released.attempt_owner is None and released.failure_reason == "carrier down"
+
+
+def test_what_sits_in_a_status_past_a_cutoff_is_listed_and_nothing_newer(repo: DynamoDbTable) -> None:
+    order_id = _stored_order(repo)
+    assert list(repo.orders_in_status_since(S.PENDING_REVIEW, utcnow() - timedelta(minutes=1))) == []
+    later = list(repo.orders_in_status_since(S.PENDING_REVIEW, utcnow() + timedelta(minutes=1)))
+    assert [o.order_id for o in later] == [order_id]
+
+
+def test_a_package_is_found_by_its_tracking_number(repo: DynamoDbTable) -> None:
+    order_id, package_id = _processing(repo)
+    repo.transition_package(order_id, package_id, S.WAYBILL_REQUESTED, reason="r", by="t")
+    repo.update_package_fields(order_id, package_id, S.WAYBILL_REQUESTED, {"tracking_number": "YT1"})
+    found = repo.find_package_by_tracking("YT1")
+    assert found is not None and found.package_id == package_id
+    assert repo.find_package_by_tracking("YT2") is None
+    with pytest.raises(IllegalTransition):
+        repo.update_package_fields(order_id, package_id, S.TO_PRINT, {"tracking_number": "YT3"})
