@@ -6,7 +6,6 @@ from datetime import timedelta
 
 import pytest
 
-from parcelflow.adapters.dynamodb import DynamoDbTable
 from parcelflow.domain.errors import (
     CarrierUnavailable,
     OrderNotActive,
@@ -35,31 +34,33 @@ from tests.fakes import (
     MemoryOnce,
     TaskKilled,
 )
+from tests.memory import MemoryTable
 
 S = FulfilmentStatus
 
 
 @pytest.fixture
-def seeded(repo: DynamoDbTable) -> DynamoDbTable:
+def seeded() -> MemoryTable:
+    repo = MemoryTable()
     repo.put_store(factories.store())
     repo.put_channel(factories.channel())
     return repo
 
 
-def _new_order(repo: DynamoDbTable, platform_id: str = "111-0000001-0000001", **kw: object) -> str:
+def _new_order(repo: MemoryTable, platform_id: str = "111-0000001-0000001", **kw: object) -> str:
     return take_platform_order(
         factories.store(), factories.platform_order(platform_id, **kw), orders=repo
     ).order.order_id  # type: ignore[arg-type]
 
 
-def _approved(repo: DynamoDbTable, platform_id: str = "111-0000001-0000001") -> tuple[str, str]:
+def _approved(repo: MemoryTable, platform_id: str = "111-0000001-0000001") -> tuple[str, str]:
     order_id = _new_order(repo, platform_id)
     outcome = review_order(order_id, orders=repo, catalogue=repo)
     return order_id, outcome.package_ids[0]
 
 
 def _labelled(
-    repo: DynamoDbTable,
+    repo: MemoryTable,
     carrier: FakeCarrier,
     labels: MemoryLabels,
     platform_id: str = "111-0000001-0000001",
@@ -74,7 +75,7 @@ def _labelled(
 # --- review --------------------------------------------------------------------------------------
 
 
-def test_review_approves_packs_and_picks_the_default_channel(seeded: DynamoDbTable) -> None:
+def test_review_approves_packs_and_picks_the_default_channel(seeded: MemoryTable) -> None:
     order_id = _new_order(seeded)
     outcome = review_order(order_id, orders=seeded, catalogue=seeded)
     assert outcome.approved and outcome.package_ids == [f"{order_id}-1"]
@@ -85,7 +86,7 @@ def test_review_approves_packs_and_picks_the_default_channel(seeded: DynamoDbTab
     )  # a duplicate run
 
 
-def test_review_leaves_an_unpaid_order_waiting_for_its_payment(seeded: DynamoDbTable) -> None:
+def test_review_leaves_an_unpaid_order_waiting_for_its_payment(seeded: MemoryTable) -> None:
     order_id = _new_order(seeded, status=PlatformStatus.UNPAID)
     outcome = review_order(order_id, orders=seeded, catalogue=seeded)
     assert not outcome.approved and outcome.reason == "buyer has not paid yet"
@@ -94,7 +95,7 @@ def test_review_leaves_an_unpaid_order_waiting_for_its_payment(seeded: DynamoDbT
 
 
 def test_review_holds_an_order_whose_platform_status_went_back_to_unpaid(
-    seeded: DynamoDbTable,
+    seeded: MemoryTable,
 ) -> None:
     order_id = _new_order(seeded)
     seeded.update_order_fields(order_id, {"platform_status": PlatformStatus.UNPAID})
@@ -104,7 +105,7 @@ def test_review_holds_an_order_whose_platform_status_went_back_to_unpaid(
     assert order.status == S.ON_HOLD and order.hold_reason == "buyer has not paid yet"
 
 
-def test_an_order_that_cannot_be_packed_waits_on_hold_saying_why(seeded: DynamoDbTable) -> None:
+def test_an_order_that_cannot_be_packed_waits_on_hold_saying_why(seeded: MemoryTable) -> None:
     order_id = take_platform_order(
         factories.store(),
         factories.platform_order("111-HEAVY", lines=[factories.line("A", 30)]),
@@ -122,7 +123,7 @@ def test_an_order_that_cannot_be_packed_waits_on_hold_saying_why(seeded: DynamoD
 # --- waybill -------------------------------------------------------------------------------------
 
 
-def test_waybill_is_requested_once_even_when_the_task_runs_twice(seeded: DynamoDbTable) -> None:
+def test_waybill_is_requested_once_even_when_the_task_runs_twice(seeded: MemoryTable) -> None:
     carrier = FakeCarrier()
     order_id, package_id = _approved(seeded)
     first = request_waybill(order_id, package_id, orders=seeded, carrier_for=carrier)
@@ -134,7 +135,7 @@ def test_waybill_is_requested_once_even_when_the_task_runs_twice(seeded: DynamoD
 
 
 def test_after_a_lost_answer_the_retry_looks_the_waybill_up_instead_of_buying_another(
-    seeded: DynamoDbTable,
+    seeded: MemoryTable,
 ) -> None:
     carrier = FakeCarrier(fail_after_create=1)
     order_id, package_id = _approved(seeded)
@@ -159,7 +160,7 @@ class _CarrierTakingItsTime(FakeCarrier):
         return Waybill(request.package.package_id, f"WB{seq:08d}", f"YT{seq:016d}")
 
 
-def test_two_concurrent_tasks_never_both_call_the_carrier(seeded: DynamoDbTable) -> None:
+def test_two_concurrent_tasks_never_both_call_the_carrier(seeded: MemoryTable) -> None:
     carrier = _CarrierTakingItsTime()
     order_id, package_id = _approved(seeded)
     first = threading.Thread(
@@ -176,7 +177,7 @@ def test_two_concurrent_tasks_never_both_call_the_carrier(seeded: DynamoDbTable)
 
 
 def test_a_run_that_died_after_the_carrier_charged_is_taken_over_once_its_lease_ran_out(
-    seeded: DynamoDbTable,
+    seeded: MemoryTable,
 ) -> None:
     carrier = FakeCarrier(die_after_create=1)
     order_id, package_id = _approved(seeded)
@@ -194,7 +195,7 @@ def test_a_run_that_died_after_the_carrier_charged_is_taken_over_once_its_lease_
     assert done.attempt_owner is None and done.waybill_attempts == 2
 
 
-def test_a_tracking_number_assigned_late_is_fetched_on_retry(seeded: DynamoDbTable) -> None:
+def test_a_tracking_number_assigned_late_is_fetched_on_retry(seeded: MemoryTable) -> None:
     carrier = FakeCarrier(assign_tracking_late=True)
     order_id, package_id = _approved(seeded)
     with pytest.raises(CarrierUnavailable, match="tracking number"):
@@ -205,7 +206,7 @@ def test_a_tracking_number_assigned_late_is_fetched_on_retry(seeded: DynamoDbTab
 
 
 def test_a_rejection_leaves_the_package_failed_with_the_reason_and_can_be_retried(
-    seeded: DynamoDbTable,
+    seeded: MemoryTable,
 ) -> None:
     order_id, package_id = _approved(seeded)
     carrier = FakeCarrier(reject={package_id: "postal_code: 1234 is not a valid US postcode"})
@@ -238,13 +239,13 @@ def test_a_rejection_leaves_the_package_failed_with_the_reason_and_can_be_retrie
     assert seeded.get_order(order_id).workflow_attempt == 1
 
 
-def test_an_address_correction_is_validated_and_names_the_field(seeded: DynamoDbTable) -> None:
+def test_an_address_correction_is_validated_and_names_the_field(seeded: MemoryTable) -> None:
     order_id, _ = _approved(seeded)
     with pytest.raises(CorrectionRefused, match="country_code"):
         correct_address(order_id, {"country_code": "France"}, orders=seeded, by="operator:test")
 
 
-def test_no_waybill_is_bought_for_an_order_held_meanwhile(seeded: DynamoDbTable) -> None:
+def test_no_waybill_is_bought_for_an_order_held_meanwhile(seeded: MemoryTable) -> None:
     carrier = FakeCarrier()
     order_id, package_id = _approved(seeded)
     hold_order(order_id, "buyer asked to cancel", orders=seeded, by="test")
@@ -256,7 +257,7 @@ def test_no_waybill_is_bought_for_an_order_held_meanwhile(seeded: DynamoDbTable)
 # --- label, print, scan, confirm ----------------------------------------------------------------
 
 
-def test_print_scan_confirm(seeded: DynamoDbTable) -> None:
+def test_print_scan_confirm(seeded: MemoryTable) -> None:
     carrier, labels, queue = FakeCarrier(), MemoryLabels(), FakeQueue()
     order_id, package_id, tracking = _labelled(seeded, carrier, labels)
     package = seeded.get_package(order_id, package_id)
@@ -291,7 +292,7 @@ def test_print_scan_confirm(seeded: DynamoDbTable) -> None:
     assert seeded.get_order(order_id).status == S.CONFIRMED
 
 
-def test_scan_says_stop_for_an_order_held_after_printing(seeded: DynamoDbTable) -> None:
+def test_scan_says_stop_for_an_order_held_after_printing(seeded: MemoryTable) -> None:
     carrier, labels, queue = FakeCarrier(), MemoryLabels(), FakeQueue()
     order_id, _package_id, tracking = _labelled(seeded, carrier, labels)
     print_labels(orders=seeded, labels=labels, expires_in_s=900, by="operator:test")
@@ -301,7 +302,7 @@ def test_scan_says_stop_for_an_order_held_after_printing(seeded: DynamoDbTable) 
     assert queue.messages == []
 
 
-def test_a_held_order_s_label_is_not_handed_out_for_printing(seeded: DynamoDbTable) -> None:
+def test_a_held_order_s_label_is_not_handed_out_for_printing(seeded: MemoryTable) -> None:
     carrier, labels = FakeCarrier(), MemoryLabels()
     order_id, package_id, _ = _labelled(seeded, carrier, labels)
     hold_order(order_id, "operator hold", orders=seeded, by="test")
@@ -309,7 +310,7 @@ def test_a_held_order_s_label_is_not_handed_out_for_printing(seeded: DynamoDbTab
     assert batch.printed == [] and [h.package_id for h in batch.held] == [package_id]
 
 
-def test_scan_of_an_unknown_or_unprinted_code(seeded: DynamoDbTable) -> None:
+def test_scan_of_an_unknown_or_unprinted_code(seeded: MemoryTable) -> None:
     carrier, labels, queue = FakeCarrier(), MemoryLabels(), FakeQueue()
     with pytest.raises(PackageNotFound):
         scan_parcel("NOPE123", orders=seeded, confirmations=queue, scanner="dock-1")
@@ -320,7 +321,7 @@ def test_scan_of_an_unknown_or_unprinted_code(seeded: DynamoDbTable) -> None:
     )
 
 
-def test_a_refused_confirmation_is_kept_on_the_package_and_flagged(seeded: DynamoDbTable) -> None:
+def test_a_refused_confirmation_is_kept_on_the_package_and_flagged(seeded: MemoryTable) -> None:
     carrier, labels, queue = FakeCarrier(), MemoryLabels(), FakeQueue()
     order_id, package_id, tracking = _labelled(seeded, carrier, labels)
     print_labels(orders=seeded, labels=labels, expires_in_s=900, by="t")
