@@ -9,11 +9,12 @@ behaviours against this fake and against the table on moto, so the two cannot dr
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from parcelflow.domain import limits
+from parcelflow.domain.catalogue import Product
 from parcelflow.domain.errors import (
     ChannelNotFound,
     ConcurrentChange,
@@ -44,6 +45,7 @@ class MemoryTable:
         self._lock = threading.RLock()
         self.stores: dict[str, Store] = {}
         self.channels: dict[str, Channel] = {}
+        self.products: dict[str, Product] = {}
         self.cursors: dict[str, SyncCursor] = {}
         self.health: dict[str, StoreHealth] = {}
         self.slots: dict[str, datetime] = {}
@@ -71,6 +73,16 @@ class MemoryTable:
         if code not in self.channels:
             raise ChannelNotFound(code)
         return self.channels[code]
+
+    def put_products(self, products: Sequence[Product]) -> None:
+        for product in products:
+            self.products[product.sku] = product
+
+    def get_products(self, skus: Iterable[str]) -> dict[str, Product]:
+        return {sku: self.products[sku] for sku in set(skus) if sku in self.products}
+
+    def list_products(self) -> list[Product]:
+        return [self.products[k] for k in sorted(self.products)]
 
     # --- SyncLedger -------------------------------------------------------------------------------------
     def get_sync_cursor(self, store_id: str) -> SyncCursor | None:

@@ -15,6 +15,9 @@ Commands (`python -m parcelflow.cli COMMAND --help` for each):
                             this every 5 minutes); prints what it did and what needs an operator
   dead-letters              confirmations that failed every delivery and wait in the dead-letter queue
   redrive-confirmations     send every dead-lettered confirmation again (after fixing why it failed)
+  products import FILE      add or replace the warehouse's products from CSV or JSON, all or nothing
+                            (see docs/examples/products.csv); every bad row is named with line and field
+  products list             the catalogue: SKU, names, HS code, declared value, weight, attributes
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from parcelflow.config import get_settings
 from parcelflow.domain.errors import BusinessError
 from parcelflow.domain.models import Channel, Store
 from parcelflow.domain.statuses import FulfilmentStatus
+from parcelflow.services.catalogue import import_products
 from parcelflow.services.labels import print_labels
 from parcelflow.services.reconcile import reconcile, redrive_confirmations
 from parcelflow.services.repairs import correct_address, correct_tracking, retry_order
@@ -63,6 +67,11 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("reconcile", help="restart workflows that died and send lost confirmations again")
     commands.add_parser("dead-letters", help="confirmations waiting in the dead-letter queue")
     commands.add_parser("redrive-confirmations", help="send the dead-lettered confirmations again")
+    products = commands.add_parser("products", help="the warehouse's SKU catalogue")
+    product_commands = products.add_subparsers(dest="products_command", required=True)
+    product_import = product_commands.add_parser("import", help="add or replace products from CSV or JSON")
+    product_import.add_argument("file", type=Path)
+    product_commands.add_parser("list", help="every product of the catalogue")
     args = parser.parse_args(argv)
     try:
         return _run(args)
@@ -128,6 +137,8 @@ def _run(args: argparse.Namespace) -> int:
             print(f"STILL STUCK\t{order_id}\t(parcelflow retry {order_id})")
         for package_id in report.dead_lettered:
             print(f"DEAD LETTER\t{package_id}")
+    elif args.command == "products":
+        return _products(args)
     elif args.command == "dead-letters":
         for letter in deps.dead_letters().peek():
             sent = f"{letter.first_sent_at:%Y-%m-%d %H:%M} UTC" if letter.first_sent_at else "?"
@@ -146,6 +157,28 @@ def _run(args: argparse.Namespace) -> int:
             by="operator:cli",
         )
         print(f"{package.package_id}\t{package.tracking_number}")
+    return 0
+
+
+def _products(args: argparse.Namespace) -> int:
+    if args.products_command == "list":
+        for product in deps.catalogue().list_products():
+            value = f"{product.declared_value.amount} {product.declared_value.currency}"
+            marks = ",".join(sorted([*product.attributes, *product.tags]))
+            print(
+                f"{product.sku}\t{product.name_en}\t{product.name_zh}\t{product.hs_code or ''}\t{value}\t"
+                f"{product.unit_weight_g} g\t{marks}"
+            )
+        return 0
+    outcome = import_products(args.file.read_bytes(), filename=args.file.name, catalogue=deps.catalogue())
+    for problem in outcome.problems:
+        print(f"{args.file}: {problem}", file=sys.stderr)
+    if outcome.problems_not_shown:
+        print(f"{args.file}: and {outcome.problems_not_shown} more problems", file=sys.stderr)
+    if outcome.problems:
+        print(f"{args.file}: nothing imported", file=sys.stderr)
+        return 2
+    print(f"{outcome.imported} products imported")
     return 0
 
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from parcelflow.domain.catalogue import Product
 from parcelflow.domain.errors import ChannelNotFound, PackageNotFound
 from parcelflow.domain.models import (
     Address,
@@ -58,13 +59,22 @@ class OrderView:
 
 
 class Catalogue(Protocol):
-    """What the seller has set up: stores and logistics channels."""
+    """What the seller has set up: stores, logistics channels and the warehouse's products."""
 
     def put_store(self, store: Store) -> None: ...
     def get_store(self, store_id: str) -> Store: ...
     def list_stores(self) -> list[Store]: ...
     def put_channel(self, channel: Channel) -> None: ...
     def get_channel(self, code: str) -> Channel: ...
+    def put_products(self, products: Sequence[Product]) -> None:
+        """Adds or replaces these products (by SKU); the others stay as they are."""
+        ...
+
+    def get_products(self, skus: Iterable[str]) -> dict[str, Product]:
+        """The products of these SKUs that are in the catalogue, by SKU."""
+        ...
+
+    def list_products(self) -> list[Product]: ...
 
 
 class SyncLedger(Protocol):

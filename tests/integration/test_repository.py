@@ -241,3 +241,20 @@ def test_a_package_is_found_by_its_tracking_number(repo: DynamoDbTable) -> None:
     assert repo.find_package_by_tracking("YT2") is None
     with pytest.raises(IllegalTransition):
         repo.update_package_fields(order_id, package_id, S.TO_PRINT, {"tracking_number": "YT3"})
+
+
+def test_products_are_kept_by_sku_with_their_exact_values(repo: DynamoDbTable) -> None:
+    from pathlib import Path
+
+    from parcelflow.domain.catalogue import parse_products
+
+    example = Path(__file__).resolve().parents[2] / "docs" / "examples" / "products.csv"
+    products = parse_products(example.read_bytes(), filename=example.name).products
+    repo.put_products(products)
+    assert repo.list_products() == sorted(products, key=lambda p: p.sku)
+    wanted = [products[0].sku, products[-1].sku, "NO-SUCH-SKU"]
+    assert repo.get_products(wanted) == {p.sku: p for p in (products[0], products[-1])}
+    cheaper = products[0].model_copy(update={"reorder_point": 99})
+    repo.put_products([cheaper])  # replaced, the others untouched
+    assert repo.get_products([cheaper.sku])[cheaper.sku].reorder_point == 99
+    assert len(repo.list_products()) == len(products)

@@ -1,8 +1,11 @@
 """Wiring: what deps builds for each function, from its environment."""
 
+from pathlib import Path
+
 import pytest
 
-from parcelflow import deps
+from infra.local.deploy import Deployment
+from parcelflow import cli, deps
 from parcelflow.adapters import registry
 from tests import factories
 
@@ -28,3 +31,30 @@ def test_the_confirmation_consumer_builds_clients_on_their_part_of_the_rate(
         assert deps.marketplace_for(store)._throttle.bucket("searchOrders").rate_per_s == 0.0056  # type: ignore[attr-defined]
     finally:
         deps.reset()
+
+
+def test_the_operator_imports_the_catalogue_and_a_bad_file_changes_nothing(
+    aws: Deployment, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name, value in {
+        "TABLE_NAME": aws.physical_ids["OrdersTable"],
+        "LABEL_BUCKET": aws.physical_ids["LabelBucket"],
+        "IDEMPOTENCY_TABLE": aws.physical_ids["IdempotencyTable"],
+    }.items():
+        monkeypatch.setenv(name, value)
+    deps.reset()
+    example = Path(__file__).resolve().parents[2] / "docs" / "examples" / "products.csv"
+    assert cli.main(["products", "import", str(example)]) == 0
+    assert "products imported" in capsys.readouterr().out
+    assert cli.main(["products", "list"]) == 0
+    listed = capsys.readouterr().out.splitlines()
+    assert any(line.startswith("PB-10000\t") and "battery" in line for line in listed)
+
+    bad = tmp_path / "more.csv"
+    text = example.read_text(encoding="utf-8-sig").replace("PB-10000", "PB 10000", 1)
+    bad.write_text(text.replace("CASE-BLK", "CASE-NEW", 1), encoding="utf-8")
+    assert cli.main(["products", "import", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "sku" in err and "nothing imported" in err
+    assert deps.catalogue().get_products(["CASE-NEW"]) == {}  # the good rows of a bad file are not kept
+    deps.reset()

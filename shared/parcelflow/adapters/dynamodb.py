@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -19,6 +19,7 @@ from botocore.exceptions import ClientError
 from pydantic import BaseModel, TypeAdapter
 
 from parcelflow.domain import limits
+from parcelflow.domain.catalogue import Product
 from parcelflow.domain.errors import (
     ChannelNotFound,
     ConcurrentChange,
@@ -153,6 +154,23 @@ class DynamoDbTable:
         if item is None:
             raise ChannelNotFound(code)
         return _as_model(Channel, item)
+
+    def put_products(self, products: Sequence[Product]) -> None:
+        """BatchWriteItem, 25 at a time; what DynamoDB leaves unprocessed is sent again."""
+        items = [{"pk": "PRODUCTS", "sk": p.sku, **p.model_dump(mode="json")} for p in products]
+        for start in range(0, len(items), 25):
+            pending: dict[str, Any] = {
+                self._table: [{"PutRequest": {"Item": _to_item(i)}} for i in items[start : start + 25]]
+            }
+            while pending:
+                pending = self._db.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+
+    def get_products(self, skus: Iterable[str]) -> dict[str, Product]:
+        keys = [_to_item({"pk": "PRODUCTS", "sk": sku}) for sku in sorted(set(skus))]
+        return {item["sk"]["S"]: _as_model(Product, item) for item in self._batch_get(keys)}
+
+    def list_products(self) -> list[Product]:
+        return [_as_model(Product, i) for i in self._query_partition("PRODUCTS")]
 
     def get_sync_cursor(self, store_id: str) -> SyncCursor | None:
         item = self._get("SYNC_CURSORS", store_id)
