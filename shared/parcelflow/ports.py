@@ -23,6 +23,7 @@ from parcelflow.domain.models import (
     TrackingCorrection,
 )
 from parcelflow.domain.orders import PlatformUpdate
+from parcelflow.domain.stock import Movement, Reservation, Shortage, StockLevel
 from parcelflow.domain.statuses import FulfilmentStatus
 
 
@@ -169,6 +170,42 @@ class OrderBook(Protocol):
     def update_package_fields(
         self, order_id: str, package_id: str, expected: FulfilmentStatus, changes: dict[str, Any]
     ) -> Package: ...
+
+
+class Stock(Protocol):
+    """On hand and reserved per SKU, reservations per order, and the movement behind every change.
+
+    Every write is atomic: an order's reservation (all its SKUs, their movements and the reservation
+    record) is one transaction, so two orders racing for the last unit cannot both get it.
+    """
+
+    def receive(self, sku: str, quantity: int, *, why: str, by: str) -> StockLevel:
+        """Goods in: on hand rises by `quantity` (creates the SKU's stock item if needed)."""
+        ...
+
+    def set_reorder_point(self, sku: str, reorder_point: int) -> StockLevel: ...
+    def reserve(self, order_id: str, lines: dict[str, int], *, by: str) -> Reservation | Shortage:
+        """All or nothing. The order's reservation if it has one already (a replay), even if `lines`
+        differ; a Shortage naming every SKU without enough available stock otherwise."""
+        ...
+
+    def release(self, order_id: str, *, why: str, by: str) -> Reservation | None:
+        """The order's held reservation, given back; None if it has none held (never, released, deducted)."""
+        ...
+
+    def deduct(self, order_id: str, *, by: str) -> Reservation | None:
+        """Scan-out: the held reservation leaves the warehouse (on hand and reserved fall together)."""
+        ...
+
+    def reservation(self, order_id: str) -> Reservation | None: ...
+    def levels(self, skus: Iterable[str]) -> dict[str, StockLevel]:
+        """The stock of these SKUs; a SKU never received is not in the answer."""
+        ...
+
+    def list_levels(self) -> list[StockLevel]: ...
+    def movements(self, sku: str, limit: int = 100) -> list[Movement]:
+        """The SKU's movements, newest first."""
+        ...
 
 
 class MarketplaceClient(Protocol):
