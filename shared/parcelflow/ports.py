@@ -23,8 +23,8 @@ from parcelflow.domain.models import (
     TrackingCorrection,
 )
 from parcelflow.domain.orders import PlatformUpdate
-from parcelflow.domain.stock import Movement, Reservation, Shortage, StockLevel
 from parcelflow.domain.statuses import FulfilmentStatus
+from parcelflow.domain.stock import Movement, Reservation, Shortage, StockLevel
 
 
 @dataclass(frozen=True)
