@@ -51,7 +51,7 @@ class MemoryStock:
         lines = reservation_lines(lines)
         with self._lock:
             existing = self.reservations.get(order_id)
-            if existing is not None:
+            if existing is not None and existing.state != ReservationState.RELEASED:
                 return existing
             missing = {
                 sku: quantity - self._available(sku)

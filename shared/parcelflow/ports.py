@@ -13,6 +13,7 @@ from parcelflow.domain.models import (
     Address,
     Channel,
     ConfirmedShipment,
+    Marketplace,
     Order,
     OrderPage,
     Package,
@@ -23,6 +24,8 @@ from parcelflow.domain.models import (
     TrackingCorrection,
 )
 from parcelflow.domain.orders import PlatformUpdate
+from parcelflow.domain.pairing import Pairing, PairingBook
+from parcelflow.domain.review_rules import RuleSet
 from parcelflow.domain.statuses import FulfilmentStatus
 from parcelflow.domain.stock import Movement, Reservation, Shortage, StockLevel
 
@@ -76,6 +79,25 @@ class Catalogue(Protocol):
         ...
 
     def list_products(self) -> list[Product]: ...
+    def put_pairing(self, pairing: Pairing) -> None:
+        """Adds or replaces the pairing of its scope and match (商品配对)."""
+        ...
+
+    def pairing_book(self, store_id: str, marketplace: Marketplace, skus: Iterable[str]) -> PairingBook:
+        """Every pairing that can pair these platform SKUs in that store, and nothing more."""
+        ...
+
+    def list_pairings(self) -> list[Pairing]: ...
+
+
+class RuleBook(Protocol):
+    """The seller's review and logistics rules (审核规则, 物流规则), applied without a deploy."""
+
+    def get_rules(self) -> RuleSet:
+        """The rules in force; an empty set when none were applied."""
+        ...
+
+    def put_rules(self, rules: RuleSet) -> None: ...
 
 
 class SyncLedger(Protocol):
@@ -185,8 +207,9 @@ class Stock(Protocol):
 
     def set_reorder_point(self, sku: str, reorder_point: int) -> StockLevel: ...
     def reserve(self, order_id: str, lines: dict[str, int], *, by: str) -> Reservation | Shortage:
-        """All or nothing. The order's reservation if it has one already (a replay), even if `lines`
-        differ; a Shortage naming every SKU without enough available stock otherwise."""
+        """All or nothing. The order's reservation if it holds or spent one already (a replay), even if
+        `lines` differ; a released one is replaced by a new reservation. A Shortage naming every SKU
+        without enough available stock otherwise."""
         ...
 
     def release(self, order_id: str, *, why: str, by: str) -> Reservation | None:

@@ -204,9 +204,9 @@ def test_release_and_deduct_act_once_and_only_on_a_held_reservation(stock: AnySt
         MovementKind.RECEIVED,
     ]
     _explained(stock, "CASE-BLK")
-    # The order keeps its one reservation, released: reserving again is a replay of it.
-    replay = stock.reserve("o-1", {"CASE-BLK": 1}, by="review")
-    assert isinstance(replay, Reservation) and replay.state == ReservationState.RELEASED
+    # A deducted reservation stays spent (a replay); a released one is replaced by a new reservation.
+    spent = stock.reserve("o-2", {"CASE-BLK": 1}, by="review")
+    assert isinstance(spent, Reservation) and spent.state == ReservationState.DEDUCTED
 
 
 def test_available_never_goes_below_zero(stock: AnyStock) -> None:
@@ -419,3 +419,13 @@ def test_a_transaction_cancelled_by_a_conflict_is_tried_again(aws: Deployment) -
     level = stock.levels(["CASE-BLK"])["CASE-BLK"]
     assert (level.on_hand, level.reserved, level.available) == (1, 0, 1)
     assert len(stock.movements("CASE-BLK")) == 5
+
+
+def test_an_order_whose_reservation_was_released_reserves_again(stock: AnyStock) -> None:
+    stock.receive("CASE-BLK", 3, why="in", by="t")
+    first = stock.reserve("o-1", {"CASE-BLK": 2}, by="t")
+    assert isinstance(first, Reservation)
+    assert stock.release("o-1", why="held", by="t") is not None
+    again = stock.reserve("o-1", {"CASE-BLK": 2}, by="t")
+    assert isinstance(again, Reservation) and again.state == ReservationState.HELD
+    assert stock.levels(["CASE-BLK"])["CASE-BLK"].available == 1

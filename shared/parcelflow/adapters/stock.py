@@ -156,7 +156,7 @@ class DynamoDbStock:
 
     def reserve(self, order_id: str, lines: dict[str, int], *, by: str) -> Reservation | Shortage:
         """One transaction: per SKU `available -= q, reserved += q` on `available >= :q` and a movement,
-        and the reservation on `attribute_not_exists(pk)`."""
+        and the reservation on `attribute_not_exists(pk)` (or over a released one)."""
         lines = reservation_lines(lines)
         for attempt in range(_ATTEMPTS):
             now = utcnow()
@@ -190,7 +190,10 @@ class DynamoDbStock:
                     "Put": {
                         "TableName": self._table,
                         "Item": _to_item(self._reservation_attrs(reservation)),
-                        "ConditionExpression": "attribute_not_exists(pk)",
+                        # A released reservation is replaced: an order held, then released, reserves again.
+                        "ConditionExpression": "attribute_not_exists(pk) OR #state = :released",
+                        "ExpressionAttributeNames": {"#state": "state"},
+                        "ExpressionAttributeValues": _to_item({":released": ReservationState.RELEASED}),
                         "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
                     }
                 }
