@@ -6,19 +6,25 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from parcelflow.domain import rules
+from parcelflow.domain.catalogue import Dimensions, Product
 from parcelflow.domain.models import (
     Address,
     Channel,
     DeclarationDefaults,
+    LinePairing,
     Marketplace,
     Money,
     Order,
     OrderLine,
+    Package,
     PlatformOrder,
     PlatformStatus,
     Store,
 )
+from parcelflow.domain.pairing import Component, Match, Pairing, Scope
 from parcelflow.domain.statuses import FulfilmentStatus
+from parcelflow.ports import Catalogue, Stock
 
 T0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 
@@ -68,6 +74,10 @@ def store(**overrides: Any) -> Store:
         ),
     }
     return Store(**(values | overrides))
+
+
+def default_channel() -> Channel:
+    return channel()
 
 
 def channel(**overrides: Any) -> Channel:
@@ -130,3 +140,65 @@ def order(status: FulfilmentStatus = FulfilmentStatus.PENDING_REVIEW, **override
         "shipping_address": po.shipping_address,
     }
     return Order(**(values | overrides))
+
+
+# --- the warehouse: products, pairings, stock ------------------------------------------------------------
+# Every platform SKU the suites and the scenario use pairs to the warehouse SKU of the same name.
+TEST_SKUS = (
+    "CASE-BLK",
+    "CASE-RED",
+    "A",
+    "B",
+    "CASE-IP15-BLK",
+    "CASE-IP15-CLR",
+    "CABLE-USBC-1M",
+    "GLASS-IP15",
+    "STAND-ALU",
+)
+
+
+def product(sku: str = "CASE-BLK", **overrides: Any) -> Product:
+    values: dict[str, Any] = {
+        "sku": sku,
+        "name_en": "Phone case",
+        "name_zh": "手机壳",
+        "hs_code": "392690",
+        "declared_value": Money(amount=Decimal("5.00"), currency="USD"),
+        "unit_weight_g": 120,
+        "dimensions_cm": Dimensions(length_cm=Decimal(16), width_cm=Decimal(8), height_cm=Decimal(1)),
+    }
+    return Product(**(values | overrides))
+
+
+def identity_pairing(sku: str) -> Pairing:
+    return Pairing(
+        scope=Scope.all_stores(),
+        match=Match.exact(sku),
+        components=[Component(warehouse_sku=sku, quantity=1)],
+    )
+
+
+def seed_catalogue(catalogue: Catalogue, *, stock: Stock | None = None, on_hand: int = 1000) -> None:
+    """The test SKUs as products, each paired to itself, and (with `stock`) `on_hand` of each received."""
+    catalogue.put_products([product(sku) for sku in TEST_SKUS])
+    for sku in TEST_SKUS:
+        catalogue.put_pairing(identity_pairing(sku))
+        if stock is not None:
+            stock.receive(sku, on_hand, why="test stock", by="test")
+
+
+def paired(order: Order) -> Order:
+    """The order as review leaves it once every line is paired to the warehouse SKU of the same name."""
+    lines = [
+        LinePairing(line_id=line.line_id, platform_sku=line.sku, warehouse={line.sku: line.quantity})
+        for line in order.lines
+    ]
+    return order.model_copy(update={"pairing": lines})
+
+
+def packed(order: Order, channel: Channel | None = None, **product_fields: Any) -> list[Package]:
+    """rules.pack for an order paired as `paired` does, with the test products (`product_fields` set on
+    every one of them)."""
+    ready = paired(order)
+    products = {sku: product(sku, **product_fields) for line in ready.pairing or [] for sku in line.warehouse}
+    return rules.pack(ready, products, channel or default_channel())

@@ -1,4 +1,5 @@
-"""The one table's three ports in memory: Catalogue, SyncLedger and OrderBook, for service and unit tests.
+"""The one table's ports in memory: Catalogue, RuleBook, SyncLedger, OrderBook and Stock, for service and
+unit tests.
 
 Semantics as DynamoDbTable's, from the same domain functions (transition table, rollup, platform updates):
 every write is atomic under one lock, a status change checks the expected status and version, a replay is
@@ -27,6 +28,7 @@ from parcelflow.domain.errors import (
 from parcelflow.domain.models import (
     Channel,
     HistoryEntry,
+    Marketplace,
     Order,
     Package,
     RejectedPlatformOrder,
@@ -36,16 +38,24 @@ from parcelflow.domain.models import (
     utcnow,
 )
 from parcelflow.domain.orders import PlatformUpdate, order_status_after
+from parcelflow.domain.pairing import Pairing, PairingBook
+from parcelflow.domain.review_rules import RuleSet
 from parcelflow.domain.statuses import PACKAGE_PROGRESS, FulfilmentStatus, IllegalTransition, check_transition
 from parcelflow.ports import OrderView, WaybillClaim
+from tests.memory_stock import MemoryStock
 
 
-class MemoryTable:
+class MemoryTable(MemoryStock):
+    """Also the Stock port: on AWS the stock lives in the same table (DynamoDbStock)."""
+
     def __init__(self) -> None:
+        super().__init__()
         self._lock = threading.RLock()
         self.stores: dict[str, Store] = {}
         self.channels: dict[str, Channel] = {}
         self.products: dict[str, Product] = {}
+        self.pairings: dict[tuple[str, str], Pairing] = {}
+        self.rules = RuleSet(rules=())
         self.cursors: dict[str, SyncCursor] = {}
         self.health: dict[str, StoreHealth] = {}
         self.slots: dict[str, datetime] = {}
@@ -83,6 +93,21 @@ class MemoryTable:
 
     def list_products(self) -> list[Product]:
         return [self.products[k] for k in sorted(self.products)]
+
+    def put_pairing(self, pairing: Pairing) -> None:
+        self.pairings[pairing.key] = pairing
+
+    def pairing_book(self, store_id: str, marketplace: Marketplace, skus: Iterable[str]) -> PairingBook:
+        return PairingBook(p for p in self.pairings.values() if p.scope.applies_to(store_id, marketplace))
+
+    def list_pairings(self) -> list[Pairing]:
+        return [self.pairings[k] for k in sorted(self.pairings)]
+
+    def get_rules(self) -> RuleSet:
+        return self.rules
+
+    def put_rules(self, rules: RuleSet) -> None:
+        self.rules = rules
 
     # --- SyncLedger -------------------------------------------------------------------------------------
     def get_sync_cursor(self, store_id: str) -> SyncCursor | None:

@@ -14,6 +14,11 @@ from parcelflow.services.review import review_order
 @logger.inject_lambda_context
 @event_parser(model=OrderTask)
 def handler(task: OrderTask, context: LambdaContext) -> dict[str, Any]:
-    return review_order(task.order_id, orders=deps.orders(), catalogue=deps.catalogue()).model_dump(
-        mode="json"
+    outcome = review_order(
+        task.order_id,
+        orders=deps.orders(),
+        catalogue=deps.catalogue(),
+        rulebook=deps.rulebook(),
+        stock=deps.stock(),
     )
+    return outcome.model_dump(mode="json")

@@ -40,7 +40,11 @@ class ScanRequest(BaseModel):
 @app.post("/scans")
 def post_scan(scan: Annotated[ScanRequest, Body()]) -> Response[str]:
     result = scan_parcel(
-        scan.code, orders=deps.orders(), confirmations=deps.confirmations(), scanner=scan.scanner_id
+        scan.code,
+        orders=deps.orders(),
+        stock=deps.stock(),
+        confirmations=deps.confirmations(),
+        scanner=scan.scanner_id,
     )
     return Response(
         status_code=_STATUS[result.verdict],

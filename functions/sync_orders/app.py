@@ -35,6 +35,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             catalogue=deps.catalogue(),
             ledger=deps.ledger(),
             orders=deps.orders(),
+            stock=deps.stock(),
             marketplace_for=deps.marketplace_for,
             workflow=deps.workflow(),
             archive=deps.labels(),

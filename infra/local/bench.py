@@ -25,6 +25,7 @@ from parcelflow.domain import rules
 from parcelflow.domain.label import render_label
 from parcelflow.domain.models import (
     Address,
+    LinePairing,
     Marketplace,
     Order,
     OrderLine,
@@ -66,7 +67,16 @@ def bench_labels() -> float:
         ),
         seller_note="易碎 轻放",
     )
-    [package] = rules.pack(order, store, channel)
+    paired = order.model_copy(
+        update={
+            "pairing": [
+                LinePairing(line_id=line.line_id, platform_sku=line.sku, warehouse={line.sku: line.quantity})
+                for line in order.lines
+            ]
+        }
+    )
+    products = {p.sku: p for p in scenario.sample_products()}
+    [package] = rules.pack(paired, products, channel)
     package = package.model_copy(update={"tracking_number": "YT2600000000000001"})
     render_label(order, package, channel, store.sender)  # the fonts load once per warm Lambda
     times = []

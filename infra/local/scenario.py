@@ -26,7 +26,9 @@ from infra.local.sandboxes.yunexpress import YunExpressSandbox
 from infra.local.stack import EmbeddedAws
 from infra.local.template import Template
 from parcelflow import deps
+from parcelflow.domain.catalogue import Dimensions, Product
 from parcelflow.domain.models import Address, Channel, DeclarationDefaults, Marketplace, Money, Order, Store
+from parcelflow.domain.pairing import Component, Match, Pairing, Scope
 from parcelflow.services.labels import PrintBatch, print_labels
 from parcelflow.services.sync import sync_now
 
@@ -87,6 +89,49 @@ def _register(w: World) -> None:
     catalogue.put_channel(sample_channel(w.carrier.base_url))
     catalogue.put_store(sample_store(w.amazon.base_url, w.amazon.marketplace_id))
     catalogue.put_store(sample_aliexpress_store(w.aliexpress.base_url))
+    catalogue.put_products(sample_products())
+    for pairing in sample_pairings():
+        catalogue.put_pairing(pairing)
+    for product in sample_products():
+        deps.stock().receive(product.sku, STOCK_ON_HAND, why="opening stock", by="demo")
+
+
+# What the warehouse holds of each SKU when the scenario starts.
+STOCK_ON_HAND = 500
+_PRODUCTS = {  # sku: (English name, Chinese name, HS code, declared USD, grams)
+    "CASE-IP15-BLK": ("Phone case, black", "手机壳（黑色）", "39269090", "1.20", 35),
+    "CASE-IP15-CLR": ("Phone case, clear", "手机壳（透明）", "39269090", "1.10", 32),
+    "CABLE-USBC-1M": ("USB-C cable, 1 m", "USB-C数据线（1米）", "85444200", "1.80", 40),
+    "GLASS-IP15": ("Tempered glass screen protector", "钢化玻璃屏幕保护膜", "70071900", "0.90", 25),
+    "STAND-ALU": ("Aluminium phone stand", "铝合金手机支架", "76169990", "3.50", 120),
+}
+
+
+def sample_products() -> list[Product]:
+    return [
+        Product(
+            sku=sku,
+            name_en=name_en,
+            name_zh=name_zh,
+            hs_code=hs_code,
+            declared_value=Money(amount=Decimal(value), currency="USD"),
+            unit_weight_g=grams,
+            dimensions_cm=Dimensions(length_cm=Decimal(16), width_cm=Decimal(9), height_cm=Decimal(2)),
+        )
+        for sku, (name_en, name_zh, hs_code, value, grams) in _PRODUCTS.items()
+    ]
+
+
+def sample_pairings() -> list[Pairing]:
+    """Each listing's seller SKU is the warehouse SKU of the same name, in every store."""
+    return [
+        Pairing(
+            scope=Scope.all_stores(),
+            match=Match.exact(sku),
+            components=[Component(warehouse_sku=sku, quantity=1)],
+        )
+        for sku in _PRODUCTS
+    ]
 
 
 def sample_channel(endpoint: str) -> Channel:

@@ -13,9 +13,18 @@ from parcelflow.adapters.marketplaces import lwa
 from parcelflow.adapters.s3_labels import S3LabelStorage
 from parcelflow.adapters.sqs import SqsConfirmationQueue, SqsDeadLetters, SqsStoreSyncQueue
 from parcelflow.adapters.stepfunctions import StepFunctionsWorkflow
+from parcelflow.adapters.stock import DynamoDbStock
 from parcelflow.config import get_settings, require
 from parcelflow.domain.models import Channel, Store
-from parcelflow.ports import CarrierClient, Catalogue, MarketplaceClient, OrderBook, SyncLedger
+from parcelflow.ports import (
+    CarrierClient,
+    Catalogue,
+    MarketplaceClient,
+    OrderBook,
+    RuleBook,
+    Stock,
+    SyncLedger,
+)
 
 
 @lru_cache(maxsize=1)
@@ -33,6 +42,15 @@ def ledger() -> SyncLedger:
 
 def orders() -> OrderBook:
     return _table()
+
+
+def rulebook() -> RuleBook:
+    return _table()
+
+
+@lru_cache(maxsize=1)
+def stock() -> Stock:
+    return DynamoDbStock(get_settings().table_name, aws.dynamodb())
 
 
 @lru_cache(maxsize=1)
@@ -93,7 +111,7 @@ def carrier_for(channel: Channel) -> CarrierClient:
 
 def reset() -> None:
     """Forget everything wired so far (tests and the local stack point the process elsewhere)."""
-    for factory in (_table, labels, workflow, confirmations, dead_letters, store_syncs, once, http):
+    for factory in (_table, stock, labels, workflow, confirmations, dead_letters, store_syncs, once, http):
         factory.cache_clear()
     get_settings.cache_clear()
     aws.reset_clients()

@@ -13,7 +13,6 @@ import pytest
 from infra.local.sandboxes.aliexpress import AliExpressSandbox
 from parcelflow.adapters.marketplaces.aliexpress import AliExpressClient, sign, top_timestamp
 from parcelflow.adapters.ratelimit import Limit, Throttle
-from parcelflow.domain import rules
 from parcelflow.domain.errors import (
     CredentialsRejected,
     MarketplaceRejected,
@@ -141,7 +140,7 @@ def _shipment(
         lines=platform.lines,
         shipping_address=platform.shipping_address,
     )
-    package = rules.pack(order, store, channel)[0].model_copy(update={"tracking_number": tracking})
+    package = factories.packed(order, channel)[0].model_copy(update={"tracking_number": tracking})
     return ConfirmedShipment(
         order=order, package=package, channel=channel, shipped_at=T0, is_last_package=last
     )

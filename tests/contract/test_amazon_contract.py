@@ -20,7 +20,6 @@ from parcelflow.adapters.marketplaces.amazon import AmazonSpApiClient, confirm_s
 from parcelflow.adapters.marketplaces.amazon_models import LwaErrorAnswer, LwaTokenAnswer
 from parcelflow.adapters.marketplaces.lwa import clear_token_cache
 from parcelflow.adapters.ratelimit import clear_shared_throttles
-from parcelflow.domain import rules
 from parcelflow.domain.errors import (
     CredentialsRejected,
     MarketplaceRejected,
@@ -136,7 +135,7 @@ def _shipment(
         lines=platform.lines,
         shipping_address=platform.shipping_address,
     )
-    package = rules.pack(order, store, channel)[0]
+    package = factories.packed(order, channel)[0]
     wanted = quantities or {line.line_id: line.quantity for line in package.lines}
     lines = [
         line.model_copy(update={"quantity": wanted[line.line_id]})

@@ -12,7 +12,6 @@ import pytest
 
 from infra.local.sandboxes.yunexpress import DEFAULT_APP_ID, DEFAULT_APP_SECRET, YunExpressSandbox
 from parcelflow.adapters.carriers.yunexpress import YunExpressClient, sign
-from parcelflow.domain import rules
 from parcelflow.domain.errors import CarrierUnavailable, WaybillRejected
 from parcelflow.domain.models import Address, Channel
 from parcelflow.ports import Waybill, WaybillRequest
@@ -30,7 +29,7 @@ def _request(
         order_id=f"amzus1-{platform_id}",
         lines=[factories.line("CASE-BLK", 2), factories.line("CASE-RED", 1)],
     )
-    package = rules.pack(order, store, channel)[0]
+    package = factories.packed(order, channel)[0]
     return WaybillRequest(
         package=package, channel=channel, recipient=recipient or order.shipping_address, sender=store.sender
     )

@@ -32,9 +32,17 @@ def world() -> Iterator[scenario.World]:
 def _approved_order(w: scenario.World, platform_id: str) -> tuple[str, str]:
     store = deps.catalogue().get_store(scenario.STORE_ID)
     order_id = take_platform_order(
-        store, factories.platform_order(platform_id), orders=deps.orders()
+        store,
+        factories.platform_order(platform_id, lines=[factories.line(scenario.SKUS[0])]),
+        orders=deps.orders(),
     ).order.order_id
-    [package_id] = review_order(order_id, orders=deps.orders(), catalogue=deps.catalogue()).package_ids
+    [package_id] = review_order(
+        order_id,
+        orders=deps.orders(),
+        catalogue=deps.catalogue(),
+        rulebook=deps.rulebook(),
+        stock=deps.stock(),
+    ).package_ids
     return order_id, package_id
 
 
@@ -93,7 +101,9 @@ def test_a_confirmation_delivered_twice_while_the_marketplace_is_slow_confirms_o
     package_id, tracking = package.package_id, package.tracking_number
     assert package.status == S.TO_PRINT and tracking
     repo.transition_package(order_id, package_id, S.AWAITING_SCAN, reason="printed", by="test")
-    scan_parcel(tracking, orders=repo, confirmations=FakeQueue(), scanner="dock-1")  # no message: we deliver
+    scan_parcel(
+        tracking, orders=repo, confirmations=FakeQueue(), scanner="dock-1", stock=deps.stock()
+    )  # no message: we deliver
 
     body = json.dumps({"order_id": order_id, "package_id": package_id})
     events = [_sqs_event(f"m-{n}", body) for n in (1, 2)]

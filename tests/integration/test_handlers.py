@@ -26,6 +26,7 @@ from infra.local.sandboxes.yunexpress import YunExpressSandbox
 from parcelflow import deps
 from parcelflow.adapters.dynamodb import DynamoDbTable
 from parcelflow.adapters.s3_labels import S3LabelStorage
+from parcelflow.adapters.stock import DynamoDbStock
 from parcelflow.domain.models import Order
 from parcelflow.domain.statuses import FulfilmentStatus
 from parcelflow.services.holds import hold_order
@@ -69,6 +70,7 @@ class Lambdas:
     aliexpress: AliExpressSandbox
     carrier: YunExpressSandbox
     monkeypatch: pytest.MonkeyPatch
+    stock: DynamoDbStock
     warm: str | None = None
 
     def invoke(self, logical_id: str, event: Any) -> Any:
@@ -106,12 +108,14 @@ def lambdas(aws: Deployment, repo: DynamoDbTable, monkeypatch: pytest.MonkeyPatc
             SecretString=json.dumps({"app_id": carrier.app_id, "app_secret": carrier.app_secret}),
         )
         repo.put_channel(factories.channel(endpoint=carrier.base_url, secret_name=CARRIER_SECRET))
+        stock = DynamoDbStock(aws.physical_ids["OrdersTable"], boto3.client("dynamodb"))
+        factories.seed_catalogue(repo, stock=stock)
         repo.put_store(
             factories.store(
                 endpoint=amazon.base_url, secret_name=STORE_SECRET, marketplace_ids=[amazon.marketplace_id]
             )
         )
-        yield Lambdas(aws, repo, amazon, aliexpress, carrier, monkeypatch)
+        yield Lambdas(aws, repo, amazon, aliexpress, carrier, monkeypatch, stock)
         runtime.unload_handlers()
         deps.reset()
 
@@ -336,7 +340,7 @@ def test_scan_of_a_blank_code_is_a_client_error_naming_the_field(lambdas: Lambda
 def test_scan_says_stop_for_an_order_held_after_printing(lambdas: Lambdas) -> None:
     task, tracking = printed(lambdas)
     reason = "buyer asked to cancel"
-    hold_order(task["order_id"], reason, orders=lambdas.repo, by="test")
+    hold_order(task["order_id"], reason, orders=lambdas.repo, stock=lambdas.stock, by="test")
     status, body = scan(lambdas, {"code": tracking})
     assert status == 409 and json.loads(body)["verdict"] == "stop" and reason in json.loads(body)["message"]
     assert drain_confirm_queue(lambdas) == []

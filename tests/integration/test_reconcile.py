@@ -9,7 +9,6 @@ import boto3
 import pytest
 
 from infra.local.deploy import Deployment
-from parcelflow.adapters.dynamodb import DynamoDbTable
 from parcelflow.adapters.sqs import SqsConfirmationQueue, SqsDeadLetters
 from parcelflow.domain.errors import MarketplaceUnavailable
 from parcelflow.domain.models import PlatformStatus, utcnow
@@ -33,6 +32,7 @@ from tests.fakes import (
     MemoryOnce,
     TaskKilled,
 )
+from tests.memory import MemoryTable
 
 S = FulfilmentStatus
 Queues = tuple[SqsConfirmationQueue, SqsDeadLetters]
@@ -41,9 +41,12 @@ MUCH_LATER = timedelta(minutes=40)  # past UNCONFIRMED_AFTER
 
 
 @pytest.fixture
-def seeded(repo: DynamoDbTable) -> DynamoDbTable:
+def seeded() -> MemoryTable:
+    """Orders in memory; the queues (the dead letters above all) are SQS on moto."""
+    repo = MemoryTable()
     repo.put_store(factories.store())
     repo.put_channel(factories.channel())
+    factories.seed_catalogue(repo, stock=repo)
     return repo
 
 
@@ -55,7 +58,7 @@ def queues(aws: Deployment) -> Queues:
 
 
 def _run(
-    repo: DynamoDbTable,
+    repo: MemoryTable,
     queues: Queues,
     *,
     workflow: FakeWorkflow | None = None,
@@ -72,14 +75,16 @@ def _run(
     )
 
 
-def _approved(repo: DynamoDbTable, platform_id: str = "111-R") -> tuple[str, str]:
+def _approved(repo: MemoryTable, platform_id: str = "111-R") -> tuple[str, str]:
     order_id = take_platform_order(
         factories.store(), factories.platform_order(platform_id), orders=repo
     ).order.order_id
-    return order_id, review_order(order_id, orders=repo, catalogue=repo).package_ids[0]
+    return order_id, review_order(
+        order_id, orders=repo, catalogue=repo, rulebook=repo, stock=repo
+    ).package_ids[0]
 
 
-def _shipped(repo: DynamoDbTable, platform_id: str = "111-S") -> tuple[str, str]:
+def _shipped(repo: MemoryTable, platform_id: str = "111-S") -> tuple[str, str]:
     order_id, package_id = _approved(repo, platform_id)
     request_waybill(order_id, package_id, orders=repo, carrier_for=FakeCarrier())
     render_package_label(order_id, package_id, orders=repo, labels=MemoryLabels())
@@ -87,14 +92,14 @@ def _shipped(repo: DynamoDbTable, platform_id: str = "111-S") -> tuple[str, str]
     tracking = repo.get_package(order_id, package_id).tracking_number
     assert tracking
     # The scan's write succeeded; its queue send did not (the queue here drops it).
-    scan_parcel(tracking, orders=repo, confirmations=FakeQueue(), scanner="dock-1")
+    scan_parcel(tracking, orders=repo, confirmations=FakeQueue(), scanner="dock-1", stock=repo)
     return order_id, package_id
 
 
 # --- workflows that died ------------------------------------------------------------------------------
 
 
-def test_an_order_stored_but_never_started_is_started(seeded: DynamoDbTable, queues: Queues) -> None:
+def test_an_order_stored_but_never_started_is_started(seeded: MemoryTable, queues: Queues) -> None:
     order_id = take_platform_order(
         factories.store(), factories.platform_order("111-LOST"), orders=seeded
     ).order.order_id
@@ -107,7 +112,7 @@ def test_an_order_stored_but_never_started_is_started(seeded: DynamoDbTable, que
     assert order.history[-1].by == "reconciler"
 
 
-def test_waiting_orders_are_never_read(seeded: DynamoDbTable, queues: Queues) -> None:
+def test_waiting_orders_are_never_read(seeded: MemoryTable, queues: Queues) -> None:
     take_platform_order(
         factories.store(), factories.platform_order("111-W", status=PlatformStatus.UNPAID), orders=seeded
     )
@@ -116,7 +121,7 @@ def test_waiting_orders_are_never_read(seeded: DynamoDbTable, queues: Queues) ->
 
 
 def test_a_package_stranded_after_the_carrier_charged_is_restarted_then_given_to_the_operator(
-    seeded: DynamoDbTable,
+    seeded: MemoryTable,
     queues,
 ) -> None:
     carrier = FakeCarrier(die_after_create=1)
@@ -145,7 +150,7 @@ def test_a_package_stranded_after_the_carrier_charged_is_restarted_then_given_to
     assert outcome.tracking_number and carrier.create_calls == 1 and carrier.find_calls == 1
 
 
-def test_a_carrier_down_past_every_retry_ends_with_its_reason(seeded: DynamoDbTable, queues: Queues) -> None:
+def test_a_carrier_down_past_every_retry_ends_with_its_reason(seeded: MemoryTable, queues: Queues) -> None:
     carrier = FakeCarrier(fail_after_create=1)
     order_id, package_id = _approved(seeded)
     with pytest.raises(Exception, match="read timeout"):
@@ -160,9 +165,9 @@ def test_a_carrier_down_past_every_retry_ends_with_its_reason(seeded: DynamoDbTa
     assert "carrier unavailable: read timeout" in report.gave_up[0]
 
 
-def test_a_held_order_is_left_to_the_operator(seeded: DynamoDbTable, queues: Queues) -> None:
+def test_a_held_order_is_left_to_the_operator(seeded: MemoryTable, queues: Queues) -> None:
     order_id, _ = _approved(seeded)
-    hold_order(order_id, "buyer asked to cancel", orders=seeded, by="t")
+    hold_order(order_id, "buyer asked to cancel", orders=seeded, by="t", stock=seeded)
     assert _run(seeded, queues).restarted == []
 
 
@@ -170,7 +175,7 @@ def test_a_held_order_is_left_to_the_operator(seeded: DynamoDbTable, queues: Que
 
 
 def test_a_shipped_package_whose_confirmation_was_never_sent_is_sent_again(
-    seeded: DynamoDbTable,
+    seeded: MemoryTable,
     queues,
 ) -> None:
     order_id, package_id = _shipped(seeded)
@@ -191,7 +196,7 @@ def test_a_shipped_package_whose_confirmation_was_never_sent_is_sent_again(
     assert _run(seeded, queues, confirmations=queue, after=timedelta(hours=3)).requeued == []
 
 
-def test_a_refused_confirmation_is_not_sent_again(seeded: DynamoDbTable, queues: Queues) -> None:
+def test_a_refused_confirmation_is_not_sent_again(seeded: MemoryTable, queues: Queues) -> None:
     order_id, package_id = _shipped(seeded)
     confirm_package(
         order_id,
@@ -205,7 +210,7 @@ def test_a_refused_confirmation_is_not_sent_again(seeded: DynamoDbTable, queues:
 
 
 def test_the_real_queue_takes_a_second_send_of_the_same_package(
-    seeded: DynamoDbTable,
+    seeded: MemoryTable,
     queues,
     aws: Deployment,
 ) -> None:
@@ -237,7 +242,7 @@ def _dead_letter(aws: Deployment, order_id: str, package_id: str) -> None:
 
 
 def test_a_dead_lettered_confirmation_marks_its_package_and_alerts_and_can_be_redriven(
-    seeded: DynamoDbTable,
+    seeded: MemoryTable,
     queues,
     aws: Deployment,
 ) -> None:

@@ -9,7 +9,6 @@ import pytest
 
 from infra.local.deploy import Deployment
 from parcelflow.adapters.dynamodb import DynamoDbTable
-from parcelflow.domain import rules
 from parcelflow.domain.errors import OrderNotFound, WaybillInProgress
 from parcelflow.domain.models import PlatformStatus, utcnow
 from parcelflow.domain.statuses import FulfilmentStatus, IllegalTransition
@@ -44,7 +43,7 @@ def _processing(repo: DynamoDbTable) -> tuple[str, str]:
     order = repo.get_order(order_id)
     [package] = repo.start_processing(
         order_id,
-        rules.pack(order, factories.store(), factories.channel()),
+        factories.packed(order, factories.channel()),
         channel_code="YT-US",
         reason="approved",
         by="test",
@@ -126,7 +125,7 @@ def test_start_processing_creates_packages_once(repo: DynamoDbTable) -> None:
     order = repo.get_order(order_id)
     again = repo.start_processing(
         order_id,
-        rules.pack(order, factories.store(), factories.channel()),
+        factories.packed(order, factories.channel()),
         channel_code="YT-US",
         reason="approved",
         by="test",

@@ -31,6 +31,7 @@ def _sync(
         workflow=workflow,
         archive=archive,
         now=lambda: moment,
+        stock=repo,
     )
 
 

@@ -25,7 +25,6 @@ from parcelflow.adapters.marketplaces.aliexpress import (
     top_timestamp,
 )
 from parcelflow.adapters.ratelimit import Limit, Throttle, clear_shared_throttles
-from parcelflow.domain import rules
 from parcelflow.domain.errors import (
     CredentialsRejected,
     MarketplaceRejected,
@@ -624,9 +623,8 @@ def _shipment(is_last: bool = True, tracking: str = "YT0000000000000001") -> Con
         marketplace=Marketplace.ALIEXPRESS,
         platform_order_id="8100000000000001",
     )
-    store = factories.store(store_id="aeus1")
     channel = factories.channel(carrier_code="YUNEXPRESS")
-    package = rules.pack(order, store, channel)[0].model_copy(update={"tracking_number": tracking})
+    package = factories.packed(order, channel)[0].model_copy(update={"tracking_number": tracking})
     return ConfirmedShipment(
         order=order, package=package, channel=channel, shipped_at=NOW, is_last_package=is_last
     )

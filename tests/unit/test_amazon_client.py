@@ -16,7 +16,6 @@ from parcelflow.adapters.marketplaces.amazon import (
 )
 from parcelflow.adapters.marketplaces.lwa import clear_token_cache
 from parcelflow.adapters.ratelimit import Limit, Throttle, clear_shared_throttles
-from parcelflow.domain import rules
 from parcelflow.domain.errors import (
     CredentialsRejected,
     MarketplaceRejected,
@@ -649,7 +648,7 @@ def _shipment(tracking: str = "YT2600000000000001") -> ConfirmedShipment:
         platform_order_id="302-1111111-2222222",
         lines=[factories.line("CASE-BLK", 2, line_id="70000000000001")],
     )
-    package = rules.pack(order, factories.store(), channel)[0]
+    package = factories.packed(order, channel)[0]
     package = package.model_copy(
         update={"seq": 2, "package_id": Package.id_for(order.order_id, 2), "tracking_number": tracking}
     )

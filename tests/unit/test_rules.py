@@ -28,7 +28,7 @@ def test_orders_that_must_not_ship_are_held_with_a_reason(status: PlatformStatus
 
 def test_pack_makes_one_package_with_the_declaration_and_weight() -> None:
     order = factories.order(lines=[factories.line("A", 2), factories.line("B", 1)])
-    [package] = rules.pack(order, factories.store(), factories.channel())
+    [package] = factories.packed(order, factories.channel())
     assert package.package_id == Package.id_for(order.order_id, 1) == f"{order.order_id}-1"
     assert package.status == FulfilmentStatus.PENDING_PROCESSING
     assert [(line.sku, line.quantity) for line in package.lines] == [("A", 2), ("B", 1)]
@@ -40,7 +40,7 @@ def test_pack_makes_one_package_with_the_declaration_and_weight() -> None:
 def test_pack_refuses_an_order_over_the_channel_limit() -> None:
     order = factories.order(lines=[factories.line("A", 20)])
     with pytest.raises(rules.PackageTooHeavy, match="2400 g"):
-        rules.pack(order, factories.store(), factories.channel(max_weight_g=2000))
+        factories.packed(order, factories.channel(max_weight_g=2000))
 
 
 def test_store_ids_keep_order_keys_unambiguous() -> None:

@@ -44,6 +44,7 @@ def seeded() -> MemoryTable:
     repo = MemoryTable()
     repo.put_store(factories.store())
     repo.put_channel(factories.channel())
+    factories.seed_catalogue(repo, stock=repo)
     return repo
 
 
@@ -55,7 +56,7 @@ def _new_order(repo: MemoryTable, platform_id: str = "111-0000001-0000001", **kw
 
 def _approved(repo: MemoryTable, platform_id: str = "111-0000001-0000001") -> tuple[str, str]:
     order_id = _new_order(repo, platform_id)
-    outcome = review_order(order_id, orders=repo, catalogue=repo)
+    outcome = review_order(order_id, orders=repo, catalogue=repo, rulebook=repo, stock=repo)
     return order_id, outcome.package_ids[0]
 
 
@@ -77,18 +78,19 @@ def _labelled(
 
 def test_review_approves_packs_and_picks_the_default_channel(seeded: MemoryTable) -> None:
     order_id = _new_order(seeded)
-    outcome = review_order(order_id, orders=seeded, catalogue=seeded)
+    outcome = review_order(order_id, orders=seeded, catalogue=seeded, rulebook=seeded, stock=seeded)
     assert outcome.approved and outcome.package_ids == [f"{order_id}-1"]
     order = seeded.get_order(order_id)
     assert order.status == S.PENDING_PROCESSING and order.channel_code == "YT-US"
     assert (
-        review_order(order_id, orders=seeded, catalogue=seeded).package_ids == outcome.package_ids
+        review_order(order_id, orders=seeded, catalogue=seeded, rulebook=seeded, stock=seeded).package_ids
+        == outcome.package_ids
     )  # a duplicate run
 
 
 def test_review_leaves_an_unpaid_order_waiting_for_its_payment(seeded: MemoryTable) -> None:
     order_id = _new_order(seeded, status=PlatformStatus.UNPAID)
-    outcome = review_order(order_id, orders=seeded, catalogue=seeded)
+    outcome = review_order(order_id, orders=seeded, catalogue=seeded, rulebook=seeded, stock=seeded)
     assert not outcome.approved and outcome.reason == "buyer has not paid yet"
     order = seeded.get_order(order_id)
     assert order.status == S.AWAITING_PAYMENT and order.hold_reason is None  # not on hold: it will start
@@ -99,7 +101,7 @@ def test_review_holds_an_order_whose_platform_status_went_back_to_unpaid(
 ) -> None:
     order_id = _new_order(seeded)
     seeded.update_order_fields(order_id, {"platform_status": PlatformStatus.UNPAID})
-    outcome = review_order(order_id, orders=seeded, catalogue=seeded)
+    outcome = review_order(order_id, orders=seeded, catalogue=seeded, rulebook=seeded, stock=seeded)
     assert not outcome.approved
     order = seeded.get_order(order_id)
     assert order.status == S.ON_HOLD and order.hold_reason == "buyer has not paid yet"
@@ -111,7 +113,7 @@ def test_an_order_that_cannot_be_packed_waits_on_hold_saying_why(seeded: MemoryT
         factories.platform_order("111-HEAVY", lines=[factories.line("A", 30)]),
         orders=seeded,
     ).order.order_id
-    outcome = review_order(order_id, orders=seeded, catalogue=seeded)
+    outcome = review_order(order_id, orders=seeded, catalogue=seeded, rulebook=seeded, stock=seeded)
     assert not outcome.approved
     order = seeded.get_order(order_id)
     assert order.status == S.ON_HOLD
@@ -248,7 +250,7 @@ def test_an_address_correction_is_validated_and_names_the_field(seeded: MemoryTa
 def test_no_waybill_is_bought_for_an_order_held_meanwhile(seeded: MemoryTable) -> None:
     carrier = FakeCarrier()
     order_id, package_id = _approved(seeded)
-    hold_order(order_id, "buyer asked to cancel", orders=seeded, by="test")
+    hold_order(order_id, "buyer asked to cancel", orders=seeded, by="test", stock=seeded)
     with pytest.raises(OrderNotActive, match="buyer asked to cancel"):
         request_waybill(order_id, package_id, orders=seeded, carrier_for=carrier)
     assert carrier.create_calls == 0
@@ -271,10 +273,10 @@ def test_print_scan_confirm(seeded: MemoryTable) -> None:
     assert seeded.get_package(order_id, package_id).status == S.AWAITING_SCAN
     assert print_labels(orders=seeded, labels=labels, expires_in_s=900, by="operator:test").printed == []
 
-    first = scan_parcel(f" {tracking}\n", orders=seeded, confirmations=queue, scanner="dock-1")
+    first = scan_parcel(f" {tracking}\n", orders=seeded, confirmations=queue, scanner="dock-1", stock=seeded)
     assert first.verdict == ScanVerdict.SHIPPED
     assert queue.messages == [(order_id, package_id)]
-    second = scan_parcel(tracking, orders=seeded, confirmations=queue, scanner="dock-1")
+    second = scan_parcel(tracking, orders=seeded, confirmations=queue, scanner="dock-1", stock=seeded)
     assert second.verdict == ScanVerdict.ALREADY_SCANNED and second.scanned_at == first.scanned_at
     assert "already scanned at" in second.message
     # The rescan sends the confirmation again under a deduplication id of its own: a FIFO queue would
@@ -296,8 +298,8 @@ def test_scan_says_stop_for_an_order_held_after_printing(seeded: MemoryTable) ->
     carrier, labels, queue = FakeCarrier(), MemoryLabels(), FakeQueue()
     order_id, _package_id, tracking = _labelled(seeded, carrier, labels)
     print_labels(orders=seeded, labels=labels, expires_in_s=900, by="operator:test")
-    hold_order(order_id, "buyer asked to cancel", orders=seeded, by="test")
-    result = scan_parcel(tracking, orders=seeded, confirmations=queue, scanner="dock-1")
+    hold_order(order_id, "buyer asked to cancel", orders=seeded, by="test", stock=seeded)
+    result = scan_parcel(tracking, orders=seeded, confirmations=queue, scanner="dock-1", stock=seeded)
     assert result.verdict == ScanVerdict.STOP and "buyer asked to cancel" in result.message
     assert queue.messages == []
 
@@ -305,7 +307,7 @@ def test_scan_says_stop_for_an_order_held_after_printing(seeded: MemoryTable) ->
 def test_a_held_order_s_label_is_not_handed_out_for_printing(seeded: MemoryTable) -> None:
     carrier, labels = FakeCarrier(), MemoryLabels()
     order_id, package_id, _ = _labelled(seeded, carrier, labels)
-    hold_order(order_id, "operator hold", orders=seeded, by="test")
+    hold_order(order_id, "operator hold", orders=seeded, by="test", stock=seeded)
     batch = print_labels(orders=seeded, labels=labels, expires_in_s=900, by="operator:test")
     assert batch.printed == [] and [h.package_id for h in batch.held] == [package_id]
 
@@ -313,10 +315,10 @@ def test_a_held_order_s_label_is_not_handed_out_for_printing(seeded: MemoryTable
 def test_scan_of_an_unknown_or_unprinted_code(seeded: MemoryTable) -> None:
     carrier, labels, queue = FakeCarrier(), MemoryLabels(), FakeQueue()
     with pytest.raises(PackageNotFound):
-        scan_parcel("NOPE123", orders=seeded, confirmations=queue, scanner="dock-1")
+        scan_parcel("NOPE123", orders=seeded, confirmations=queue, scanner="dock-1", stock=seeded)
     _, _, tracking = _labelled(seeded, carrier, labels)
     assert (
-        scan_parcel(tracking, orders=seeded, confirmations=queue, scanner="d").verdict
+        scan_parcel(tracking, orders=seeded, confirmations=queue, scanner="d", stock=seeded).verdict
         == ScanVerdict.NOT_READY
     )
 
@@ -325,7 +327,7 @@ def test_a_refused_confirmation_is_kept_on_the_package_and_flagged(seeded: Memor
     carrier, labels, queue = FakeCarrier(), MemoryLabels(), FakeQueue()
     order_id, package_id, tracking = _labelled(seeded, carrier, labels)
     print_labels(orders=seeded, labels=labels, expires_in_s=900, by="t")
-    scan_parcel(tracking, orders=seeded, confirmations=queue, scanner="d")
+    scan_parcel(tracking, orders=seeded, confirmations=queue, scanner="d", stock=seeded)
     marketplace = FakeMarketplace(refuse_with="InvalidInput: shipDate is before the order date")
     confirm_package(
         order_id, package_id, orders=seeded, ledger=seeded, marketplace_for=marketplace, once=MemoryOnce()

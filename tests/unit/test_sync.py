@@ -55,6 +55,7 @@ def seeded() -> MemoryTable:
     repo = MemoryTable()
     repo.put_store(factories.store())
     repo.put_channel(factories.channel())
+    factories.seed_catalogue(repo, stock=repo)
     return repo
 
 
@@ -80,6 +81,7 @@ def _sync(
         workflow=workflow or FakeWorkflow(),
         archive=archive or MemoryLabels(),
         now=lambda: moment,
+        stock=repo,
     )
 
 
@@ -103,6 +105,7 @@ def test_new_orders_are_stored_and_only_paid_ones_start(seeded: MemoryTable) -> 
         marketplace_for=marketplace,
         workflow=workflow,
         archive=MemoryLabels(),
+        stock=seeded,
     )
     assert (report.created, report.started, report.state) == (3, 1, StoreSyncState.OK)
     assert workflow.started == ["amzus1-111-1"]
@@ -122,6 +125,7 @@ def test_new_orders_are_stored_and_only_paid_ones_start(seeded: MemoryTable) -> 
         marketplace_for=marketplace,
         workflow=workflow,
         archive=MemoryLabels(),
+        stock=seeded,
     )
     assert workflow.started == ["amzus1-111-1", "amzus1-111-3"] and report.started == 1
     cleared_order = seeded.get_order("amzus1-111-3")
@@ -143,6 +147,7 @@ def test_seeing_an_order_again_changes_nothing(seeded: MemoryTable) -> None:
         marketplace_for=marketplace,
         workflow=workflow,
         archive=MemoryLabels(),
+        stock=seeded,
     )
     assert (report.seen, report.created, report.updated) == (1, 0, 0)
     assert workflow.started == ["amzus1-111-1"]
@@ -312,7 +317,7 @@ def _labelled(repo: MemoryTable, platform_id: str) -> tuple[str, str, str]:
     order_id = take_platform_order(
         factories.store(), factories.platform_order(platform_id), orders=repo
     ).order.order_id
-    package_id = review_order(order_id, orders=repo, catalogue=repo).package_ids[0]
+    package_id = review_order(order_id, orders=repo, catalogue=repo, rulebook=repo, stock=repo).package_ids[0]
     outcome = request_waybill(order_id, package_id, orders=repo, carrier_for=FakeCarrier())
     render_package_label(order_id, package_id, orders=repo, labels=MemoryLabels())
     assert outcome.tracking_number
@@ -328,7 +333,7 @@ def test_a_cancellation_before_any_waybill_holds_the_order(seeded: MemoryTable) 
     order_id = take_platform_order(
         factories.store(), factories.platform_order("111-A"), orders=seeded
     ).order.order_id
-    review_order(order_id, orders=seeded, catalogue=seeded)
+    review_order(order_id, orders=seeded, catalogue=seeded, rulebook=seeded, stock=seeded)
     report = _sync(seeded, _cancel(["111-A"], PlatformStatus.CANCELLED))
     order = seeded.get_order(order_id)
     assert order.status == S.ON_HOLD and order.hold_reason == "order cancelled on the platform"
@@ -345,7 +350,7 @@ def test_a_cancellation_after_the_label_intercepts_the_parcel_at_the_scan(
     assert order.status == S.ON_HOLD and report.intercepted == [order_id]
     assert order.intercept == "buyer asked to cancel: take the parcel off the line, do not ship"
     assert order.history[-1].by == "sync_orders" and "intercept" in order.history[-1].reason
-    result = scan_parcel(tracking, orders=seeded, confirmations=FakeQueue(), scanner="dock-1")
+    result = scan_parcel(tracking, orders=seeded, confirmations=FakeQueue(), scanner="dock-1", stock=seeded)
     assert result.verdict == ScanVerdict.STOP and "intercept" in result.message
     assert "buyer asked to cancel" in result.message
 
@@ -356,7 +361,7 @@ def test_a_cancellation_or_dispute_after_shipping_is_reported_to_the_operator(
 ) -> None:
     order_id, _, tracking = _labelled(seeded, "111-C")
     print_labels(orders=seeded, labels=MemoryLabels(), expires_in_s=900, by="t")
-    scan_parcel(tracking, orders=seeded, confirmations=FakeQueue(), scanner="dock-1")
+    scan_parcel(tracking, orders=seeded, confirmations=FakeQueue(), scanner="dock-1", stock=seeded)
     report = _sync(seeded, _cancel(["111-C"], status))
     order = seeded.get_order(order_id)
     assert order.status == S.SHIPPED and report.alerts == [order_id]
@@ -396,7 +401,7 @@ def _two_packages_shipped(repo: MemoryTable) -> tuple[str, list[str]]:
         factories.platform_order("111-TWO", lines=[factories.line("A"), factories.line("B")]),
         orders=repo,
     ).order
-    [whole] = rules.pack(order, store, channel)
+    [whole] = factories.packed(order, channel)
     packages = [
         whole.model_copy(update={"package_id": f"{order.order_id}-{i}", "seq": i, "lines": [line]})
         for i, line in enumerate(whole.lines, start=1)
@@ -409,7 +414,7 @@ def _two_packages_shipped(repo: MemoryTable) -> tuple[str, list[str]]:
     print_labels(orders=repo, labels=labels, expires_in_s=900, by="t")
     for package in repo.get_packages(order.order_id):
         assert package.tracking_number
-        scan_parcel(package.tracking_number, orders=repo, confirmations=queue, scanner="d")
+        scan_parcel(package.tracking_number, orders=repo, confirmations=queue, scanner="d", stock=repo)
     return order.order_id, [p.package_id for p in packages]
 
 
@@ -596,6 +601,7 @@ def test_a_run_stops_between_pages_before_a_slow_page_would_pass_its_deadline(
         archive=MemoryLabels(),
         deadline=clock() + 25,
         clock=clock,
+        stock=seeded,
     )
     # Pages of 10 s: after two (20 s) a third would end past the deadline, with tokens to spare.
     assert report.state == StoreSyncState.PAUSED and report.pages == 2

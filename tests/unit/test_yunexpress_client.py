@@ -23,7 +23,6 @@ from parcelflow.adapters.carriers.yunexpress import (
     to_json,
     waybill_payload,
 )
-from parcelflow.domain import rules
 from parcelflow.domain.errors import CarrierUnavailable, WaybillRejected
 from parcelflow.domain.models import Address
 from parcelflow.ports import Waybill, WaybillRequest
@@ -36,12 +35,9 @@ DATE = "Sat, 21 Nov 2026 10:00:00 GMT"
 
 def _request(recipient: Address | None = None, unit_weight_g: int = 120) -> WaybillRequest:
     store = factories.store()
-    store = store.model_copy(
-        update={"declaration": store.declaration.model_copy(update={"unit_weight_g": unit_weight_g})}
-    )
     channel = factories.channel(endpoint="https://openapi.yunexpress.test")
     order = factories.order(lines=[factories.line("CASE-BLK", 2), factories.line("CASE-RED", 1)])
-    package = rules.pack(order, store, channel)[0]
+    package = factories.packed(order, channel, unit_weight_g=unit_weight_g)[0]
     return WaybillRequest(
         package=package, channel=channel, recipient=recipient or order.shipping_address, sender=store.sender
     )

@@ -32,6 +32,7 @@ from parcelflow.domain.errors import (
 from parcelflow.domain.models import (
     Channel,
     HistoryEntry,
+    Marketplace,
     Order,
     Package,
     RejectedPlatformOrder,
@@ -41,6 +42,8 @@ from parcelflow.domain.models import (
     utcnow,
 )
 from parcelflow.domain.orders import PlatformUpdate, order_status_after
+from parcelflow.domain.pairing import Pairing, PairingBook, context_scopes, keys_to_load
+from parcelflow.domain.review_rules import RuleSet
 from parcelflow.domain.statuses import (
     PACKAGE_PROGRESS,
     FulfilmentStatus,
@@ -111,6 +114,10 @@ def _rejected_sk(store_id: str, platform_order_id: str) -> str:
     return f"{store_id}#{platform_order_id}"
 
 
+def _pairing(item: Mapping[str, Any]) -> Pairing:
+    return Pairing.model_validate_json(item["pairing"]["S"])
+
+
 def _cut(text: str, max_chars: int) -> str:
     text = text.encode("utf-8", "replace").decode("utf-8")  # a lone surrogate cannot be stored
     return text if len(text) <= max_chars else text[: max_chars - 1] + "…"
@@ -171,6 +178,32 @@ class DynamoDbTable:
 
     def list_products(self) -> list[Product]:
         return [_as_model(Product, i) for i in self._query_partition("PRODUCTS")]
+
+    def put_pairing(self, pairing: Pairing) -> None:
+        scope, match = pairing.key
+        self._put({"pk": "PAIRINGS", "sk": f"{scope}|{match}", "pairing": pairing.model_dump_json()})
+
+    def pairing_book(self, store_id: str, marketplace: Marketplace, skus: Iterable[str]) -> PairingBook:
+        """The three scopes' strip rules (a Query each), then the exact and case-insensitive pairings the
+        SKUs and their remainders can use (one BatchGetItem): never the whole list."""
+        rules = [
+            _pairing(item)
+            for scope in context_scopes(store_id, marketplace)
+            for item in self._query_partition("PAIRINGS", sk_prefix=f"{scope.key}|strip_")
+        ]
+        keys = keys_to_load(skus, store_id=store_id, marketplace=marketplace, rules=rules)
+        found = self._batch_get([_to_item({"pk": "PAIRINGS", "sk": f"{s}|{m}"}) for s, m in keys])
+        return PairingBook([*rules, *(_pairing(item) for item in found)])
+
+    def list_pairings(self) -> list[Pairing]:
+        return [_pairing(item) for item in self._query_partition("PAIRINGS")]
+
+    def get_rules(self) -> RuleSet:
+        item = self._get("RULES", "ACTIVE")
+        return RuleSet.model_validate_json(item["rules"]["S"]) if item else RuleSet(rules=())
+
+    def put_rules(self, rules: RuleSet) -> None:
+        self._put({"pk": "RULES", "sk": "ACTIVE", "rules": rules.model_dump_json(), "at": utcnow()})
 
     def get_sync_cursor(self, store_id: str) -> SyncCursor | None:
         item = self._get("SYNC_CURSORS", store_id)

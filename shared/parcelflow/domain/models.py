@@ -140,6 +140,14 @@ class RejectedPlatformOrder(Model):
     raw_key: str | None = None
 
 
+class LinePairing(Model):
+    """商品配对 of one order line: its platform SKU and the warehouse SKUs (with quantities) it became."""
+
+    line_id: str
+    platform_sku: str
+    warehouse: dict[str, int]  # warehouse SKU -> units for this line
+
+
 class HistoryEntry(Model):
     """One audit line: every status change says from where, to where, why, when and by what."""
 
@@ -178,6 +186,11 @@ class Order(Model):
     workflow_restarts: int = 0
     # The reconciler gave up restarting the workflow: why, for the operator; `retry` clears it.
     stuck_reason: str | None = None
+    pairing: list[LinePairing] | None = None  # set by review, line by line
+    waiting_for: list[str] = Field(default_factory=list)  # the SKUs a needs_pairing/out_of_stock order awaits
+    manual_review: str | None = None  # a rule asked a person to approve it: why
+    approved_by: str | None = None  # the operator who approved it (a rule's manual review is then passed)
+    tags: list[str] = Field(default_factory=list)
     version: int = 0
     history: list[HistoryEntry] = Field(default_factory=list)
 

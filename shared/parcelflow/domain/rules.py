@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
+from parcelflow.domain.catalogue import Product, declaration_for
+from parcelflow.domain.catalogue import weight_g as catalogue_weight_g
 from parcelflow.domain.models import (
     Channel,
-    DeclarationLine,
     Order,
     Package,
     PackageLine,
     PlatformStatus,
-    Store,
 )
 from parcelflow.domain.statuses import FulfilmentStatus
 
@@ -62,26 +63,25 @@ class PackageTooHeavy(Exception):
         )
 
 
-def pack(order: Order, store: Store, channel: Channel) -> list[Package]:
-    """待处理: one package for the whole order, with its customs declaration.
+class NotInCatalogue(Exception):
+    def __init__(self, skus: list[str]) -> None:
+        super().__init__(f"warehouse SKU {', '.join(skus)} not in the catalogue: import it (products import)")
+        self.skus = skus
+
+
+def pack(order: Order, products: Mapping[str, Product], channel: Channel) -> list[Package]:
+    """待处理: one package for the whole order, its customs declaration (报关信息) from the catalogue, one
+    line per warehouse SKU the order's pairing gave.
 
     Splitting across packages (拆包) comes with the channel limits; until then an order over the
     channel's weight limit is refused rather than sent and rejected by the carrier.
     """
-    defaults = store.declaration
-    declaration = [
-        DeclarationLine(
-            sku=line.sku,
-            name_en=defaults.name_en,
-            name_local=defaults.name_local,
-            quantity=line.quantity,
-            unit_value=defaults.unit_value,
-            unit_weight_g=defaults.unit_weight_g,
-            hs_code=defaults.hs_code,
-        )
-        for line in order.lines
-    ]
-    weight_g = sum(d.unit_weight_g * d.quantity for d in declaration)
+    totals = warehouse_totals(order)
+    missing = [sku for sku in totals if sku not in products]
+    if missing:
+        raise NotInCatalogue(missing)
+    declaration = [declaration_for(products[sku], quantity) for sku, quantity in totals.items()]
+    weight_g = catalogue_weight_g((products[sku], quantity) for sku, quantity in totals.items())
     if weight_g > channel.max_weight_g:
         raise PackageTooHeavy(order.order_id, weight_g, channel)
     return [
@@ -100,3 +100,14 @@ def pack(order: Order, store: Store, channel: Channel) -> list[Package]:
             weight_g=weight_g,
         )
     ]
+
+
+def warehouse_totals(order: Order) -> dict[str, int]:
+    """Units per warehouse SKU over the order's paired lines, in order of first appearance."""
+    if order.pairing is None:
+        raise ValueError(f"order {order.order_id} has not been paired")
+    totals: dict[str, int] = {}
+    for line in order.pairing:
+        for sku, quantity in line.warehouse.items():
+            totals[sku] = totals.get(sku, 0) + quantity
+    return totals

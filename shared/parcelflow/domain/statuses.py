@@ -14,6 +14,8 @@ class FulfilmentStatus(StrEnum):
     # 待付款: stored, not started; the sync that sees the payment clear moves it on and starts it.
     AWAITING_PAYMENT = "awaiting_payment"
     PENDING_REVIEW = "pending_review"  # 待审核
+    NEEDS_PAIRING = "needs_pairing"  # 未配对: a platform SKU pairs to no warehouse SKU yet
+    OUT_OF_STOCK = "out_of_stock"  # 缺货: waits for stock, resumed when it arrives
     ON_HOLD = "on_hold"  # 搁置
     PENDING_PROCESSING = "pending_processing"  # 待处理
     WAYBILL_REQUESTED = "waybill_requested"  # 运单号申请中: the carrier call is claimed
@@ -31,6 +33,8 @@ S = FulfilmentStatus
 _BEFORE_SHIPPING = (
     S.AWAITING_PAYMENT,
     S.PENDING_REVIEW,
+    S.NEEDS_PAIRING,
+    S.OUT_OF_STOCK,
     S.PENDING_PROCESSING,
     S.WAYBILL_REQUESTED,
     S.WAYBILL_FAILED,
@@ -40,7 +44,12 @@ _BEFORE_SHIPPING = (
 
 ALLOWED_TRANSITIONS: dict[FulfilmentStatus, frozenset[FulfilmentStatus]] = {
     S.AWAITING_PAYMENT: frozenset({S.PENDING_REVIEW, S.ON_HOLD, S.CANCELLED}),
-    S.PENDING_REVIEW: frozenset({S.PENDING_PROCESSING, S.ON_HOLD, S.CANCELLED}),
+    S.PENDING_REVIEW: frozenset(
+        {S.PENDING_PROCESSING, S.NEEDS_PAIRING, S.OUT_OF_STOCK, S.ON_HOLD, S.CANCELLED}
+    ),
+    # Resumed by itself once the pairing is added, or the stock arrives: reviewed again.
+    S.NEEDS_PAIRING: frozenset({S.PENDING_REVIEW, S.ON_HOLD, S.CANCELLED}),
+    S.OUT_OF_STOCK: frozenset({S.PENDING_REVIEW, S.ON_HOLD, S.CANCELLED}),
     S.ON_HOLD: frozenset({S.PENDING_REVIEW, S.CANCELLED}),
     S.PENDING_PROCESSING: frozenset({S.WAYBILL_REQUESTED, S.ON_HOLD, S.CANCELLED}),
     # waybill_requested -> waybill_requested never happens: a second claim is a replay.

@@ -10,7 +10,7 @@ from pydantic import BaseModel
 from parcelflow.domain.errors import PackageNotFound
 from parcelflow.domain.models import utcnow
 from parcelflow.domain.statuses import STOP_STATUSES, FulfilmentStatus
-from parcelflow.ports import ConfirmationQueue, OrderBook
+from parcelflow.ports import ConfirmationQueue, OrderBook, Stock
 
 S = FulfilmentStatus
 
@@ -32,8 +32,13 @@ class ScanResult(BaseModel):
 
 
 def scan_parcel(
-    code: str, *, orders: OrderBook, confirmations: ConfirmationQueue, scanner: str
+    code: str, *, orders: OrderBook, stock: Stock, confirmations: ConfirmationQueue, scanner: str
 ) -> ScanResult:
+    """A parcel scanned out: shipped, its order's reserved stock deducted (出库), its confirmation queued.
+
+    A rescan of a shipped parcel does the last two again (each is a replay if done): whatever a crash
+    between the write and them left undone is done then.
+    """
     tracking = code.strip()
     package = orders.find_package_by_tracking(tracking) if tracking else None
     if package is None:
@@ -52,6 +57,7 @@ def scan_parcel(
 
     if package.status in (S.SHIPPED, S.CONFIRMED):
         if package.status == S.SHIPPED:
+            stock.deduct(order.order_id, by=f"scanner:{scanner}")
             # The confirmation may have been lost between the first scan and the queue; it is idempotent.
             # A new deduplication id: the FIFO queue would drop a resend of the first for five minutes.
             confirmations.enqueue_confirmation(
@@ -85,5 +91,6 @@ def scan_parcel(
     )
     if shipped.scanned_at != now:  # a simultaneous scan of the same parcel won the write
         return result(ScanVerdict.ALREADY_SCANNED, "already scanned", shipped.scanned_at)
+    stock.deduct(order.order_id, by=f"scanner:{scanner}")
     confirmations.enqueue_confirmation(order.order_id, package.package_id)
     return result(ScanVerdict.SHIPPED, "OK - shipped", now)

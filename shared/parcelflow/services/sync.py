@@ -42,6 +42,7 @@ from parcelflow.ports import (
     MarketplaceFactory,
     OrderBook,
     PayloadArchive,
+    Stock,
     StoreSyncQueue,
     SyncLedger,
     WorkflowStarter,
@@ -136,6 +137,7 @@ def sync_store(
     catalogue: Catalogue,
     ledger: SyncLedger,
     orders: OrderBook,
+    stock: Stock,
     marketplace_for: MarketplaceFactory,
     workflow: WorkflowStarter,
     archive: PayloadArchive,
@@ -157,7 +159,7 @@ def sync_store(
     except StoreNotFound as exc:  # deleted after it was queued: nothing to do, nothing to retry
         report.state, report.error = StoreSyncState.FAILING, str(exc)
         return report
-    intake = _Intake(store, ledger, orders, workflow, archive, report)
+    intake = _Intake(store, ledger, orders, stock, workflow, archive, report)
     try:
         marketplace = marketplace_for(store)
         pages = marketplace.fetch_changes(_start_cursor(ledger, store_id, run_started), deadline=deadline)
@@ -207,6 +209,7 @@ class _Intake:
         store: Store,
         ledger: SyncLedger,
         orders: OrderBook,
+        stock: Stock,
         workflow: WorkflowStarter,
         archive: PayloadArchive,
         report: StoreSyncReport,
@@ -214,6 +217,7 @@ class _Intake:
         self._store = store
         self._ledger = ledger
         self._orders = orders
+        self._stock = stock
         self._workflow = workflow
         self._archive = archive
         self._report = report
@@ -245,7 +249,7 @@ class _Intake:
         if changed:
             report.updated += 1
         if changed and rules.stops_shipping(order.platform_status):
-            _stop_order(order, orders, report)
+            _stop_order(order, orders, self._stock, report)
             return
         if order.platform_status not in _SHIPPABLE:
             return
@@ -283,7 +287,7 @@ class _Intake:
         except OrderNotFound:
             return
         held = order.model_copy(update={"platform_status": rejected.platform_status})
-        _stop_order(held, self._orders, report)
+        _stop_order(held, self._orders, self._stock, report)
 
     def _forget_rejected(self, platform_order_id: str) -> None:
         """A later sync mapped an order that an earlier one had to refuse: off the rejected list."""
@@ -302,7 +306,7 @@ class _Intake:
         return True
 
 
-def _stop_order(order: Order, orders: OrderBook, report: StoreSyncReport) -> None:
+def _stop_order(order: Order, orders: OrderBook, stock: Stock, report: StoreSyncReport) -> None:
     """A cancellation (or dispute) after sync: hold what has no label, intercept what has, flag what left."""
     reason = rules.hold_reason_for(order.platform_status) or "cancelled on the platform"
     if order.status in (FulfilmentStatus.ON_HOLD, FulfilmentStatus.CANCELLED):
@@ -317,7 +321,7 @@ def _stop_order(order: Order, orders: OrderBook, report: StoreSyncReport) -> Non
         # The waybill is bought and the label may be on a parcel already: the scan must answer STOP.
         intercept = f"{reason}: take the parcel off the line, do not ship"
         report.intercepted.append(order.order_id)
-    hold_order(order.order_id, reason, orders=orders, by=BY, intercept=intercept)
+    hold_order(order.order_id, reason, orders=orders, stock=stock, by=BY, intercept=intercept)
     report.held_after_sync.append(order.order_id)
 
 

@@ -1,0 +1,96 @@
+"""Orders that wait for something go on by themselves once it is there: a pairing (未配对) or stock (缺货).
+
+No click per order: adding a pairing reviews again every order waiting on one of the SKUs it pairs;
+receiving stock reserves it for the waiting orders, earliest ship-by deadline first, and sends on each
+order that got its stock. The reservation is made here, in deadline order, so that concurrent reviews
+never decide who gets the last units; the review that follows finds it (a replay).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from pydantic import BaseModel, Field
+
+from parcelflow.domain.models import Order
+from parcelflow.domain.pairing import NeedsPairing, Pairing, pair_order
+from parcelflow.domain.rules import warehouse_totals
+from parcelflow.domain.statuses import FulfilmentStatus
+from parcelflow.domain.stock import Shortage, StockLevel, reservation_lines
+from parcelflow.ports import Catalogue, OrderBook, Stock, WorkflowStarter
+from parcelflow.services.workflows import start_workflow
+
+S = FulfilmentStatus
+_LATEST = datetime.max.replace(tzinfo=UTC)
+
+
+class Resumed(BaseModel):
+    resumed: list[str] = Field(default_factory=list)  # order ids sent on
+    still_waiting: list[str] = Field(default_factory=list)
+
+
+def add_pairing(
+    pairing: Pairing, *, catalogue: Catalogue, orders: OrderBook, workflow: WorkflowStarter, by: str
+) -> Resumed:
+    """商品配对: the pairing is kept, and every order waiting on a SKU it now pairs is reviewed again."""
+    catalogue.put_pairing(pairing)
+    outcome = Resumed()
+    for order in _waiting(orders, S.NEEDS_PAIRING):
+        store = catalogue.get_store(order.store_id)
+        book = catalogue.pairing_book(store.store_id, store.marketplace, [line.sku for line in order.lines])
+        paired = pair_order(order, book)
+        if isinstance(paired, NeedsPairing):
+            if paired.platform_skus != order.waiting_for:
+                orders.update_order_fields(order.order_id, {"waiting_for": paired.platform_skus})
+            outcome.still_waiting.append(order.order_id)
+            continue
+        _send_on(order, f"pairing added by {by}: every line pairs", orders, workflow, by)
+        outcome.resumed.append(order.order_id)
+    return outcome
+
+
+def receive_stock(
+    sku: str,
+    quantity: int,
+    *,
+    stock: Stock,
+    orders: OrderBook,
+    workflow: WorkflowStarter,
+    by: str,
+    why: str = "goods received",
+) -> tuple[StockLevel, Resumed]:
+    """入库: on hand rises; the orders waiting for this SKU get their stock, earliest ship-by first."""
+    level = stock.receive(sku, quantity, why=why, by=by)
+    return level, resume_out_of_stock(stock=stock, orders=orders, workflow=workflow, by=by, skus={sku})
+
+
+def resume_out_of_stock(
+    *, stock: Stock, orders: OrderBook, workflow: WorkflowStarter, by: str, skus: set[str] | None = None
+) -> Resumed:
+    """Every out_of_stock order (waiting for one of `skus`, or any), earliest ship-by first: reserved and
+    sent on if the stock is there now; left waiting, with what it still lacks, if not."""
+    outcome = Resumed()
+    waiting = [o for o in _waiting(orders, S.OUT_OF_STOCK) if skus is None or skus & set(o.waiting_for)]
+    for order in sorted(waiting, key=lambda o: (o.ship_by or _LATEST, o.ordered_at, o.order_id)):
+        reserved = stock.reserve(order.order_id, reservation_lines(warehouse_totals(order)), by=by)
+        if isinstance(reserved, Shortage):
+            if sorted(reserved.missing) != order.waiting_for:
+                orders.update_order_fields(order.order_id, {"waiting_for": sorted(reserved.missing)})
+            outcome.still_waiting.append(order.order_id)
+            continue
+        _send_on(order, f"stock arrived ({by}): reserved", orders, workflow, by)
+        outcome.resumed.append(order.order_id)
+    return outcome
+
+
+def _waiting(orders: OrderBook, status: FulfilmentStatus) -> list[Order]:
+    """Every order on the tab, paged through (an order that changed since its index entry was read is
+    dropped by the repository)."""
+    return list(orders.orders_in_status_since(status, datetime.max.replace(tzinfo=UTC)))
+
+
+def _send_on(order: Order, reason: str, orders: OrderBook, workflow: WorkflowStarter, by: str) -> None:
+    moved = orders.transition_order(
+        order.order_id, S.PENDING_REVIEW, reason=reason, by=by, changes={"waiting_for": []}
+    )
+    start_workflow(moved, orders=orders, workflow=workflow)
