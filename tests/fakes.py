@@ -22,6 +22,7 @@ from parcelflow.domain.models import (
     SyncCursor,
     TrackingCorrection,
 )
+from parcelflow.domain.stock import StockLevel
 from parcelflow.ports import Waybill, WaybillRequest
 
 
@@ -211,3 +212,11 @@ class FakeClock:
 
     def advance(self, seconds: float) -> None:
         self.now += seconds
+
+
+@dataclass
+class FakeStockEvents:
+    announced: list[StockLevel] = field(default_factory=list)
+
+    def low_stock(self, level: StockLevel) -> None:
+        self.announced.append(level)

@@ -20,5 +20,6 @@ def handler(task: OrderTask, context: LambdaContext) -> dict[str, Any]:
         catalogue=deps.catalogue(),
         rulebook=deps.rulebook(),
         stock=deps.stock(),
+        events=deps.stock_events(),
     )
     return outcome.model_dump(mode="json")

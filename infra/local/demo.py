@@ -20,6 +20,10 @@ ORDERS = 20
 OUT = Path("out/labels")
 
 
+def _country(order: Order) -> str:
+    return order.shipping_address.country_code if order.shipping_address else "--"
+
+
 def main() -> int:
     started = time.monotonic()
     print(
@@ -121,7 +125,3 @@ def _check(rows: list[tuple[str, str, str, str, str]], run: scenario.Run, w: sce
 
 if __name__ == "__main__":
     raise SystemExit(main())
-
-
-def _country(order: Order) -> str:
-    return order.shipping_address.country_code if order.shipping_address else "--"

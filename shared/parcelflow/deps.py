@@ -8,6 +8,7 @@ import httpx
 
 from parcelflow.adapters import aws, ratelimit, registry, secrets
 from parcelflow.adapters.dynamodb import DynamoDbTable
+from parcelflow.adapters.events import EventBridgeEvents
 from parcelflow.adapters.idempotency import DynamoDbOnceGuard
 from parcelflow.adapters.marketplaces import lwa
 from parcelflow.adapters.s3_labels import S3LabelStorage
@@ -46,6 +47,11 @@ def orders() -> OrderBook:
 
 def rulebook() -> RuleBook:
     return _table()
+
+
+@lru_cache(maxsize=1)
+def stock_events() -> EventBridgeEvents:
+    return EventBridgeEvents(aws.events())
 
 
 @lru_cache(maxsize=1)
@@ -111,7 +117,18 @@ def carrier_for(channel: Channel) -> CarrierClient:
 
 def reset() -> None:
     """Forget everything wired so far (tests and the local stack point the process elsewhere)."""
-    for factory in (_table, stock, labels, workflow, confirmations, dead_letters, store_syncs, once, http):
+    for factory in (
+        _table,
+        stock,
+        stock_events,
+        labels,
+        workflow,
+        confirmations,
+        dead_letters,
+        store_syncs,
+        once,
+        http,
+    ):
         factory.cache_clear()
     get_settings.cache_clear()
     aws.reset_clients()

@@ -231,6 +231,12 @@ class Stock(Protocol):
         ...
 
 
+class StockEvents(Protocol):
+    def low_stock(self, level: StockLevel) -> None:
+        """Available stock fell to the SKU's reorder point (采购提醒): tell whoever buys."""
+        ...
+
+
 class MarketplaceClient(Protocol):
     """One store's marketplace account.
 

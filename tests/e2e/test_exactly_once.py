@@ -42,6 +42,7 @@ def _approved_order(w: scenario.World, platform_id: str) -> tuple[str, str]:
         catalogue=deps.catalogue(),
         rulebook=deps.rulebook(),
         stock=deps.stock(),
+        events=deps.stock_events(),
     ).package_ids
     return order_id, package_id
 

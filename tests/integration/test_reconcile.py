@@ -27,6 +27,7 @@ from tests.fakes import (
     FakeCarrier,
     FakeMarketplace,
     FakeQueue,
+    FakeStockEvents,
     FakeWorkflow,
     MemoryLabels,
     MemoryOnce,
@@ -80,7 +81,7 @@ def _approved(repo: MemoryTable, platform_id: str = "111-R") -> tuple[str, str]:
         factories.store(), factories.platform_order(platform_id), orders=repo
     ).order.order_id
     return order_id, review_order(
-        order_id, orders=repo, catalogue=repo, rulebook=repo, stock=repo
+        order_id, orders=repo, catalogue=repo, rulebook=repo, stock=repo, events=FakeStockEvents()
     ).package_ids[0]
 
 

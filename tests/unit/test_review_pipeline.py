@@ -17,7 +17,7 @@ from parcelflow.services.intake import take_platform_order
 from parcelflow.services.resume import add_pairing, receive_stock
 from parcelflow.services.review import ReviewOutcome, review_order
 from tests import factories
-from tests.fakes import FakeWorkflow
+from tests.fakes import FakeStockEvents, FakeWorkflow
 from tests.memory import MemoryTable
 
 S = FulfilmentStatus
@@ -39,7 +39,9 @@ def _order(table: MemoryTable, platform_id: str, *lines: tuple[str, int], **fiel
 
 
 def _review(table: MemoryTable, order_id: str) -> ReviewOutcome:
-    return review_order(order_id, orders=table, catalogue=table, rulebook=table, stock=table)
+    return review_order(
+        order_id, orders=table, catalogue=table, rulebook=table, stock=table, events=FakeStockEvents()
+    )
 
 
 def test_a_bundle_is_paired_reserved_and_declared_from_the_catalogue(table: MemoryTable) -> None:
@@ -109,7 +111,9 @@ def test_without_stock_the_order_waits_and_stock_arriving_sends_the_earliest_dea
     assert table.get_order(late).waiting_for == ["B"]
 
     workflow = FakeWorkflow()
-    level, resumed = receive_stock("B", 10, stock=table, orders=table, workflow=workflow, by="operator:ann")
+    level, resumed = receive_stock(
+        "B", 10, stock=table, events=FakeStockEvents(), orders=table, workflow=workflow, by="operator:ann"
+    )
     assert level.on_hand == 20
     assert resumed.resumed == [early] and resumed.still_waiting == [late]  # 12 available: one order of 8
     assert table.get_order(early).status == S.PENDING_REVIEW
@@ -182,3 +186,14 @@ def test_hold_release_and_cancel_give_stock_back_and_say_who_and_why(table: Memo
     assert cancelled.done == [order_id] and table.get_order(order_id).status == S.CANCELLED
     assert table.levels(["A"])["A"].available == 10
     assert decisions.release([order_id], "again", orders=table, workflow=workflow, by="op").refused
+
+
+def test_stock_falling_to_its_reorder_point_is_announced_once(table: MemoryTable) -> None:
+    table.set_reorder_point("A", 5)
+    events = FakeStockEvents()
+    for n in range(3):  # 10 → 7 (above), → 4 (fell to it: announced), → 1 (already below: not again)
+        order_id = _order(table, f"111-LOW{n}", ("A", 3))
+        assert review_order(
+            order_id, orders=table, catalogue=table, rulebook=table, stock=table, events=events
+        ).approved
+    assert [(level.sku, level.available) for level in events.announced] == [("A", 4)]

@@ -29,6 +29,7 @@ from tests.fakes import (
     FakeCarrier,
     FakeMarketplace,
     FakeQueue,
+    FakeStockEvents,
     FakeWorkflow,
     MemoryLabels,
     MemoryOnce,
@@ -56,7 +57,9 @@ def _new_order(repo: MemoryTable, platform_id: str = "111-0000001-0000001", **kw
 
 def _approved(repo: MemoryTable, platform_id: str = "111-0000001-0000001") -> tuple[str, str]:
     order_id = _new_order(repo, platform_id)
-    outcome = review_order(order_id, orders=repo, catalogue=repo, rulebook=repo, stock=repo)
+    outcome = review_order(
+        order_id, orders=repo, catalogue=repo, rulebook=repo, stock=repo, events=FakeStockEvents()
+    )
     return order_id, outcome.package_ids[0]
 
 
@@ -78,19 +81,25 @@ def _labelled(
 
 def test_review_approves_packs_and_picks_the_default_channel(seeded: MemoryTable) -> None:
     order_id = _new_order(seeded)
-    outcome = review_order(order_id, orders=seeded, catalogue=seeded, rulebook=seeded, stock=seeded)
+    outcome = review_order(
+        order_id, orders=seeded, catalogue=seeded, rulebook=seeded, stock=seeded, events=FakeStockEvents()
+    )
     assert outcome.approved and outcome.package_ids == [f"{order_id}-1"]
     order = seeded.get_order(order_id)
     assert order.status == S.PENDING_PROCESSING and order.channel_code == "YT-US"
     assert (
-        review_order(order_id, orders=seeded, catalogue=seeded, rulebook=seeded, stock=seeded).package_ids
+        review_order(
+            order_id, orders=seeded, catalogue=seeded, rulebook=seeded, stock=seeded, events=FakeStockEvents()
+        ).package_ids
         == outcome.package_ids
     )  # a duplicate run
 
 
 def test_review_leaves_an_unpaid_order_waiting_for_its_payment(seeded: MemoryTable) -> None:
     order_id = _new_order(seeded, status=PlatformStatus.UNPAID)
-    outcome = review_order(order_id, orders=seeded, catalogue=seeded, rulebook=seeded, stock=seeded)
+    outcome = review_order(
+        order_id, orders=seeded, catalogue=seeded, rulebook=seeded, stock=seeded, events=FakeStockEvents()
+    )
     assert not outcome.approved and outcome.reason == "buyer has not paid yet"
     order = seeded.get_order(order_id)
     assert order.status == S.AWAITING_PAYMENT and order.hold_reason is None  # not on hold: it will start
@@ -101,7 +110,9 @@ def test_review_holds_an_order_whose_platform_status_went_back_to_unpaid(
 ) -> None:
     order_id = _new_order(seeded)
     seeded.update_order_fields(order_id, {"platform_status": PlatformStatus.UNPAID})
-    outcome = review_order(order_id, orders=seeded, catalogue=seeded, rulebook=seeded, stock=seeded)
+    outcome = review_order(
+        order_id, orders=seeded, catalogue=seeded, rulebook=seeded, stock=seeded, events=FakeStockEvents()
+    )
     assert not outcome.approved
     order = seeded.get_order(order_id)
     assert order.status == S.ON_HOLD and order.hold_reason == "buyer has not paid yet"
@@ -113,7 +124,9 @@ def test_an_order_that_cannot_be_packed_waits_on_hold_saying_why(seeded: MemoryT
         factories.platform_order("111-HEAVY", lines=[factories.line("A", 30)]),
         orders=seeded,
     ).order.order_id
-    outcome = review_order(order_id, orders=seeded, catalogue=seeded, rulebook=seeded, stock=seeded)
+    outcome = review_order(
+        order_id, orders=seeded, catalogue=seeded, rulebook=seeded, stock=seeded, events=FakeStockEvents()
+    )
     assert not outcome.approved
     order = seeded.get_order(order_id)
     assert order.status == S.ON_HOLD

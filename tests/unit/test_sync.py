@@ -39,6 +39,7 @@ from tests.fakes import (
     FakeClock,
     FakeMarketplace,
     FakeQueue,
+    FakeStockEvents,
     FakeSyncQueue,
     FakeWorkflow,
     MemoryLabels,
@@ -317,7 +318,9 @@ def _labelled(repo: MemoryTable, platform_id: str) -> tuple[str, str, str]:
     order_id = take_platform_order(
         factories.store(), factories.platform_order(platform_id), orders=repo
     ).order.order_id
-    package_id = review_order(order_id, orders=repo, catalogue=repo, rulebook=repo, stock=repo).package_ids[0]
+    package_id = review_order(
+        order_id, orders=repo, catalogue=repo, rulebook=repo, stock=repo, events=FakeStockEvents()
+    ).package_ids[0]
     outcome = request_waybill(order_id, package_id, orders=repo, carrier_for=FakeCarrier())
     render_package_label(order_id, package_id, orders=repo, labels=MemoryLabels())
     assert outcome.tracking_number
@@ -333,7 +336,9 @@ def test_a_cancellation_before_any_waybill_holds_the_order(seeded: MemoryTable) 
     order_id = take_platform_order(
         factories.store(), factories.platform_order("111-A"), orders=seeded
     ).order.order_id
-    review_order(order_id, orders=seeded, catalogue=seeded, rulebook=seeded, stock=seeded)
+    review_order(
+        order_id, orders=seeded, catalogue=seeded, rulebook=seeded, stock=seeded, events=FakeStockEvents()
+    )
     report = _sync(seeded, _cancel(["111-A"], PlatformStatus.CANCELLED))
     order = seeded.get_order(order_id)
     assert order.status == S.ON_HOLD and order.hold_reason == "order cancelled on the platform"

@@ -10,6 +10,7 @@ from botocore.config import Config
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_events import EventBridgeClient
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_secretsmanager import SecretsManagerClient
     from mypy_boto3_sqs import SQSClient
@@ -49,6 +50,12 @@ def stepfunctions() -> SFNClient:
 
 
 @lru_cache(maxsize=1)
+def events() -> EventBridgeClient:
+    client: EventBridgeClient = _client("events")
+    return client
+
+
+@lru_cache(maxsize=1)
 def secretsmanager() -> SecretsManagerClient:
     client: SecretsManagerClient = _client("secretsmanager")
     return client
@@ -56,5 +63,5 @@ def secretsmanager() -> SecretsManagerClient:
 
 def reset_clients() -> None:
     """Forget every cached client (the local stack and tests point the process at a new endpoint)."""
-    for factory in (dynamodb, s3, sqs, stepfunctions, secretsmanager):
+    for factory in (dynamodb, s3, sqs, stepfunctions, secretsmanager, events):
         factory.cache_clear()

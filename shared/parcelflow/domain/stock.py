@@ -92,6 +92,12 @@ class Shortage(Model):
         )
 
 
+def fell_to_reorder_point(level: StockLevel, taken: int) -> bool:
+    """Taking `taken` units brought available from above the reorder point to it or below: the moment to
+    say so once, not on every order after."""
+    return level.available <= level.reorder_point < level.available + taken
+
+
 def reservation_lines(totals: dict[str, int]) -> dict[str, int]:
     """The quantities to reserve per warehouse SKU (a pairing's totals), checked: every quantity is one a
     line may hold, and the reservation fits in one transaction."""

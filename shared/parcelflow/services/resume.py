@@ -17,7 +17,8 @@ from parcelflow.domain.pairing import NeedsPairing, Pairing, pair_order
 from parcelflow.domain.rules import warehouse_totals
 from parcelflow.domain.statuses import FulfilmentStatus
 from parcelflow.domain.stock import Shortage, StockLevel, reservation_lines
-from parcelflow.ports import Catalogue, OrderBook, Stock, WorkflowStarter
+from parcelflow.ports import Catalogue, OrderBook, Stock, StockEvents, WorkflowStarter
+from parcelflow.services.review import tell_low_stock
 from parcelflow.services.workflows import start_workflow
 
 S = FulfilmentStatus
@@ -54,6 +55,7 @@ def receive_stock(
     quantity: int,
     *,
     stock: Stock,
+    events: StockEvents,
     orders: OrderBook,
     workflow: WorkflowStarter,
     by: str,
@@ -61,11 +63,20 @@ def receive_stock(
 ) -> tuple[StockLevel, Resumed]:
     """入库: on hand rises; the orders waiting for this SKU get their stock, earliest ship-by first."""
     level = stock.receive(sku, quantity, why=why, by=by)
-    return level, resume_out_of_stock(stock=stock, orders=orders, workflow=workflow, by=by, skus={sku})
+    resumed = resume_out_of_stock(
+        stock=stock, events=events, orders=orders, workflow=workflow, by=by, skus={sku}
+    )
+    return level, resumed
 
 
 def resume_out_of_stock(
-    *, stock: Stock, orders: OrderBook, workflow: WorkflowStarter, by: str, skus: set[str] | None = None
+    *,
+    stock: Stock,
+    events: StockEvents,
+    orders: OrderBook,
+    workflow: WorkflowStarter,
+    by: str,
+    skus: set[str] | None = None,
 ) -> Resumed:
     """Every out_of_stock order (waiting for one of `skus`, or any), earliest ship-by first: reserved and
     sent on if the stock is there now; left waiting, with what it still lacks, if not."""
@@ -78,6 +89,7 @@ def resume_out_of_stock(
                 orders.update_order_fields(order.order_id, {"waiting_for": sorted(reserved.missing)})
             outcome.still_waiting.append(order.order_id)
             continue
+        tell_low_stock(stock, events, reserved.lines)
         _send_on(order, f"stock arrived ({by}): reserved", orders, workflow, by)
         outcome.resumed.append(order.order_id)
     return outcome

@@ -21,8 +21,8 @@ from parcelflow.domain.models import LinePairing, Order, Package, Store, utcnow
 from parcelflow.domain.pairing import NeedsPairing, PairedOrder, pair_order
 from parcelflow.domain.review_rules import OrderFacts, RuleDecision, SkuAttribute, SkuFacts, evaluate
 from parcelflow.domain.statuses import PACKAGE_PROGRESS, FulfilmentStatus
-from parcelflow.domain.stock import Shortage, reservation_lines
-from parcelflow.ports import Catalogue, OrderBook, RuleBook, Stock
+from parcelflow.domain.stock import Shortage, fell_to_reorder_point, reservation_lines
+from parcelflow.ports import Catalogue, OrderBook, RuleBook, Stock, StockEvents
 from parcelflow.services.holds import hold_order
 
 BY = "review_order"
@@ -43,6 +43,7 @@ def review_order(
     catalogue: Catalogue,
     rulebook: RuleBook,
     stock: Stock,
+    events: StockEvents,
     now: Callable[[], datetime] = utcnow,
 ) -> ReviewOutcome:
     order = orders.get_order(order_id)
@@ -103,6 +104,7 @@ def review_order(
     reserved = stock.reserve(order_id, lines, by=BY)
     if isinstance(reserved, Shortage):
         return _out_of_stock(orders, reserved)
+    tell_low_stock(stock, events, reserved.lines)
     why = "ship-able: paid, paired, in stock"
     if decision.channel_rule:
         why += f"; channel {channel.name} by rule '{decision.channel_rule}'"
@@ -121,6 +123,13 @@ def _send_packed_on(
     why = "released: packed before it was held"
     orders.transition_order(order.order_id, S.PENDING_PROCESSING, reason=why, by=BY)
     return _approved(order.order_id, why, [p.package_id for p in packages])
+
+
+def tell_low_stock(stock: Stock, events: StockEvents, taken: dict[str, int]) -> None:
+    """After a reservation: each SKU it brought down to its reorder point is announced, once."""
+    for sku, level in stock.levels(taken).items():
+        if fell_to_reorder_point(level, taken[sku]):
+            events.low_stock(level)
 
 
 def _out_of_stock(orders: OrderBook, shortage: Shortage) -> ReviewOutcome:
