@@ -85,10 +85,58 @@ def main() -> int:
             print(f"  python -m parcelflow.cli fix-address {rejected} --postcode <postcode>")
             print(f"  python -m parcelflow.cli retry {rejected}")
         problems = _check(rows, run, w)
+        print(
+            "\nThe ERP at work (配对, 库存, 审核规则): a bundle, rules choosing channels and holding a test "
+            "order, a listing paired mid-run and a charger out of stock until stock arrives ...",
+            flush=True,
+        )
+        erp = scenario.run_erp(w)
+        _print_paths(erp)
+        problems += _check_erp(erp, w)
     print(f"Everything stopped. {time.monotonic() - started:.1f} s.")
     for problem in problems:
         print(f"PROBLEM: {problem}", file=sys.stderr)
     return 1 if problems else 0
+
+
+def _print_paths(erp: scenario.ErpRun) -> None:
+    orders = deps.orders()
+    print()
+    for order_id, purpose in erp.purpose.items():
+        order = orders.get_order(order_id)
+        packages = orders.get_packages(order_id)
+        channel = packages[0].channel_code if packages else "-"
+        note = order.hold_reason or ", ".join(order.waiting_for) or ""
+        print(
+            f"  {order_id:<30} {purpose:<44} {channel:<10} {' -> '.join(erp.paths[order_id])} {note}".rstrip()
+        )
+
+
+def _check_erp(erp: scenario.ErpRun, w: scenario.World) -> list[str]:
+    """Each order of the ERP phase took the path it was there to show."""
+    orders = deps.orders()
+    wanted = {
+        "bundle (1 case + 2 screen protectors)": ("to_print", "YT-GLOBAL"),
+        "battery item: battery line by rule": ("to_print", scenario.BATTERY_CHANNEL),
+        "Germany: EU line by rule": ("to_print", scenario.EU_CHANNEL),
+        "charger order A (one charger in stock)": ("to_print", "YT-GLOBAL"),
+        "charger order B (one charger in stock)": ("to_print", "YT-GLOBAL"),
+        "listing not paired: waits for its pairing": ("to_print", "YT-GLOBAL"),
+        "buyer says test order: held by rule": ("on_hold", "-"),
+    }
+    problems = []
+    waited = {"out_of_stock": 0, "needs_pairing": 0}
+    for order_id, purpose in erp.purpose.items():
+        order = orders.get_order(order_id)
+        packages = orders.get_packages(order_id)
+        got = (str(order.status), packages[0].channel_code if packages else "-")
+        if got != wanted[purpose]:
+            problems.append(f"ERP order {order_id} ({purpose}) ended {got}, expected {wanted[purpose]}")
+        for tab in waited:
+            waited[tab] += tab in erp.paths[order_id]
+    if waited != {"out_of_stock": 1, "needs_pairing": 1}:
+        problems.append(f"orders that waited on a tab: {waited}, expected one on each")
+    return problems
 
 
 def _print_table(rows: list[tuple[str, str, str, str, str]]) -> None:

@@ -26,10 +26,12 @@ from infra.local.sandboxes.yunexpress import YunExpressSandbox
 from infra.local.stack import EmbeddedAws
 from infra.local.template import Template
 from parcelflow import deps
-from parcelflow.domain.catalogue import Dimensions, Product
+from parcelflow.domain.catalogue import Attribute, Dimensions, Product
 from parcelflow.domain.models import Address, Channel, DeclarationDefaults, Marketplace, Money, Order, Store
 from parcelflow.domain.pairing import Component, Match, Pairing, Scope
+from parcelflow.domain.review_rules import load_rules
 from parcelflow.services.labels import PrintBatch, print_labels
+from parcelflow.services.resume import add_pairing, receive_stock
 from parcelflow.services.sync import sync_now
 
 STORE_ID = "amzus1"
@@ -93,18 +95,53 @@ def _register(w: World) -> None:
     for pairing in sample_pairings():
         catalogue.put_pairing(pairing)
     for product in sample_products():
-        deps.stock().receive(product.sku, STOCK_ON_HAND, why="opening stock", by="demo")
+        on_hand = 1 if product.sku == SCARCE_SKU else STOCK_ON_HAND
+        deps.stock().receive(product.sku, on_hand, why="opening stock", by="demo")
+    for code, name in ((BATTERY_CHANNEL, "YunExpress battery line"), (EU_CHANNEL, "YunExpress EU line")):
+        catalogue.put_channel(
+            sample_channel(w.carrier.base_url).model_copy(update={"code": code, "name": name})
+        )
 
 
 # What the warehouse holds of each SKU when the scenario starts.
 STOCK_ON_HAND = 500
-_PRODUCTS = {  # sku: (English name, Chinese name, HS code, declared USD, grams)
-    "CASE-IP15-BLK": ("Phone case, black", "手机壳（黑色）", "39269090", "1.20", 35),
-    "CASE-IP15-CLR": ("Phone case, clear", "手机壳（透明）", "39269090", "1.10", 32),
-    "CABLE-USBC-1M": ("USB-C cable, 1 m", "USB-C数据线（1米）", "85444200", "1.80", 40),
-    "GLASS-IP15": ("Tempered glass screen protector", "钢化玻璃屏幕保护膜", "70071900", "0.90", 25),
-    "STAND-ALU": ("Aluminium phone stand", "铝合金手机支架", "76169990", "3.50", 120),
+_PRODUCTS = {  # sku: (English name, Chinese name, HS code, declared USD, grams, attributes)
+    "CASE-IP15-BLK": ("Phone case, black", "手机壳（黑色）", "39269090", "1.20", 35, ()),
+    "CASE-IP15-CLR": ("Phone case, clear", "手机壳（透明）", "39269090", "1.10", 32, ()),
+    "CABLE-USBC-1M": ("USB-C cable, 1 m", "USB-C数据线（1米）", "85444200", "1.80", 40, ()),
+    "GLASS-IP15": ("Tempered glass screen protector", "钢化玻璃屏幕保护膜", "70071900", "0.90", 25, ()),
+    "STAND-ALU": ("Aluminium phone stand", "铝合金手机支架", "76169990", "3.50", 120, ()),
+    "PB-10000": (
+        "Power bank 10000 mAh",
+        "移动电源（10000毫安）",
+        "85076000",
+        "6.50",
+        210,
+        (Attribute.BATTERY,),
+    ),
+    "CHARGER-20W": ("USB-C charger 20 W", "USB-C充电器（20瓦）", "85044090", "3.20", 60, ()),
+    "RING-HOLDER": ("Magnetic ring holder", "磁吸指环支架", "83024900", "0.80", 15, (Attribute.MAGNETIC,)),
+    "LENS-IP15": ("Camera lens protector", "镜头保护膜", "70071900", "0.50", 8, ()),
+    "STRAP-LANYARD": ("Phone lanyard strap", "手机挂绳", "63079090", "0.60", 12, ()),
 }
+# The ERP phase (run_erp): a bundle listing, a SKU with little stock, a listing nobody paired yet.
+BUNDLE_SKU = "KIT-IP15"  # = 1 black case + 2 screen protectors
+SCARCE_SKU = "CHARGER-20W"  # stock for one order of the two that want it
+UNPAIRED_SKU = "RING-NEW-LISTING"  # paired mid-run to RING-HOLDER
+BATTERY_CHANNEL = "YT-BATTERY"
+EU_CHANNEL = "YT-EU"
+RULES = """
+rules:
+  - name: battery items to the battery line
+    conditions: {attributes: {any_of: [battery]}}
+    actions: {channel: YT-BATTERY}
+  - name: Germany by the EU line
+    conditions: {countries: {in: [DE]}}
+    actions: {channel: YT-EU}
+  - name: test orders are not shipped
+    conditions: {buyer_note_contains: [test order]}
+    actions: {hold: "a test order: do not ship", seller_note: "test order"}
+"""
 
 
 def sample_products() -> list[Product]:
@@ -117,14 +154,15 @@ def sample_products() -> list[Product]:
             declared_value=Money(amount=Decimal(value), currency="USD"),
             unit_weight_g=grams,
             dimensions_cm=Dimensions(length_cm=Decimal(16), width_cm=Decimal(9), height_cm=Decimal(2)),
+            attributes=frozenset(attributes),
         )
-        for sku, (name_en, name_zh, hs_code, value, grams) in _PRODUCTS.items()
+        for sku, (name_en, name_zh, hs_code, value, grams, attributes) in _PRODUCTS.items()
     ]
 
 
 def sample_pairings() -> list[Pairing]:
-    """Each listing's seller SKU is the warehouse SKU of the same name, in every store."""
-    return [
+    """Each listing's seller SKU is the warehouse SKU of the same name, in every store; and the bundle."""
+    same = [
         Pairing(
             scope=Scope.all_stores(),
             match=Match.exact(sku),
@@ -132,6 +170,15 @@ def sample_pairings() -> list[Pairing]:
         )
         for sku in _PRODUCTS
     ]
+    bundle = Pairing(
+        scope=Scope.all_stores(),
+        match=Match.exact(BUNDLE_SKU),
+        components=[
+            Component(warehouse_sku="CASE-IP15-BLK", quantity=1),
+            Component(warehouse_sku="GLASS-IP15", quantity=2),
+        ],
+    )
+    return [*same, bundle]
 
 
 def sample_channel(endpoint: str) -> Channel:
@@ -320,4 +367,60 @@ def run_flow(w: World, count: int, *, with_trouble: bool = True) -> Run:
     for label in batch.printed:
         run.scans[label.tracking_number] = scan(w, label.tracking_number)
     w.stack.drain(timeout=120)
+    return run
+
+
+@dataclass
+class ErpRun:
+    """The ERP phase: what each order was for, and the path it took (its statuses, in order)."""
+
+    purpose: dict[str, str]  # order id -> what it shows
+    paths: dict[str, list[str]] = field(default_factory=dict)
+
+
+def run_erp(w: World) -> ErpRun:
+    """配对, 库存 and 审核规则 at work: a bundle, a battery item and a German order sent by rule, a test order
+    held by rule, a listing nobody paired (paired mid-run: it goes on by itself) and two orders for one
+    charger in stock (the second waits until stock arrives, then goes on by itself)."""
+    deps.rulebook().put_rules(load_rules(RULES, filename="rules.yaml"))
+    placed = {
+        "bundle (1 case + 2 screen protectors)": w.amazon.add_order(items=[(BUNDLE_SKU, 1)]),
+        "battery item: battery line by rule": w.amazon.add_order(items=[("PB-10000", 1)]),
+        "Germany: EU line by rule": w.amazon.add_order(items=[("CASE-IP15-CLR", 1)], country="DE"),
+        "charger order A (one charger in stock)": w.amazon.add_order(items=[(SCARCE_SKU, 1)]),
+        "charger order B (one charger in stock)": w.amazon.add_order(items=[(SCARCE_SKU, 1)]),
+        "listing not paired: waits for its pairing": w.amazon.add_order(items=[(UNPAIRED_SKU, 1)]),
+    }
+    purpose = {order_id(p["orderId"]): what for what, p in placed.items()}
+    test = w.aliexpress.add_order(items=[("STRAP-LANYARD", 1)], memo="test order, please ignore")
+    purpose[Order.key_for(ALIEXPRESS_STORE_ID, str(test["order_id"]))] = "buyer says test order: held by rule"
+    sync(w)
+    wait_for_workflows(w)
+    # The operator pairs the new listing and receives chargers: both waiting orders go on by themselves.
+    add_pairing(
+        Pairing(
+            scope=Scope.for_store(STORE_ID),
+            match=Match.exact(UNPAIRED_SKU),
+            components=[Component(warehouse_sku="RING-HOLDER", quantity=1)],
+        ),
+        catalogue=deps.catalogue(),
+        orders=deps.orders(),
+        workflow=deps.workflow(),
+        by="operator:demo",
+    )
+    receive_stock(
+        SCARCE_SKU,
+        10,
+        stock=deps.stock(),
+        events=deps.stock_events(),
+        orders=deps.orders(),
+        workflow=deps.workflow(),
+        by="operator:demo",
+        why="purchase order PO-0001 received",
+    )
+    wait_for_workflows(w)
+    run = ErpRun(purpose=purpose)
+    for key in purpose:
+        order = deps.orders().get_order(key)
+        run.paths[key] = [str(h.to_status) for h in order.history if h.from_status != h.to_status]
     return run
