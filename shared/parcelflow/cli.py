@@ -18,11 +18,25 @@ Commands (`python -m parcelflow.cli COMMAND --help` for each):
   products import FILE      add or replace the warehouse's products from CSV or JSON, all or nothing
                             (see docs/examples/products.csv); every bad row is named with line and field
   products list             the catalogue: SKU, names, HS code, declared value, weight, attributes
+  pairings add PLATFORM_SKU WAREHOUSE_SKU[:QTY] ... [--store S | --marketplace M] [--match KIND]
+                            商品配对 (KIND: exact, case_insensitive, strip_prefix, strip_suffix; a strip rule
+                            takes no components); every order waiting on it goes on by itself
+  pairings list             every pairing
+  stock receive SKU QTY     goods in; the orders waiting for the SKU get it, earliest ship-by first
+  stock [--low]             on hand, reserved, available per SKU (--low: at or under the reorder point)
+  stock reorder SKU N       set the reorder point
+  stock movements SKU       why the figure is what it is: every change, newest first
+  stock purchase-list [--csv]   what to buy: waiting demand, reorder point, sales of 7 and 30 days
+  rules apply FILE          replace the review rules with a YAML or JSON file (docs/examples/rules.yaml)
+  rules show                the rules in force, as JSON
+  rules explain ORDER       which rule matches the order and why, and where each other one stops
+  approve|hold|release|cancel ORDER ... --note NOTE   an operator's decision, audited
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import sys
 from pathlib import Path
 
@@ -31,14 +45,22 @@ from pydantic import ValidationError
 from parcelflow import deps
 from parcelflow.config import get_settings
 from parcelflow.domain.errors import BusinessError
-from parcelflow.domain.models import Channel, Store
+from parcelflow.domain.models import Channel, Marketplace, Store
+from parcelflow.domain.pairing import Component, Match, MatchKind, Pairing, Scope
+from parcelflow.domain.review_rules import RulesInvalid, load_rules
 from parcelflow.domain.statuses import FulfilmentStatus
+from parcelflow.services import decisions
 from parcelflow.services.catalogue import import_products
 from parcelflow.services.labels import print_labels
 from parcelflow.services.reconcile import reconcile, redrive_confirmations
 from parcelflow.services.repairs import correct_address, correct_tracking, retry_order
+from parcelflow.services.resume import add_pairing, receive_stock
+from parcelflow.services.review import explain_order
+from parcelflow.services.stock_report import PurchaseLine, low_stock, purchase_list
 from parcelflow.services.stores import store_overview
 from parcelflow.services.sync import sync_now
+
+OPERATOR = "operator:cli"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -72,6 +94,41 @@ def main(argv: list[str] | None = None) -> int:
     product_import = product_commands.add_parser("import", help="add or replace products from CSV or JSON")
     product_import.add_argument("file", type=Path)
     product_commands.add_parser("list", help="every product of the catalogue")
+    pairings = commands.add_parser("pairings", help="商品配对: platform SKU to warehouse SKUs")
+    pairing_commands = pairings.add_subparsers(dest="pairings_command", required=True)
+    pairing_add = pairing_commands.add_parser("add", help="add or replace a pairing")
+    pairing_add.add_argument("platform_sku")
+    pairing_add.add_argument("components", nargs="*", help="WAREHOUSE_SKU[:QTY], QTY 1 by default")
+    scope = pairing_add.add_mutually_exclusive_group()
+    scope.add_argument("--store")
+    scope.add_argument("--marketplace", choices=[m.value for m in Marketplace])
+    pairing_add.add_argument("--match", choices=[k.value for k in MatchKind], default=MatchKind.EXACT.value)
+    pairing_commands.add_parser("list", help="every pairing")
+    stock = commands.add_parser("stock", help="库存: on hand, reserved, available")
+    stock.add_argument("--low", action="store_true")
+    stock_commands = stock.add_subparsers(dest="stock_command")
+    receive = stock_commands.add_parser("receive", help="goods in")
+    receive.add_argument("sku")
+    receive.add_argument("quantity", type=int)
+    receive.add_argument("--why", default="goods received")
+    reorder = stock_commands.add_parser("reorder", help="set a SKU's reorder point")
+    reorder.add_argument("sku")
+    reorder.add_argument("reorder_point", type=int)
+    movements = stock_commands.add_parser("movements", help="a SKU's stock movements")
+    movements.add_argument("sku")
+    purchase = stock_commands.add_parser("purchase-list", help="采购建议: what to buy")
+    purchase.add_argument("--csv", action="store_true")
+    rules_parser = commands.add_parser("rules", help="审核规则 and 物流规则")
+    rule_commands = rules_parser.add_subparsers(dest="rules_command", required=True)
+    rules_apply = rule_commands.add_parser("apply", help="replace the rules with a file")
+    rules_apply.add_argument("file", type=Path)
+    rule_commands.add_parser("show", help="the rules in force")
+    rules_explain = rule_commands.add_parser("explain", help="how the rules see an order")
+    rules_explain.add_argument("order_id")
+    for decision in ("approve", "hold", "release", "cancel"):
+        decide = commands.add_parser(decision, help=f"{decision} orders (audited)")
+        decide.add_argument("order_ids", nargs="+")
+        decide.add_argument("--note", required=True)
     args = parser.parse_args(argv)
     try:
         return _run(args)
@@ -139,6 +196,14 @@ def _run(args: argparse.Namespace) -> int:
             print(f"DEAD LETTER\t{package_id}")
     elif args.command == "products":
         return _products(args)
+    elif args.command == "pairings":
+        return _pairings(args)
+    elif args.command == "stock":
+        return _stock(args)
+    elif args.command == "rules":
+        return _rules(args)
+    elif args.command in ("approve", "hold", "release", "cancel"):
+        return _decide(args)
     elif args.command == "dead-letters":
         for letter in deps.dead_letters().peek():
             sent = f"{letter.first_sent_at:%Y-%m-%d %H:%M} UTC" if letter.first_sent_at else "?"
@@ -158,6 +223,129 @@ def _run(args: argparse.Namespace) -> int:
         )
         print(f"{package.package_id}\t{package.tracking_number}")
     return 0
+
+
+def _pairings(args: argparse.Namespace) -> int:
+    if args.pairings_command == "list":
+        for pairing in deps.catalogue().list_pairings():
+            parts = " + ".join(f"{c.quantity} x {c.warehouse_sku}" for c in pairing.components)
+            print(f"{pairing.scope.key}\t{pairing.match.kind}\t{pairing.match.value}\t{parts}")
+        return 0
+    try:
+        components = [_component(text) for text in args.components]
+        scope = (
+            Scope.for_store(args.store)
+            if args.store
+            else Scope.for_marketplace(Marketplace(args.marketplace))
+            if args.marketplace
+            else Scope.all_stores()
+        )
+        pairing = Pairing(
+            scope=scope, match=Match(kind=args.match, value=args.platform_sku), components=components
+        )
+    except (ValidationError, ValueError) as exc:
+        print(f"pairings add: {exc}", file=sys.stderr)
+        return 2
+    resumed = add_pairing(
+        pairing, catalogue=deps.catalogue(), orders=deps.orders(), workflow=deps.workflow(), by=OPERATOR
+    )
+    print(f"pairing kept; orders sent on: {' '.join(resumed.resumed) or 'none'}")
+    return 0
+
+
+def _component(text: str) -> Component:
+    sku, _, quantity = text.partition(":")
+    return Component(warehouse_sku=sku, quantity=int(quantity or 1))
+
+
+def _stock(args: argparse.Namespace) -> int:
+    stock = deps.stock()
+    if args.stock_command == "receive":
+        level, resumed = receive_stock(
+            args.sku,
+            args.quantity,
+            stock=stock,
+            events=deps.stock_events(),
+            orders=deps.orders(),
+            workflow=deps.workflow(),
+            by=OPERATOR,
+            why=args.why,
+        )
+        print(f"{level.sku}\ton hand {level.on_hand}\tavailable {level.available}")
+        print(f"orders sent on: {' '.join(resumed.resumed) or 'none'}")
+    elif args.stock_command == "reorder":
+        level = stock.set_reorder_point(args.sku, args.reorder_point)
+        print(f"{level.sku}\treorder point {level.reorder_point}")
+    elif args.stock_command == "movements":
+        for m in stock.movements(args.sku):
+            print(
+                f"{m.at:%Y-%m-%d %H:%M:%S}\t{m.kind}\t{m.on_hand_delta:+d}\t{m.reserved_delta:+d}\t"
+                f"{m.order_id or ''}\t{m.by}\t{m.why}"
+            )
+    elif args.stock_command == "purchase-list":
+        lines = purchase_list(stock=stock, orders=deps.orders())
+        fields = list(PurchaseLine.model_fields)
+        if args.csv:
+            writer = csv.writer(sys.stdout)
+            writer.writerow(fields)
+            writer.writerows([getattr(line, f) for f in fields] for line in lines)
+        else:
+            for line in lines:
+                print("\t".join(f"{f} {getattr(line, f)}" for f in fields))
+    else:
+        levels = low_stock(stock) if args.low else stock.list_levels()
+        for level in levels:
+            print(
+                f"{level.sku}\ton hand {level.on_hand}\treserved {level.reserved}\t"
+                f"available {level.available}\treorder point {level.reorder_point}"
+            )
+    return 0
+
+
+def _rules(args: argparse.Namespace) -> int:
+    if args.rules_command == "show":
+        print(deps.rulebook().get_rules().model_dump_json(indent=2))
+        return 0
+    if args.rules_command == "apply":
+        try:
+            rule_set = load_rules(args.file.read_text(encoding="utf-8"), filename=args.file.name)
+        except RulesInvalid as exc:
+            for problem in exc.problems:
+                print(f"{args.file}: {problem}", file=sys.stderr)
+            print(f"{args.file}: the rules in force are unchanged", file=sys.stderr)
+            return 2
+        for rule in rule_set.rules:
+            if rule.actions.channel:
+                deps.catalogue().get_channel(rule.actions.channel)  # ChannelNotFound names it
+        deps.rulebook().put_rules(rule_set)
+        print(f"{len(rule_set.rules)} rules in force")
+        return 0
+    traces = explain_order(
+        args.order_id, orders=deps.orders(), catalogue=deps.catalogue(), rulebook=deps.rulebook()
+    )
+    for trace in traces:
+        detail = "; ".join(trace.held) if trace.status == "matched" else (trace.failed or "")
+        print(f"{trace.position}\t{trace.name}\t{trace.status}\t{detail}")
+    return 0
+
+
+def _decide(args: argparse.Namespace) -> int:
+    orders, stock, workflow = deps.orders(), deps.stock(), deps.workflow()
+    if args.command == "approve":
+        outcome = decisions.approve(args.order_ids, args.note, orders=orders, workflow=workflow, by=OPERATOR)
+    elif args.command == "release":
+        outcome = decisions.release(
+            args.order_ids, args.note, orders=orders, stock=stock, workflow=workflow, by=OPERATOR
+        )
+    elif args.command == "hold":
+        outcome = decisions.hold(args.order_ids, args.note, orders=orders, stock=stock, by=OPERATOR)
+    else:
+        outcome = decisions.cancel(args.order_ids, args.note, orders=orders, stock=stock, by=OPERATOR)
+    for order_id in outcome.done:
+        print(f"{args.command}\t{order_id}")
+    for refusal in outcome.refused:
+        print(f"refused\t{refusal}", file=sys.stderr)
+    return 1 if outcome.refused else 0
 
 
 def _products(args: argparse.Namespace) -> int:

@@ -176,16 +176,18 @@ def test_hold_release_and_cancel_give_stock_back_and_say_who_and_why(table: Memo
     assert table.levels(["A"])["A"].available == 10  # no waybill yet: back on the shelf
 
     released = decisions.release(
-        [order_id], "buyer confirmed", orders=table, workflow=workflow, by="operator:ann"
+        [order_id], "buyer confirmed", orders=table, stock=table, workflow=workflow, by="operator:ann"
     )
-    assert released.done == [order_id] and table.get_order(order_id).status == S.PENDING_REVIEW
-    assert _review(table, order_id).approved  # packed before: reserved again, nothing repacked
+    # Packed before it was held: back where its package is, its stock reserved again, nothing repacked.
+    assert released.done == [order_id] and table.get_order(order_id).status == S.PENDING_PROCESSING
+    assert workflow.started == [order_id]  # the waybill is requested by the workflow
     assert table.levels(["A"])["A"].available == 6 and len(table.get_packages(order_id)) == 1
 
     cancelled = decisions.cancel([order_id], "buyer cancelled", orders=table, stock=table, by="operator:ann")
     assert cancelled.done == [order_id] and table.get_order(order_id).status == S.CANCELLED
     assert table.levels(["A"])["A"].available == 10
-    assert decisions.release([order_id], "again", orders=table, workflow=workflow, by="op").refused
+    again = decisions.release([order_id], "again", orders=table, stock=table, workflow=workflow, by="op")
+    assert again.refused
 
 
 def test_stock_falling_to_its_reorder_point_is_announced_once(table: MemoryTable) -> None:

@@ -50,7 +50,11 @@ ALLOWED_TRANSITIONS: dict[FulfilmentStatus, frozenset[FulfilmentStatus]] = {
     # Resumed by itself once the pairing is added, or the stock arrives: reviewed again.
     S.NEEDS_PAIRING: frozenset({S.PENDING_REVIEW, S.ON_HOLD, S.CANCELLED}),
     S.OUT_OF_STOCK: frozenset({S.PENDING_REVIEW, S.ON_HOLD, S.CANCELLED}),
-    S.ON_HOLD: frozenset({S.PENDING_REVIEW, S.CANCELLED}),
+    # Released: reviewed again, or, once packed, back where its packages are.
+    S.ON_HOLD: frozenset(
+        {S.PENDING_REVIEW, S.CANCELLED, S.PENDING_PROCESSING, S.WAYBILL_REQUESTED, S.WAYBILL_FAILED}
+        | {S.TO_PRINT, S.AWAITING_SCAN}
+    ),
     S.PENDING_PROCESSING: frozenset({S.WAYBILL_REQUESTED, S.ON_HOLD, S.CANCELLED}),
     # waybill_requested -> waybill_requested never happens: a second claim is a replay.
     S.WAYBILL_REQUESTED: frozenset({S.TO_PRINT, S.WAYBILL_FAILED, S.ON_HOLD, S.CANCELLED}),

@@ -11,7 +11,9 @@ from collections.abc import Callable, Iterable
 from pydantic import BaseModel, Field
 
 from parcelflow.domain.errors import BusinessError, OrderNotFound
-from parcelflow.domain.statuses import FulfilmentStatus, IllegalTransition, is_before_shipping
+from parcelflow.domain.rules import warehouse_totals
+from parcelflow.domain.statuses import FulfilmentStatus, IllegalTransition, is_before_shipping, rollup
+from parcelflow.domain.stock import Shortage, reservation_lines
 from parcelflow.ports import OrderBook, Stock, WorkflowStarter
 from parcelflow.services.holds import hold_order
 from parcelflow.services.workflows import start_workflow
@@ -60,22 +62,32 @@ def hold(order_ids: Iterable[str], note: str, *, orders: OrderBook, stock: Stock
 
 
 def release(
-    order_ids: Iterable[str], note: str, *, orders: OrderBook, workflow: WorkflowStarter, by: str
+    order_ids: Iterable[str],
+    note: str,
+    *,
+    orders: OrderBook,
+    stock: Stock,
+    workflow: WorkflowStarter,
+    by: str,
 ) -> Decisions:
-    """on_hold → pending_review: the review runs again from the start (pairing, rules, stock)."""
+    """on_hold → pending_review: the review runs again from the start (pairing, rules, stock). An order
+    held after it was packed goes back where its packages are, with its stock reserved again; its
+    workflow carries on (a package without a waybill gets one)."""
 
     def one(order_id: str) -> None:
-        order = orders.get_order(order_id)
+        view = orders.get_order_view(order_id)
+        order = view.order
         if order.status != S.ON_HOLD:
             raise DecisionRefused(f"it is {order.status}, not on hold")
         if order.intercept:
             raise DecisionRefused(f"it was intercepted ({order.intercept}): its label may be on a parcel")
+        target = rollup([p.status for p in view.packages]) if view.packages else S.PENDING_REVIEW
+        if view.packages and order.pairing is not None:
+            reserved = stock.reserve(order_id, reservation_lines(warehouse_totals(order)), by=by)
+            if isinstance(reserved, Shortage):
+                raise DecisionRefused(f"{reserved.describe()}: receive stock first")
         released = orders.transition_order(
-            order_id,
-            S.PENDING_REVIEW,
-            reason=f"released by {by}: {note}",
-            by=by,
-            changes={"hold_reason": None},
+            order_id, target, reason=f"released by {by}: {note}", by=by, changes={"hold_reason": None}
         )
         start_workflow(released, orders=orders, workflow=workflow)
 

@@ -16,10 +16,18 @@ from pydantic import BaseModel
 
 from parcelflow.domain import rules
 from parcelflow.domain.catalogue import Product
-from parcelflow.domain.errors import ChannelNotFound
-from parcelflow.domain.models import LinePairing, Order, Package, Store, utcnow
+from parcelflow.domain.errors import BusinessError, ChannelNotFound
+from parcelflow.domain.models import LinePairing, Order, Store, utcnow
 from parcelflow.domain.pairing import NeedsPairing, PairedOrder, pair_order
-from parcelflow.domain.review_rules import OrderFacts, RuleDecision, SkuAttribute, SkuFacts, evaluate
+from parcelflow.domain.review_rules import (
+    OrderFacts,
+    RuleDecision,
+    RuleTrace,
+    SkuAttribute,
+    SkuFacts,
+    evaluate,
+    explain,
+)
 from parcelflow.domain.statuses import PACKAGE_PROGRESS, FulfilmentStatus
 from parcelflow.domain.stock import Shortage, fell_to_reorder_point, reservation_lines
 from parcelflow.ports import Catalogue, OrderBook, RuleBook, Stock, StockEvents
@@ -27,6 +35,10 @@ from parcelflow.services.holds import hold_order
 
 BY = "review_order"
 S = FulfilmentStatus
+
+
+class NotPaired(BusinessError):
+    pass
 
 
 class ReviewOutcome(BaseModel):
@@ -63,12 +75,6 @@ def review_order(
     built_in = rules.review(order)
     if not built_in.approved:
         return hold(built_in.reason)
-
-    existing = orders.get_packages(order_id)
-    if existing:  # packed before it was held, then released: its stock is reserved again, nothing repacked
-        if order.pairing is None:
-            raise ValueError(f"order {order_id} has packages but no pairing")
-        return _send_packed_on(order, existing, orders=orders, stock=stock)
 
     store = catalogue.get_store(order.store_id)
     paired = pair_order(order, catalogue.pairing_book(store.store_id, store.marketplace, _skus(order)))
@@ -114,15 +120,28 @@ def review_order(
     return _approved(order_id, why, [p.package_id for p in packages])
 
 
-def _send_packed_on(
-    order: Order, packages: list[Package], *, orders: OrderBook, stock: Stock
-) -> ReviewOutcome:
-    reserved = stock.reserve(order.order_id, reservation_lines(rules.warehouse_totals(order)), by=BY)
-    if isinstance(reserved, Shortage):
-        return _out_of_stock(orders, reserved)
-    why = "released: packed before it was held"
-    orders.transition_order(order.order_id, S.PENDING_PROCESSING, reason=why, by=BY)
-    return _approved(order.order_id, why, [p.package_id for p in packages])
+def explain_order(
+    order_id: str,
+    *,
+    orders: OrderBook,
+    catalogue: Catalogue,
+    rulebook: RuleBook,
+    now: Callable[[], datetime] = utcnow,
+) -> list[RuleTrace]:
+    """Which rule matches the order and why, and where each other stops: read only, nothing changes."""
+    order = orders.get_order(order_id)
+    store = catalogue.get_store(order.store_id)
+    if order.pairing is None:
+        paired = pair_order(order, catalogue.pairing_book(store.store_id, store.marketplace, _skus(order)))
+        if isinstance(paired, NeedsPairing):
+            raise NotPaired(f"order {order_id}: no pairing for {', '.join(paired.platform_skus)} yet")
+        order = order.model_copy(update={"pairing": _line_pairings(paired)})
+    totals = rules.warehouse_totals(order)
+    products = catalogue.get_products(totals)
+    missing = [sku for sku in totals if sku not in products]
+    if missing:
+        raise rules.NotInCatalogue(missing)
+    return explain(_facts(order, store, totals, products, now()), rulebook.get_rules())
 
 
 def tell_low_stock(stock: Stock, events: StockEvents, taken: dict[str, int]) -> None:
