@@ -6,12 +6,16 @@
   SP-API adapter from the sandbox (goal: at most 11; a getOrders + getOrderItems client needs over 2,000).
 - sync.amazon.orders_per_s: the same read, through the adapter, with rate limits off on both sides.
 - sync.aliexpress.calls_per_1000_orders: the same for AliExpress (order pages plus one receipt info each).
+- review.orders_per_s: review (pair, rules, reserve, pack) of 100 orders, in-process against the embedded
+  AWS (moto over HTTP, one DynamoDB request at a time).
+- stock.last_unit_winners: 8 concurrent reservations of the last unit of a SKU; must be 1.
 """
 
 from __future__ import annotations
 
 import statistics
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import httpx
@@ -19,8 +23,10 @@ import httpx
 from infra.local import scenario
 from infra.local.sandboxes.aliexpress import AliExpressSandbox
 from infra.local.sandboxes.amazon import AmazonSandbox
+from parcelflow import deps
 from parcelflow.adapters.marketplaces.aliexpress import AliExpressClient
 from parcelflow.adapters.marketplaces.amazon import AmazonSpApiClient
+from parcelflow.adapters.marketplaces.amazon import map_order as amazon_map_order
 from parcelflow.domain import rules
 from parcelflow.domain.label import render_label
 from parcelflow.domain.models import (
@@ -34,9 +40,14 @@ from parcelflow.domain.models import (
     utcnow,
 )
 from parcelflow.domain.statuses import FulfilmentStatus
+from parcelflow.domain.stock import Reservation
 from parcelflow.ports import MarketplaceClient
+from parcelflow.services.intake import take_platform_order
+from parcelflow.services.review import review_order
 
 PIPELINE_ORDERS = 200
+REVIEW_ORDERS = 100
+RACERS = 8
 LABELS = 300
 SYNC_ORDERS = 1000
 
@@ -98,6 +109,40 @@ def bench_pipeline() -> float:
     return PIPELINE_ORDERS / elapsed
 
 
+def bench_review_and_stock() -> tuple[float, int]:
+    """(orders reviewed per second, in-process against the embedded AWS; winners of the last unit among
+    RACERS concurrent reservations, which must be 1)."""
+    with scenario.world() as w:
+        store = deps.catalogue().get_store(scenario.STORE_ID)
+        order_ids = []
+        for i in range(REVIEW_ORDERS):
+            placed = w.amazon.add_order(items=[(scenario.SKUS[i % len(scenario.SKUS)], 1)])
+            platform_order = amazon_map_order(w.amazon.order(placed["orderId"]))
+            order_ids.append(take_platform_order(store, platform_order, orders=deps.orders()).order.order_id)
+        started = time.perf_counter()
+        for order_id in order_ids:
+            outcome = review_order(
+                order_id,
+                orders=deps.orders(),
+                catalogue=deps.catalogue(),
+                rulebook=deps.rulebook(),
+                stock=deps.stock(),
+                events=deps.stock_events(),
+            )
+            if not outcome.approved:
+                raise RuntimeError(f"{order_id} was not approved: {outcome.reason}")
+        elapsed = time.perf_counter() - started
+        deps.stock().receive("LAST-UNIT", 1, why="bench", by="bench")
+        with ThreadPoolExecutor(max_workers=RACERS) as pool:
+            answers = list(
+                pool.map(
+                    lambda n: deps.stock().reserve(f"race-{n}", {"LAST-UNIT": 1}, by="bench"), range(RACERS)
+                )
+            )
+        winners = sum(isinstance(answer, Reservation) for answer in answers)
+    return REVIEW_ORDERS / elapsed, winners
+
+
 def _read_all(client: MarketplaceClient) -> int:
     since = utcnow() - timedelta(days=1)
     pages = list(client.fetch_changes(SyncCursor(since=since)))
@@ -138,6 +183,9 @@ def main() -> None:
         f"sync.aliexpress.calls_per_1000_orders: {bench_aliexpress_sync() * 1000 // SYNC_ORDERS}", flush=True
     )
     print(f"label.render_ms_per_label: {bench_labels():.2f}", flush=True)
+    reviews_per_s, winners = bench_review_and_stock()
+    print(f"review.orders_per_s: {reviews_per_s:.1f}", flush=True)
+    print(f"stock.last_unit_winners: {winners}", flush=True)
     print(f"pipeline.orders_per_s: {bench_pipeline():.2f}", flush=True)
 
 
