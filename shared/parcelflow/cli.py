@@ -29,7 +29,8 @@ Commands (`python -m parcelflow.cli COMMAND --help` for each):
   stock purchase-list [--csv]   what to buy: waiting demand, reorder point, sales of 7 and 30 days
   rules apply FILE          replace the review rules with a YAML or JSON file (docs/examples/rules.yaml)
   rules show                the rules in force, as JSON
-  rules explain ORDER       which rule matches the order and why, and where each other one stops
+  rules explain ORDER|--pending   which rule matches the order (or each pending one) and why, and where
+                            each other one stops
   approve|hold|release|cancel ORDER ... --note NOTE   an operator's decision, audited
 """
 
@@ -123,8 +124,12 @@ def main(argv: list[str] | None = None) -> int:
     rules_apply = rule_commands.add_parser("apply", help="replace the rules with a file")
     rules_apply.add_argument("file", type=Path)
     rule_commands.add_parser("show", help="the rules in force")
-    rules_explain = rule_commands.add_parser("explain", help="how the rules see an order")
-    rules_explain.add_argument("order_id")
+    rules_explain = rule_commands.add_parser(
+        "explain", help="how the rules see an order (or every pending one)"
+    )
+    target = rules_explain.add_mutually_exclusive_group(required=True)
+    target.add_argument("order_id", nargs="?")
+    target.add_argument("--pending", action="store_true", help="every order waiting for review")
     for decision in ("approve", "hold", "release", "cancel"):
         decide = commands.add_parser(decision, help=f"{decision} orders (audited)")
         decide.add_argument("order_ids", nargs="+")
@@ -155,7 +160,9 @@ def _run(args: argparse.Namespace) -> int:
             print(f"HELD\t{held.package_id}\t{held.reason}", file=sys.stderr)
     elif args.command == "orders":
         for order in deps.orders().list_orders_by_status(args.status):
-            print(f"{order.order_id}\t{order.status}\t{order.hold_reason or ''}\t{order.alert or ''}")
+            waiting = ", ".join(order.waiting_for)
+            notes = [order.hold_reason or "", waiting, order.manual_review or "", order.alert or ""]
+            print("\t".join([order.order_id, str(order.status), *notes]).rstrip())
     elif args.command == "rejected":
         for rejected in deps.ledger().list_rejected_orders():
             print(f"{rejected.platform_order_id}\t{rejected.error}")
@@ -320,12 +327,19 @@ def _rules(args: argparse.Namespace) -> int:
         deps.rulebook().put_rules(rule_set)
         print(f"{len(rule_set.rules)} rules in force")
         return 0
-    traces = explain_order(
-        args.order_id, orders=deps.orders(), catalogue=deps.catalogue(), rulebook=deps.rulebook()
+    order_ids = (
+        [o.order_id for o in deps.orders().list_orders_by_status(FulfilmentStatus.PENDING_REVIEW, limit=1000)]
+        if args.pending
+        else [args.order_id]
     )
-    for trace in traces:
-        detail = "; ".join(trace.held) if trace.status == "matched" else (trace.failed or "")
-        print(f"{trace.position}\t{trace.name}\t{trace.status}\t{detail}")
+    for order_id in order_ids:
+        traces = explain_order(
+            order_id, orders=deps.orders(), catalogue=deps.catalogue(), rulebook=deps.rulebook()
+        )
+        for trace in traces:
+            detail = "; ".join(trace.held) if trace.status == "matched" else (trace.failed or "")
+            prefix = f"{order_id}\t" if args.pending else ""
+            print(f"{prefix}{trace.position}\t{trace.name}\t{trace.status}\t{detail}")
     return 0
 
 

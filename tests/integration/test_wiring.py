@@ -58,3 +58,33 @@ def test_the_operator_imports_the_catalogue_and_a_bad_file_changes_nothing(
     assert "sku" in err and "nothing imported" in err
     assert deps.catalogue().get_products(["CASE-NEW"]) == {}  # the good rows of a bad file are not kept
     deps.reset()
+
+
+def test_the_rules_explain_every_order_waiting_for_review(
+    aws: Deployment, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from parcelflow.domain.review_rules import load_rules
+    from parcelflow.services.intake import take_platform_order
+
+    for name, value in {
+        "TABLE_NAME": aws.physical_ids["OrdersTable"],
+        "LABEL_BUCKET": aws.physical_ids["LabelBucket"],
+        "IDEMPOTENCY_TABLE": aws.physical_ids["IdempotencyTable"],
+    }.items():
+        monkeypatch.setenv(name, value)
+    deps.reset()
+    deps.catalogue().put_store(factories.store())
+    factories.seed_catalogue(deps.catalogue())
+    rules = (
+        "rules:\n  - name: US orders\n    conditions: {countries: {in: [US]}}\n    actions: {tags: [us]}\n"
+    )
+    deps.rulebook().put_rules(load_rules(rules, filename="r.yaml"))
+    for platform_id in ("111-1", "111-2"):
+        take_platform_order(factories.store(), factories.platform_order(platform_id), orders=deps.orders())
+    assert cli.main(["rules", "explain", "--pending"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split("\t")[:4] for line in lines] == [
+        ["amzus1-111-1", "1", "US orders", "matched"],
+        ["amzus1-111-2", "1", "US orders", "matched"],
+    ]
+    deps.reset()

@@ -199,3 +199,14 @@ def test_stock_falling_to_its_reorder_point_is_announced_once(table: MemoryTable
             order_id, orders=table, catalogue=table, rulebook=table, stock=table, events=events
         ).approved
     assert [(level.sku, level.available) for level in events.announced] == [("A", 4)]
+
+
+def test_an_address_the_channel_cannot_take_is_held_before_any_carrier_sees_it(table: MemoryTable) -> None:
+    table.put_channel(factories.channel(requires_phone=True))
+    no_phone = _order(table, "111-NOPHONE", ("A", 1), shipping_address=factories.address(phone=None))
+    outcome = _review(table, no_phone)
+    assert not outcome.approved and "no phone" in outcome.reason
+    assert table.get_order(no_phone).status == S.ON_HOLD and table.get_packages(no_phone) == []
+    no_postcode = _order(table, "111-NOZIP", ("A", 1), shipping_address=factories.address(postcode=None))
+    assert "no postcode" in _review(table, no_postcode).reason
+    assert table.levels(["A"])["A"].available == 10  # nothing reserved for either

@@ -262,6 +262,10 @@ class Channel(Model):
     max_weight_g: int = Field(gt=0)
     carrier_code: str  # the marketplace's name for the carrier when confirming the shipment
     shipping_method: str
+    # What the channel's carrier needs of the recipient's address: an order without it is held at review,
+    # before any carrier sees it.
+    requires_postcode: bool = True
+    requires_phone: bool = False
 
 
 class DeclarationDefaults(Model):

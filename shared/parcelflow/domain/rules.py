@@ -7,7 +7,9 @@ from dataclasses import dataclass
 
 from parcelflow.domain.catalogue import Product, declaration_for
 from parcelflow.domain.catalogue import weight_g as catalogue_weight_g
+from parcelflow.domain.errors import BusinessError
 from parcelflow.domain.models import (
+    Address,
     Channel,
     Order,
     Package,
@@ -63,7 +65,17 @@ class PackageTooHeavy(Exception):
         )
 
 
-class NotInCatalogue(Exception):
+def address_gaps(address: Address, channel: Channel) -> list[str]:
+    """What the channel needs of the address and the order lacks: ["postcode", "phone"] or fewer."""
+    gaps = []
+    if channel.requires_postcode and not (address.postcode or "").strip():
+        gaps.append("postcode")
+    if channel.requires_phone and not (address.phone or "").strip():
+        gaps.append("phone")
+    return gaps
+
+
+class NotInCatalogue(BusinessError):
     def __init__(self, skus: list[str]) -> None:
         super().__init__(f"warehouse SKU {', '.join(skus)} not in the catalogue: import it (products import)")
         self.skus = skus

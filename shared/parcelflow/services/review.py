@@ -106,6 +106,11 @@ def review_order(
     except (ChannelNotFound, rules.PackageTooHeavy, ValueError) as problem:
         # An operator has to act (set up the channel, split the order): it waits on hold, saying why.
         return hold(f"cannot be packed: {problem}")
+    gaps = rules.address_gaps(order.shipping_address, channel) if order.shipping_address else []
+    if gaps:
+        return hold(
+            f"address incomplete for {channel.name}: no {' and no '.join(gaps)} (fix-address, then release)"
+        )
 
     reserved = stock.reserve(order_id, lines, by=BY)
     if isinstance(reserved, Shortage):
