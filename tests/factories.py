@@ -11,7 +11,6 @@ from parcelflow.domain.catalogue import Dimensions, Product
 from parcelflow.domain.models import (
     Address,
     Channel,
-    DeclarationDefaults,
     LinePairing,
     Marketplace,
     Money,
@@ -65,13 +64,6 @@ def store(**overrides: Any) -> Store:
         "marketplace_ids": ["ATVPDKIKX0DER"],
         "default_channel": "YT-US",
         "sender": sender(),
-        "declaration": DeclarationDefaults(
-            name_en="Phone case",
-            name_local="手机壳",
-            unit_value=Money(amount=Decimal("5.00"), currency="USD"),
-            unit_weight_g=120,
-            hs_code="392690",
-        ),
     }
     return Store(**(values | overrides))
 

@@ -27,7 +27,7 @@ from infra.local.stack import EmbeddedAws
 from infra.local.template import Template
 from parcelflow import deps
 from parcelflow.domain.catalogue import Attribute, Dimensions, Product
-from parcelflow.domain.models import Address, Channel, DeclarationDefaults, Marketplace, Money, Order, Store
+from parcelflow.domain.models import Address, Channel, Marketplace, Money, Order, Store
 from parcelflow.domain.pairing import Component, Match, Pairing, Scope
 from parcelflow.domain.review_rules import load_rules
 from parcelflow.services.labels import PrintBatch, print_labels
@@ -212,13 +212,6 @@ def sample_store(endpoint: str, marketplace_id: str) -> Store:
             postcode="518103",
             country_code="CN",
             phone="+86 755 2345 6789",
-        ),
-        declaration=DeclarationDefaults(
-            name_en="Phone accessory",
-            name_local="手机配件",
-            unit_value=Money(amount=Decimal("4.50"), currency="USD"),
-            unit_weight_g=90,
-            hs_code="392690",
         ),
     )
 

@@ -285,7 +285,9 @@ class Store(Model):
     marketplace_ids: list[str] = Field(default_factory=list)
     default_channel: str
     sender: Address
-    declaration: DeclarationDefaults
+    # No longer used: the customs declaration comes from the warehouse catalogue (domain/catalogue.py).
+    # Kept optional so that registrations written before it still load.
+    declaration: DeclarationDefaults | None = None
     sync_every_minutes: int = Field(default=15, ge=1, le=1440)
 
     @field_validator("endpoint")
