@@ -36,13 +36,7 @@ def test_the_confirmation_consumer_builds_clients_on_their_part_of_the_rate(
 def test_the_operator_imports_the_catalogue_and_a_bad_file_changes_nothing(
     aws: Deployment, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    for name, value in {
-        "TABLE_NAME": aws.physical_ids["OrdersTable"],
-        "LABEL_BUCKET": aws.physical_ids["LabelBucket"],
-        "IDEMPOTENCY_TABLE": aws.physical_ids["IdempotencyTable"],
-    }.items():
-        monkeypatch.setenv(name, value)
-    deps.reset()
+    _operator_environment(aws, monkeypatch)
     example = Path(__file__).resolve().parents[2] / "docs" / "examples" / "products.csv"
     assert cli.main(["products", "import", str(example)]) == 0
     assert "products imported" in capsys.readouterr().out
@@ -66,13 +60,7 @@ def test_the_rules_explain_every_order_waiting_for_review(
     from parcelflow.domain.review_rules import load_rules
     from parcelflow.services.intake import take_platform_order
 
-    for name, value in {
-        "TABLE_NAME": aws.physical_ids["OrdersTable"],
-        "LABEL_BUCKET": aws.physical_ids["LabelBucket"],
-        "IDEMPOTENCY_TABLE": aws.physical_ids["IdempotencyTable"],
-    }.items():
-        monkeypatch.setenv(name, value)
-    deps.reset()
+    _operator_environment(aws, monkeypatch)
     deps.catalogue().put_store(factories.store())
     factories.seed_catalogue(deps.catalogue())
     rules = (
@@ -87,4 +75,15 @@ def test_the_rules_explain_every_order_waiting_for_review(
         ["amzus1-111-1", "1", "US orders", "matched"],
         ["amzus1-111-2", "1", "US orders", "matched"],
     ]
+    deps.reset()
+
+
+def _operator_environment(aws: Deployment, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What an operator's shell holds: the stack's table and bucket names."""
+    for name, value in {
+        "TABLE_NAME": aws.physical_ids["OrdersTable"],
+        "LABEL_BUCKET": aws.physical_ids["LabelBucket"],
+        "IDEMPOTENCY_TABLE": aws.physical_ids["IdempotencyTable"],
+    }.items():
+        monkeypatch.setenv(name, value)
     deps.reset()

@@ -132,12 +132,67 @@ def _status_keys(kind: str, status: FulfilmentStatus, entity_id: str, at: dateti
     return {"status_key": f"{kind}#{status}", "status_sort": f"{at.isoformat()}#{entity_id}"}
 
 
-class DynamoDbTable:
-    """The one table (OrdersTable) as the three ports it holds: Catalogue, SyncLedger and OrderBook."""
+class TableItems:
+    """Reads and writes of items on the one table, shared by its adapters (the ports' and the stock's)."""
 
     def __init__(self, table_name: str, client: DynamoDBClient) -> None:
         self._table = table_name
         self._db = client
+
+    def _put(self, attrs: dict[str, Any]) -> None:
+        self._db.put_item(TableName=self._table, Item=_to_item(attrs))
+
+    def _get(self, pk: str, sk: str) -> dict[str, Any] | None:
+        found = self._db.get_item(
+            TableName=self._table, Key=_to_item({"pk": pk, "sk": sk}), ConsistentRead=True
+        )
+        return found.get("Item")
+
+    def _query_partition(
+        self,
+        pk: str,
+        sk_prefix: str | None = None,
+        *,
+        newest_first: bool = False,
+        limit: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """A partition's items in sort-key order (newest_first: reversed), paged through, up to `limit`."""
+        condition = "pk = :pk" + (" AND begins_with(sk, :prefix)" if sk_prefix else "")
+        values: dict[str, Any] = {":pk": pk} | ({":prefix": sk_prefix} if sk_prefix else {})
+        items: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": condition,
+            "ExpressionAttributeValues": _to_item(values),
+            "ConsistentRead": True,
+            "ScanIndexForward": not newest_first,
+        }
+        while limit is None or len(items) < limit:
+            if limit is not None:
+                kwargs["Limit"] = limit - len(items)
+            page = self._db.query(**kwargs)
+            items += page["Items"]
+            if "LastEvaluatedKey" not in page:
+                break
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return items
+
+    def _batch_get(self, keys: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        found: dict[tuple[str, str], dict[str, Any]] = {}
+        for start in range(0, len(keys), 100):
+            pending: dict[str, Any] = {
+                self._table: {"Keys": keys[start : start + 100], "ConsistentRead": True}
+            }
+            while pending:
+                page = self._db.batch_get_item(RequestItems=pending)
+                for item in page["Responses"].get(self._table, []):
+                    found[(item["pk"]["S"], item["sk"]["S"])] = item
+                pending = page.get("UnprocessedKeys") or {}
+        return [found[(k["pk"]["S"], k["sk"]["S"])] for k in keys if (k["pk"]["S"], k["sk"]["S"]) in found]
+
+
+class DynamoDbTable(TableItems):
+    """The one table (OrdersTable) as the ports it holds: Catalogue, RuleBook, SyncLedger and OrderBook."""
 
     # --- stores, channels and sync cursors -------------------------------------------------------
 
@@ -786,32 +841,6 @@ class DynamoDbTable:
             raise OrderNotFound(order_id)
         return order, packages
 
-    def _put(self, attrs: dict[str, Any]) -> None:
-        self._db.put_item(TableName=self._table, Item=_to_item(attrs))
-
-    def _get(self, pk: str, sk: str) -> dict[str, Any] | None:
-        found = self._db.get_item(
-            TableName=self._table, Key=_to_item({"pk": pk, "sk": sk}), ConsistentRead=True
-        )
-        return found.get("Item")
-
-    def _query_partition(self, pk: str, sk_prefix: str | None = None) -> list[dict[str, Any]]:
-        condition = "pk = :pk" + (" AND begins_with(sk, :prefix)" if sk_prefix else "")
-        values: dict[str, Any] = {":pk": pk} | ({":prefix": sk_prefix} if sk_prefix else {})
-        items: list[dict[str, Any]] = []
-        kwargs: dict[str, Any] = {
-            "TableName": self._table,
-            "KeyConditionExpression": condition,
-            "ExpressionAttributeValues": _to_item(values),
-            "ConsistentRead": True,
-        }
-        while True:
-            page = self._db.query(**kwargs)
-            items += page["Items"]
-            if "LastEvaluatedKey" not in page:
-                return items
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-
     def _query_status(self, status_key: str, limit: int) -> list[dict[str, Any]]:
         """The index holds keys only (cheap to rewrite on every change); the items come by batch get."""
         keys: list[dict[str, Any]] = []
@@ -850,16 +879,3 @@ class DynamoDbTable:
             if "LastEvaluatedKey" not in page:
                 return
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-
-    def _batch_get(self, keys: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        found: dict[tuple[str, str], dict[str, Any]] = {}
-        for start in range(0, len(keys), 100):
-            pending: dict[str, Any] = {
-                self._table: {"Keys": keys[start : start + 100], "ConsistentRead": True}
-            }
-            while pending:
-                page = self._db.batch_get_item(RequestItems=pending)
-                for item in page["Responses"].get(self._table, []):
-                    found[(item["pk"]["S"], item["sk"]["S"])] = item
-                pending = page.get("UnprocessedKeys") or {}
-        return [found[(k["pk"]["S"], k["sk"]["S"])] for k in keys if (k["pk"]["S"], k["sk"]["S"]) in found]

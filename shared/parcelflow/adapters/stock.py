@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from parcelflow.adapters.dynamodb import _as_model, _to_item
+from parcelflow.adapters.dynamodb import TableItems, _as_model, _to_item
 from parcelflow.domain import limits
 from parcelflow.domain.errors import ConcurrentChange
 from parcelflow.domain.models import utcnow
@@ -40,7 +40,7 @@ from parcelflow.domain.stock import (
 )
 
 if TYPE_CHECKING:
-    from mypy_boto3_dynamodb import DynamoDBClient
+    pass
 
 STOCK_PK = "STOCK"
 RESERVATION_SK = "RESERVATION"
@@ -83,12 +83,8 @@ def _movements_pk(sku: str) -> str:
     return f"MOVEMENTS#{sku}"
 
 
-class DynamoDbStock:
+class DynamoDbStock(TableItems):
     """Stock levels, reservations and movements on the one table."""
-
-    def __init__(self, table_name: str, client: DynamoDBClient) -> None:
-        self._table = table_name
-        self._db = client
 
     # --- goods in and settings -------------------------------------------------------------------
 
@@ -244,29 +240,20 @@ class DynamoDbStock:
     def levels(self, skus: Iterable[str]) -> dict[str, StockLevel]:
         """BatchGetItem, 100 keys at a time, consistent."""
         keys = [_to_item({"pk": STOCK_PK, "sk": sku}) for sku in sorted(set(skus))]
-        levels: dict[str, StockLevel] = {}
-        for start in range(0, len(keys), 100):
-            pending: dict[str, Any] = {
-                self._table: {"Keys": keys[start : start + 100], "ConsistentRead": True}
-            }
-            while pending:
-                page = self._db.batch_get_item(RequestItems=pending)
-                for item in page["Responses"].get(self._table, []):
-                    level = _as_model(StockLevel, item)
-                    levels[level.sku] = level
-                pending = page.get("UnprocessedKeys") or {}
-        return levels
+        levels = [_as_model(StockLevel, item) for item in self._batch_get(keys)]
+        return {level.sku: level for level in levels}
 
     def list_levels(self) -> list[StockLevel]:
         """Query `pk = STOCK`, every page; by SKU."""
-        return [_as_model(StockLevel, i) for i in self._query(STOCK_PK)]
+        return [_as_model(StockLevel, i) for i in self._query_partition(STOCK_PK)]
 
     def movements(self, sku: str, limit: int = 100) -> list[Movement]:
         """Query `pk = MOVEMENTS#<sku>` backwards (ScanIndexForward=False): the newest `limit`."""
         if limit < 1:
             return []
         return [
-            _as_model(Movement, i) for i in self._query(_movements_pk(sku), newest_first=True, limit=limit)
+            _as_model(Movement, i)
+            for i in self._query_partition(_movements_pk(sku), newest_first=True, limit=limit)
         ]
 
     # --- helpers ---------------------------------------------------------------------------------
@@ -376,35 +363,6 @@ class DynamoDbStock:
     def _level(self, sku: str) -> StockLevel | None:
         item = self._get(STOCK_PK, sku)
         return _as_model(StockLevel, item) if item else None
-
-    def _get(self, pk: str, sk: str) -> dict[str, Any] | None:
-        found = self._db.get_item(
-            TableName=self._table, Key=_to_item({"pk": pk, "sk": sk}), ConsistentRead=True
-        )
-        return found.get("Item")
-
-    def _query(
-        self, pk: str, *, newest_first: bool = False, limit: int | None = None
-    ) -> list[dict[str, Any]]:
-        kwargs: dict[str, Any] = {
-            "TableName": self._table,
-            "KeyConditionExpression": "pk = :pk",
-            "ExpressionAttributeValues": _to_item({":pk": pk}),
-            "ConsistentRead": True,
-            "ScanIndexForward": not newest_first,
-        }
-        if limit is not None:
-            kwargs["Limit"] = limit
-        items: list[dict[str, Any]] = []
-        while limit is None or len(items) < limit:
-            page = self._db.query(**kwargs)
-            items += page["Items"]
-            if "LastEvaluatedKey" not in page:
-                break
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-            if limit is not None:
-                kwargs["Limit"] = limit - len(items)
-        return items if limit is None else items[:limit]
 
 
 def _cancellation_reasons(exc: ClientError) -> Sequence[dict[str, Any]]:
