@@ -32,10 +32,17 @@ class MemoryStock:
         self.stock: dict[str, StockLevel] = {}
         self.reservations: dict[str, Reservation] = {}
         self.moves: dict[str, list[Movement]] = {}  # sku -> movements, oldest first
+        self.receipts: set[str] = set()
 
-    def receive(self, sku: str, quantity: int, *, why: str, by: str) -> StockLevel:
+    def receive(
+        self, sku: str, quantity: int, *, why: str, by: str, receipt: str | None = None
+    ) -> StockLevel:
         check_received(quantity)
         with self._lock:
+            if receipt is not None:
+                if receipt in self.receipts:
+                    return self.stock[sku]
+                self.receipts.add(receipt)
             level = self._change(sku, on_hand=quantity)
             self._move(sku, MovementKind.RECEIVED, quantity, 0, why=why, order_id=None, by=by)
             return level

@@ -23,6 +23,7 @@ Commands (`python -m parcelflow.cli COMMAND --help` for each):
                             takes no components); every order waiting on it goes on by itself
   pairings list             every pairing
   stock receive SKU QTY     goods in; the orders waiting for the SKU get it, earliest ship-by first
+  stock import FILE [--ref R]   goods in from a CSV (sku,quantity[,why]), all or nothing, once per line
   stock [--low]             on hand, reserved, available per SKU (--low: at or under the reorder point)
   stock reorder SKU N       set the reorder point
   stock movements SKU       why the figure is what it is: every change, newest first
@@ -55,7 +56,7 @@ from parcelflow.services.catalogue import import_products
 from parcelflow.services.labels import print_labels
 from parcelflow.services.reconcile import reconcile, redrive_confirmations
 from parcelflow.services.repairs import correct_address, correct_tracking, retry_order
-from parcelflow.services.resume import add_pairing, receive_stock
+from parcelflow.services.resume import add_pairing, import_stock, receive_stock
 from parcelflow.services.review import explain_order
 from parcelflow.services.stock_report import PurchaseLine, low_stock, purchase_list
 from parcelflow.services.stores import store_overview
@@ -112,6 +113,9 @@ def main(argv: list[str] | None = None) -> int:
     receive.add_argument("sku")
     receive.add_argument("quantity", type=int)
     receive.add_argument("--why", default="goods received")
+    stock_import = stock_commands.add_parser("import", help="goods in from a CSV file (sku,quantity[,why])")
+    stock_import.add_argument("file", type=Path)
+    stock_import.add_argument("--ref", help="the receipt's reference (the file's digest by default)")
     reorder = stock_commands.add_parser("reorder", help="set a SKU's reorder point")
     reorder.add_argument("sku")
     reorder.add_argument("reorder_point", type=int)
@@ -280,6 +284,24 @@ def _stock(args: argparse.Namespace) -> int:
         )
         print(f"{level.sku}\ton hand {level.on_hand}\tavailable {level.available}")
         print(f"orders sent on: {' '.join(resumed.resumed) or 'none'}")
+    elif args.stock_command == "import":
+        imported = import_stock(
+            args.file.read_bytes(),
+            reference=args.ref,
+            stock=stock,
+            events=deps.stock_events(),
+            orders=deps.orders(),
+            workflow=deps.workflow(),
+            by=OPERATOR,
+        )
+        for problem in imported.problems:
+            print(f"{args.file}: {problem}", file=sys.stderr)
+        if imported.problems:
+            print(f"{args.file}: nothing received", file=sys.stderr)
+            return 2
+        listed = " ".join(f"{sku} {n}" for sku, n in imported.received.items())
+        print(f"received: {listed} (a line received before under the same reference counts once)")
+        print(f"orders sent on: {' '.join(imported.resumed.resumed) or 'none'}")
     elif args.stock_command == "reorder":
         level = stock.set_reorder_point(args.sku, args.reorder_point)
         print(f"{level.sku}\treorder point {level.reorder_point}")

@@ -201,8 +201,11 @@ class Stock(Protocol):
     record) is one transaction, so two orders racing for the last unit cannot both get it.
     """
 
-    def receive(self, sku: str, quantity: int, *, why: str, by: str) -> StockLevel:
-        """Goods in: on hand rises by `quantity` (creates the SKU's stock item if needed)."""
+    def receive(
+        self, sku: str, quantity: int, *, why: str, by: str, receipt: str | None = None
+    ) -> StockLevel:
+        """Goods in: on hand rises by `quantity` (creates the SKU's stock item if needed). The same
+        `receipt` (a goods-in reference) received twice counts once."""
         ...
 
     def set_reorder_point(self, sku: str, reorder_point: int) -> StockLevel: ...

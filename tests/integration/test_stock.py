@@ -429,3 +429,10 @@ def test_an_order_whose_reservation_was_released_reserves_again(stock: AnyStock)
     again = stock.reserve("o-1", {"CASE-BLK": 2}, by="t")
     assert isinstance(again, Reservation) and again.state == ReservationState.HELD
     assert stock.levels(["CASE-BLK"])["CASE-BLK"].available == 1
+
+
+def test_the_same_goods_receipt_counts_once(stock: AnyStock) -> None:
+    stock.receive("CASE-BLK", 5, why="PO-7 line 1", by="ann", receipt="PO-7#1")
+    again = stock.receive("CASE-BLK", 5, why="PO-7 line 1", by="ann", receipt="PO-7#1")
+    assert again.on_hand == 5 and len(stock.movements("CASE-BLK")) == 1
+    assert stock.receive("CASE-BLK", 2, why="PO-7 line 2", by="ann", receipt="PO-7#2").on_hand == 7

@@ -14,7 +14,7 @@ from parcelflow.domain.review_rules import load_rules
 from parcelflow.domain.statuses import FulfilmentStatus
 from parcelflow.services import decisions
 from parcelflow.services.intake import take_platform_order
-from parcelflow.services.resume import add_pairing, receive_stock
+from parcelflow.services.resume import add_pairing, import_stock, receive_stock
 from parcelflow.services.review import ReviewOutcome, review_order
 from tests import factories
 from tests.fakes import FakeStockEvents, FakeWorkflow
@@ -210,3 +210,44 @@ def test_an_address_the_channel_cannot_take_is_held_before_any_carrier_sees_it(t
     no_postcode = _order(table, "111-NOZIP", ("A", 1), shipping_address=factories.address(postcode=None))
     assert "no postcode" in _review(table, no_postcode).reason
     assert table.levels(["A"])["A"].available == 10  # nothing reserved for either
+
+
+def test_a_stock_file_is_received_whole_once_and_sends_waiting_orders_on(table: MemoryTable) -> None:
+    waiting = _order(table, "111-WAIT", ("B", 15))
+    assert not _review(table, waiting).approved
+    bad = b"sku,quantity\nB,5\nB C,2\nA,-1\n"
+    refused = import_stock(
+        bad,
+        reference=None,
+        stock=table,
+        events=FakeStockEvents(),
+        orders=table,
+        workflow=FakeWorkflow(),
+        by="op",
+    )
+    assert refused.received == {} and [p.split(",")[0] for p in refused.problems] == ["line 3", "line 4"]
+    assert table.levels(["B"])["B"].on_hand == 10  # nothing of the bad file
+
+    good = "\ufeffsku,quantity,why\nB,5,PO-9\nA,3,PO-9\n".encode()
+    workflow = FakeWorkflow()
+    imported = import_stock(
+        good,
+        reference="PO-9",
+        stock=table,
+        events=FakeStockEvents(),
+        orders=table,
+        workflow=workflow,
+        by="op",
+    )
+    assert imported.received == {"B": 5, "A": 3} and imported.resumed.resumed == [waiting]
+    again = import_stock(
+        good,
+        reference="PO-9",
+        stock=table,
+        events=FakeStockEvents(),
+        orders=table,
+        workflow=workflow,
+        by="op",
+    )
+    assert again.received == {"B": 5, "A": 3}  # listed, but each receipt counts once:
+    assert table.levels(["B"])["B"].on_hand == 15 and table.levels(["A"])["A"].on_hand == 13

@@ -88,9 +88,14 @@ class DynamoDbStock(TableItems):
 
     # --- goods in and settings -------------------------------------------------------------------
 
-    def receive(self, sku: str, quantity: int, *, why: str, by: str) -> StockLevel:
+    def receive(
+        self, sku: str, quantity: int, *, why: str, by: str, receipt: str | None = None
+    ) -> StockLevel:
         """ADD on_hand and available (creating the item at zero first if it is new), with its movement.
-        Returns the level as read right after: later changes by others may be in it already."""
+        Returns the level as read right after: later changes by others may be in it already.
+
+        `receipt`: a goods-in reference kept (pk RECEIPTS) in the same transaction, so the same receipt
+        received again changes nothing."""
         check_received(quantity)
         movement = Movement(
             sku=sku,
@@ -115,12 +120,27 @@ class DynamoDbStock(TableItems):
                 ),
             }
         }
+        marker: list[Any] = []
+        if receipt is not None:
+            marker = [
+                {
+                    "Put": {
+                        "TableName": self._table,
+                        "Item": _to_item({"pk": "RECEIPTS", "sk": receipt, "sku": sku, "quantity": quantity}),
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                }
+            ]
         for attempt in range(_ATTEMPTS):
             try:
-                items: list[Any] = [update, self._movement_put(movement)]
+                items: list[Any] = [update, self._movement_put(movement), *marker]
                 self._db.transact_write_items(TransactItems=items)
             except ClientError as exc:
                 reasons = _cancellation_reasons(exc)
+                if marker and len(reasons) == len(items) and reasons[-1].get("Code") == _CHECK_FAILED:
+                    level = self._level(sku)  # received before under this receipt: a replay
+                    assert level is not None
+                    return level
                 if not _conflicted(reasons):
                     raise
                 _pause(attempt)

@@ -8,10 +8,14 @@ never decide who gets the last units; the review that follows finds it (a replay
 
 from __future__ import annotations
 
+import csv
+import hashlib
+import io
 from datetime import UTC, datetime
 
 from pydantic import BaseModel, Field
 
+from parcelflow.domain.catalogue import WAREHOUSE_SKU
 from parcelflow.domain.models import Order
 from parcelflow.domain.pairing import NeedsPairing, Pairing, pair_order
 from parcelflow.domain.rules import warehouse_totals
@@ -22,6 +26,7 @@ from parcelflow.services.review import tell_low_stock
 from parcelflow.services.workflows import start_workflow
 
 S = FulfilmentStatus
+MAX_RECEIVED = 10**9  # units of one line of goods in
 _LATEST = datetime.max.replace(tzinfo=UTC)
 
 
@@ -106,3 +111,65 @@ def _send_on(order: Order, reason: str, orders: OrderBook, workflow: WorkflowSta
         order.order_id, S.PENDING_REVIEW, reason=reason, by=by, changes={"waiting_for": []}
     )
     start_workflow(moved, orders=orders, workflow=workflow)
+
+
+class StockImport(BaseModel):
+    received: dict[str, int] = Field(default_factory=dict)  # sku -> units received by this import
+    problems: list[str] = Field(default_factory=list)  # "line N, field: why"; nothing received then
+    resumed: Resumed = Field(default_factory=Resumed)
+
+
+def import_stock(
+    content: bytes,
+    *,
+    reference: str | None,
+    stock: Stock,
+    events: StockEvents,
+    orders: OrderBook,
+    workflow: WorkflowStarter,
+    by: str,
+) -> StockImport:
+    """Goods in from a file (`sku,quantity[,why]`, UTF-8 CSV): every line or none. Each line is a receipt
+    `<reference>#<line>` (the reference defaults to the file's digest), so importing the same file again
+    receives nothing twice. The waiting orders then get their stock, earliest ship-by first."""
+    lines, problems = _stock_lines(content)
+    if problems:
+        return StockImport(problems=problems)
+    ref = reference or hashlib.sha256(content).hexdigest()[:16]
+    outcome = StockImport()
+    for number, sku, quantity, why in lines:
+        stock.receive(sku, quantity, why=why or f"goods in ({ref})", by=by, receipt=f"{ref}#{number}")
+        outcome.received[sku] = outcome.received.get(sku, 0) + quantity
+    outcome.resumed = resume_out_of_stock(
+        stock=stock, events=events, orders=orders, workflow=workflow, by=by, skus=set(outcome.received)
+    )
+    return outcome
+
+
+def _stock_lines(content: bytes) -> tuple[list[tuple[int, str, int, str]], list[str]]:
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return [], ["the file is not UTF-8: save it as CSV UTF-8"]
+    rows = list(csv.reader(io.StringIO(text)))
+    if not rows or [c.strip().lower() for c in rows[0][:2]] != ["sku", "quantity"]:
+        return [], ["line 1: the header must start with sku,quantity"]
+    lines, problems = [], []
+    for number, row in enumerate(rows[1:], start=2):
+        if not any(cell.strip() for cell in row):
+            continue
+        sku = row[0].strip() if row else ""
+        if not WAREHOUSE_SKU.fullmatch(sku):
+            problems.append(f"line {number}, sku: not a warehouse SKU: {sku[:40]!r}")
+            continue
+        try:
+            quantity = int(row[1].strip()) if len(row) > 1 else 0
+        except ValueError:
+            quantity = 0
+        if not 1 <= quantity <= MAX_RECEIVED:
+            problems.append(f"line {number}, quantity: a whole number from 1 to {MAX_RECEIVED}")
+            continue
+        lines.append((number, sku, quantity, row[2].strip()[:200] if len(row) > 2 else ""))
+    if not lines and not problems:
+        problems.append("the file lists no SKU")
+    return lines, problems
