@@ -394,7 +394,9 @@ def _products(args: argparse.Namespace) -> int:
                 f"{product.unit_weight_g} g\t{marks}"
             )
         return 0
-    outcome = import_products(args.file.read_bytes(), filename=args.file.name, catalogue=deps.catalogue())
+    outcome = import_products(
+        args.file.read_bytes(), filename=args.file.name, catalogue=deps.catalogue(), stock=deps.stock()
+    )
     for problem in outcome.problems:
         print(f"{args.file}: {problem}", file=sys.stderr)
     if outcome.problems_not_shown:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel
 
 from parcelflow.domain.catalogue import ImportProblem, parse_products
-from parcelflow.ports import Catalogue
+from parcelflow.ports import Catalogue, Stock
 
 
 class CatalogueImport(BaseModel):
@@ -14,13 +14,16 @@ class CatalogueImport(BaseModel):
     problems_not_shown: int = 0
 
 
-def import_products(content: bytes, *, filename: str, catalogue: Catalogue) -> CatalogueImport:
+def import_products(content: bytes, *, filename: str, catalogue: Catalogue, stock: Stock) -> CatalogueImport:
     """Every product of the file, or none: a file with one bad row is refused whole, each problem named
-    with its line, field and reason. Products already in the catalogue under the same SKU are replaced."""
+    with its line, field and reason. Products already in the catalogue under the same SKU are replaced,
+    and each product's reorder point becomes its stock's (the low-stock alarm and the purchase list)."""
     parsed = parse_products(content, filename=filename)
     if not parsed.ok:
         return CatalogueImport(
             imported=0, problems=list(parsed.problems), problems_not_shown=parsed.problems_not_shown
         )
     catalogue.put_products(parsed.products)
+    for product in parsed.products:
+        stock.set_reorder_point(product.sku, product.reorder_point)
     return CatalogueImport(imported=len(parsed.products), problems=[])
