@@ -251,3 +251,22 @@ def test_a_stock_file_is_received_whole_once_and_sends_waiting_orders_on(table: 
     )
     assert again.received == {"B": 5, "A": 3}  # listed, but each receipt counts once:
     assert table.levels(["B"])["B"].on_hand == 15 and table.levels(["A"])["A"].on_hand == 13
+
+
+def test_a_resume_that_dies_before_reserving_leaves_the_order_where_the_reconciler_finds_it(
+    table: MemoryTable, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    order_id = _order(table, "111-DIES", ("B", 15))
+    assert not _review(table, order_id).approved  # out_of_stock: 10 of 15
+
+    def dies(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("the process was stopped")
+
+    monkeypatch.setattr(table, "reserve", dies)
+    with pytest.raises(RuntimeError):
+        receive_stock(
+            "B", 10, stock=table, events=FakeStockEvents(), orders=table, workflow=FakeWorkflow(), by="op"
+        )
+    order = table.get_order(order_id)
+    # Not out_of_stock with stock held for it: pending_review, which the reconciler restarts.
+    assert order.status == S.PENDING_REVIEW and table.reservation(order_id) is None

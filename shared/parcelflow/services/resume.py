@@ -84,18 +84,43 @@ def resume_out_of_stock(
     skus: set[str] | None = None,
 ) -> Resumed:
     """Every out_of_stock order (waiting for one of `skus`, or any), earliest ship-by first: reserved and
-    sent on if the stock is there now; left waiting, with what it still lacks, if not."""
+    sent on if the stock is there now; left waiting, with what it still lacks, if not.
+
+    An order whose stock looks there is moved to pending_review before its reservation, so that a crash
+    between the two leaves it where the reconciler restarts it (its review then reserves), never
+    out_of_stock with stock held for it. A reservation another order won meanwhile sends it back.
+    """
     outcome = Resumed()
     waiting = [o for o in _waiting(orders, S.OUT_OF_STOCK) if skus is None or skus & set(o.waiting_for)]
     for order in sorted(waiting, key=lambda o: (o.ship_by or _LATEST, o.ordered_at, o.order_id)):
-        reserved = stock.reserve(order.order_id, reservation_lines(warehouse_totals(order)), by=by)
-        if isinstance(reserved, Shortage):
-            if sorted(reserved.missing) != order.waiting_for:
-                orders.update_order_fields(order.order_id, {"waiting_for": sorted(reserved.missing)})
+        lines = reservation_lines(warehouse_totals(order))
+        levels = stock.levels(lines)
+        short = sorted(sku for sku, q in lines.items() if sku not in levels or levels[sku].available < q)
+        if short:
+            if short != order.waiting_for:
+                orders.update_order_fields(order.order_id, {"waiting_for": short})
+            outcome.still_waiting.append(order.order_id)
+            continue
+        moved = orders.transition_order(
+            order.order_id,
+            S.PENDING_REVIEW,
+            reason=f"stock arrived ({by}): reserving",
+            by=by,
+            changes={"waiting_for": []},
+        )
+        reserved = stock.reserve(order.order_id, lines, by=by)
+        if isinstance(reserved, Shortage):  # another order took it between the look and the reservation
+            orders.transition_order(
+                order.order_id,
+                S.OUT_OF_STOCK,
+                reason=f"{reserved.describe()}: taken by another order meanwhile",
+                by=by,
+                changes={"waiting_for": sorted(reserved.missing)},
+            )
             outcome.still_waiting.append(order.order_id)
             continue
         tell_low_stock(stock, events, reserved.lines)
-        _send_on(order, f"stock arrived ({by}): reserved", orders, workflow, by)
+        start_workflow(moved, orders=orders, workflow=workflow)
         outcome.resumed.append(order.order_id)
     return outcome
 
