@@ -410,3 +410,14 @@ class MemoryTable(MemoryStock):
             | changes
             | {"status": target, "version": item.version + 1, "history": [*item.history, entry]}
         )
+
+
+def seeded_table() -> MemoryTable:
+    """A table holding the test store, its channel and the paired, stocked test catalogue."""
+    from tests import factories  # factories builds on the ports this module fakes
+
+    table = MemoryTable()
+    table.put_store(factories.store())
+    table.put_channel(factories.channel())
+    factories.seed_catalogue(table, stock=table)
+    return table

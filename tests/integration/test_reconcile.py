@@ -33,7 +33,7 @@ from tests.fakes import (
     MemoryOnce,
     TaskKilled,
 )
-from tests.memory import MemoryTable
+from tests.memory import MemoryTable, seeded_table
 
 S = FulfilmentStatus
 Queues = tuple[SqsConfirmationQueue, SqsDeadLetters]
@@ -44,11 +44,7 @@ MUCH_LATER = timedelta(minutes=40)  # past UNCONFIRMED_AFTER
 @pytest.fixture
 def seeded() -> MemoryTable:
     """Orders in memory; the queues (the dead letters above all) are SQS on moto."""
-    repo = MemoryTable()
-    repo.put_store(factories.store())
-    repo.put_channel(factories.channel())
-    factories.seed_catalogue(repo, stock=repo)
-    return repo
+    return seeded_table()
 
 
 @pytest.fixture

@@ -35,18 +35,14 @@ from tests.fakes import (
     MemoryOnce,
     TaskKilled,
 )
-from tests.memory import MemoryTable
+from tests.memory import MemoryTable, seeded_table
 
 S = FulfilmentStatus
 
 
 @pytest.fixture
 def seeded() -> MemoryTable:
-    repo = MemoryTable()
-    repo.put_store(factories.store())
-    repo.put_channel(factories.channel())
-    factories.seed_catalogue(repo, stock=repo)
-    return repo
+    return seeded_table()
 
 
 def _new_order(repo: MemoryTable, platform_id: str = "111-0000001-0000001", **kw: object) -> str:

@@ -45,7 +45,7 @@ from tests.fakes import (
     MemoryLabels,
     MemoryOnce,
 )
-from tests.memory import MemoryTable
+from tests.memory import MemoryTable, seeded_table
 
 S = FulfilmentStatus
 T0 = factories.T0
@@ -53,11 +53,7 @@ T0 = factories.T0
 
 @pytest.fixture
 def seeded() -> MemoryTable:
-    repo = MemoryTable()
-    repo.put_store(factories.store())
-    repo.put_channel(factories.channel())
-    factories.seed_catalogue(repo, stock=repo)
-    return repo
+    return seeded_table()
 
 
 def _orders(*ids: str, **kw: object) -> list[PlatformOrder]:
