@@ -280,3 +280,13 @@ def test_a_dead_lettered_confirmation_marks_its_package_and_alerts_and_can_be_re
         .get("Messages", [])
     )
     assert [json.loads(m["Body"]) for m in messages] == [{"order_id": order_id, "package_id": package_id}]
+
+
+def test_an_order_kept_for_manual_review_is_not_restarted(seeded: MemoryTable, queues: Queues) -> None:
+    order_id = take_platform_order(
+        factories.store(), factories.platform_order("111-MR"), orders=seeded
+    ).order.order_id
+    seeded.update_order_fields(order_id, {"manual_review": "rule big orders asks a person to approve it"})
+    workflow = FakeWorkflow()
+    assert _run(seeded, queues, workflow=workflow, after=timedelta(days=1)).restarted == []
+    assert workflow.started == []

@@ -55,6 +55,8 @@ def reconcile(
     looked_at: set[str] = set()
     for order in orders.orders_in_status_since(S.PENDING_REVIEW, stuck_since):
         looked_at.add(order.order_id)
+        if order.manual_review is not None and order.approved_by is None:
+            continue  # kept for a person by a rule: it waits for `approve`, no workflow is lost
         _restart_or_give_up(order, None, orders, workflow, report)
     for status in (S.PENDING_PROCESSING, S.WAYBILL_REQUESTED):
         for package in orders.packages_in_status_since(status, stuck_since):
