@@ -14,6 +14,7 @@ from parcelflow.domain.models import (
     Channel,
     ConfirmedShipment,
     Marketplace,
+    Money,
     Order,
     OrderPage,
     Package,
@@ -266,10 +267,19 @@ class MarketplaceClient(Protocol):
 
 @dataclass(frozen=True)
 class WaybillRequest:
+    """One pre-advice. `customer_order_number` is the package's current carrier order number
+    (Package.customer_order_number): unique per carrier account, it is what makes a retry a replay."""
+
     package: Package
     channel: Channel
     recipient: Address
     sender: Address
+    customer_order_number: str
+    # Tax numbers declared for an EU destination: the platform's IOSS (it collected the VAT), else the
+    # seller's own. None elsewhere.
+    ioss_number: str | None = None
+    vat_number: str | None = None
+    eori_number: str | None = None
 
 
 @dataclass(frozen=True)
@@ -277,13 +287,35 @@ class Waybill:
     customer_order_number: str
     waybill_number: str
     tracking_number: str | None  # some carriers assign it later than the waybill number
+    freight: Money | None = None  # what the carrier says it charged, when it says
+    cancelled: bool = False  # found, but the carrier order was cancelled (no longer live)
 
 
 class CarrierClient(Protocol):
-    """One carrier account. The package id is the carrier's customer order number (our idempotency key)."""
+    """One carrier account. A package's customer order number (Package.customer_order_number) is the
+    carrier's unique order reference: our idempotency key.
 
-    def find_waybill(self, customer_order_number: str) -> Waybill | None: ...
-    def create_waybill(self, request: WaybillRequest) -> Waybill: ...
+    Errors: WaybillRejected (the carrier refused: a person fixes it), CarrierUnavailable (down, slow, an
+    answer we cannot read: the same call may be repeated, a create only after a look-up),
+    WaybillNotCancellable (the carrier keeps the order: received by its warehouse, already cancelled…).
+    """
+
+    def find_waybill(self, customer_order_number: str) -> Waybill | None:
+        """The carrier order under this number, live or cancelled; None only when the carrier says it
+        has none (not knowing raises CarrierUnavailable: it must never look like "not there")."""
+        ...
+
+    def create_waybill(self, request: WaybillRequest) -> Waybill:
+        """Pre-advises the package: charges prepaid freight."""
+        ...
+
+    def cancel_waybill(self, customer_order_number: str, waybill_number: str, reason: str) -> None:
+        """Returns only once the carrier confirms the order cancelled (already cancelled counts)."""
+        ...
+
+    def get_label(self, customer_order_number: str, waybill_number: str) -> bytes:
+        """The carrier's own label for the order, as a PDF."""
+        ...
 
 
 class LabelStorage(Protocol):

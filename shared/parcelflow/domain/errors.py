@@ -61,6 +61,26 @@ class CarrierUnavailable(TransientError):
     pass
 
 
+class WaybillNotCancellable(BusinessError):
+    """The carrier did not confirm the cancellation (its warehouse has the parcel, the order is gone…):
+    the waybill stays live, and nothing is pre-advised again."""
+
+    def __init__(self, customer_order_number: str, reason: str) -> None:
+        super().__init__(f"carrier order {customer_order_number} was not cancelled: {reason}")
+        self.customer_order_number = customer_order_number
+        self.reason = reason
+
+
+class CustomsDeclarationInvalid(BusinessError):
+    """The package's customs declaration (报关信息) would be refused: each problem names the SKU and the
+    field. Found before any pre-advice, so no freight is bought for it."""
+
+    def __init__(self, package_id: str, problems: list[str]) -> None:
+        super().__init__(f"customs declaration of {package_id}: {'; '.join(problems)}")
+        self.package_id = package_id
+        self.problems = problems
+
+
 class WaybillInProgress(TransientError):
     """Another run holds the package's waybill claim and its lease has not run out: it may be talking to
     the carrier right now, so this run must not. Retried; once the lease is over, a run takes it over."""

@@ -13,6 +13,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    field_serializer,
     field_validator,
     model_validator,
 )
@@ -216,6 +217,24 @@ class DeclarationLine(Model):
     unit_value: Money
     unit_weight_g: int = Field(gt=0)
     hs_code: str | None = None
+    origin: CountryCode = "CN"  # country of origin of the goods (CN22/CN23)
+
+    @property
+    def total_value(self) -> Decimal:
+        return self.unit_value.amount * self.quantity
+
+
+class ParcelSize(Model):
+    """A packed parcel's outer size in centimetres, longest side first."""
+
+    length_cm: Decimal = Field(gt=0)
+    width_cm: Decimal = Field(gt=0)
+    height_cm: Decimal = Field(gt=0)
+
+    @property
+    def girth_cm(self) -> Decimal:
+        """Length plus twice the width and height: what carriers limit besides each side."""
+        return self.length_cm + 2 * (self.width_cm + self.height_cm)
 
 
 class Package(Model):
@@ -228,8 +247,24 @@ class Package(Model):
     lines: list[PackageLine] = Field(min_length=1)
     declaration: list[DeclarationLine] = Field(min_length=1)
     weight_g: int = Field(gt=0)
+    size_cm: ParcelSize | None = None  # None: packed before parcels had a size (the carrier's default)
+    has_battery: bool = False  # declared to the carrier (4PX include_battery)
+    channel_reason: str | None = None  # why this channel: "cheapest of 3 eligible: YT-THPHR ¥23.40"
+    freight_estimate: Money | None = None  # from the channel's rate table when packed
+    # The carrier order of this package: `<package id>` at first, `<package id>-R1`, `-R2`… after each
+    # waybill the carrier confirmed as cancelled (an address fix, an intercepted parcel).
+    reissue: int = Field(default=0, ge=0)
+    cancelled_waybills: list[str] = Field(default_factory=list)
     waybill_number: str | None = None
     tracking_number: str | None = None
+    # What the waybill cost: the carrier's figure when it gives one, else the estimate (freight_estimated).
+    freight: Money | None = None
+    freight_estimated: bool = False
+    waybill_at: datetime | None = None
+    # 手动上传: the tracking number came from an operator (a forwarder's portal), no carrier was called.
+    manual_tracking: bool = False
+    # The carrier's own label as it returned it (or the operator uploaded it), printed with our slip.
+    carrier_label_key: str | None = None
     failure_reason: str | None = None
     label_key: str | None = None
     printed_at: datetime | None = None
@@ -249,6 +284,52 @@ class Package(Model):
     def id_for(order_id: str, seq: int) -> str:
         return f"{order_id}-{seq}"
 
+    @property
+    def customer_order_number(self) -> str:
+        """The number the carrier knows this package's live carrier order by: our idempotency key."""
+        return self.package_id if self.reissue == 0 else f"{self.package_id}-R{self.reissue}"
+
+    @property
+    def declared_value(self) -> Decimal:
+        return sum((line.total_value for line in self.declaration), Decimal(0))
+
+    @property
+    def waybill_frozen(self) -> bool:
+        """A live waybill exists: the declaration and the address are the carrier's now."""
+        return bool(self.waybill_number or self.tracking_number)
+
+
+class RateZone(Model):
+    """Prices to a set of destination countries: the first weight step, then each step after it."""
+
+    name: str = Field(min_length=1, max_length=64)
+    countries: frozenset[CountryCode] = Field(min_length=1)
+    first_weight_g: int = Field(gt=0, le=100_000)
+    first_price: Decimal = Field(ge=0)
+    step_g: int = Field(gt=0, le=100_000)
+    step_price: Decimal = Field(ge=0)
+    registration_fee: Decimal | None = None  # overrides the table's, for this zone
+
+    @field_serializer("countries")
+    def _sorted_countries(self, values: frozenset[str]) -> list[str]:
+        return sorted(values)
+
+
+class RateTable(Model):
+    """What a channel charges, for an estimate per package before it is bought."""
+
+    currency: CurrencyCode
+    zones: list[RateZone] = Field(min_length=1, max_length=300)
+    registration_fee: Decimal = Field(default=Decimal(0), ge=0)  # 挂号费, per parcel
+    fuel_surcharge_pct: Decimal = Field(default=Decimal(0), ge=0, le=100)  # 燃油附加费, on the freight
+    # Chargeable weight is the greater of the actual and L×W×H / divisor (kg); None: actual weight only.
+    volumetric_divisor: int | None = Field(default=None, gt=0)
+
+
+class LabelSource(StrEnum):
+    OURS = "ours"  # our 100 × 150 mm label with the picking slip
+    CARRIER = "carrier"  # the carrier's label as returned, our picking slip as a second page
+
 
 class Channel(Model):
     """A logistics channel (物流渠道): one carrier product, reached through one carrier account."""
@@ -266,6 +347,23 @@ class Channel(Model):
     # before any carrier sees it.
     requires_postcode: bool = True
     requires_phone: bool = False
+    # Limits of one parcel (None: the channel does not limit it). Sides are compared longest first.
+    max_length_cm: Decimal | None = Field(default=None, gt=0)
+    max_width_cm: Decimal | None = Field(default=None, gt=0)
+    max_height_cm: Decimal | None = Field(default=None, gt=0)
+    max_girth_cm: Decimal | None = Field(default=None, gt=0)  # length + 2 × (width + height)
+    max_declared_value: Money | None = None  # per parcel
+    countries: frozenset[CountryCode] | None = None  # served destinations; None: every country
+    battery_allowed: bool = False
+    battery_separate: bool = False  # battery items ship apart from other goods (a parcel of their own)
+    liquid_allowed: bool = False
+    requires_chinese_name: bool = True  # the carrier's customs system wants 中文品名 on every line
+    rates: RateTable | None = None
+    label_source: LabelSource = LabelSource.OURS
+
+    @field_serializer("countries")
+    def _sorted_countries(self, values: frozenset[str] | None) -> list[str] | None:
+        return None if values is None else sorted(values)
 
 
 class DeclarationDefaults(Model):
@@ -288,6 +386,10 @@ class Store(Model):
     # No longer used: the customs declaration comes from the warehouse catalogue (domain/catalogue.py).
     # Kept optional so that registrations written before it still load.
     declaration: DeclarationDefaults | None = None
+    # The seller's own tax numbers, declared to the carrier for EU destinations when the platform gave none.
+    ioss_number: str | None = None
+    vat_number: str | None = None
+    eori_number: str | None = None
     sync_every_minutes: int = Field(default=15, ge=1, le=1440)
 
     @field_validator("endpoint")
