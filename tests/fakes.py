@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+
+from reportlab.pdfgen import canvas
 
 from parcelflow.domain.errors import (
     CarrierUnavailable,
     CredentialsRejected,
     MarketplaceRejected,
+    WaybillNotCancellable,
     WaybillRejected,
 )
 from parcelflow.domain.models import (
     Channel,
     ConfirmedShipment,
+    Money,
     OrderPage,
     PlatformOrder,
     RejectedPlatformOrder,
@@ -31,31 +36,47 @@ class FakeCarrier:
     created: dict[str, Waybill] = field(default_factory=dict)
     create_calls: int = 0
     find_calls: int = 0
-    reject: dict[str, str] = field(default_factory=dict)  # package id -> reason
+    reject: dict[str, str] = field(default_factory=dict)  # customer order number -> reason
     fail_after_create: int = 0  # the carrier creates the order, then the answer is lost
     die_after_create: int = 0  # the carrier creates the order, then the task is killed (TaskKilled)
     assign_tracking_late: bool = False
+    freight: Money | None = None  # what the carrier says each waybill cost
+    received: set[str] = field(default_factory=set)  # waybill numbers the carrier's warehouse has
+    cancel_calls: int = 0
+    requests: list[WaybillRequest] = field(default_factory=list)
 
     def __call__(self, channel: Channel) -> FakeCarrier:
         return self
+
+    def live(self, package_id: str) -> list[str]:
+        """The customer order numbers of the package's carrier orders that are not cancelled."""
+        return [
+            number
+            for number, waybill in self.created.items()
+            if (number == package_id or number.startswith(f"{package_id}-R")) and not waybill.cancelled
+        ]
 
     def find_waybill(self, customer_order_number: str) -> Waybill | None:
         self.find_calls += 1
         found = self.created.get(customer_order_number)
         if found and self.assign_tracking_late and not found.tracking_number:
-            found = Waybill(found.customer_order_number, found.waybill_number, f"YT{len(self.created):016d}")
+            found = replace(found, tracking_number=f"YT{len(self.created):016d}")
             self.created[customer_order_number] = found
         return found
 
     def create_waybill(self, request: WaybillRequest) -> Waybill:
         self.create_calls += 1
-        number = request.package.package_id
+        self.requests.append(request)
+        number = request.customer_order_number
         if number in self.reject:
             raise WaybillRejected(number, self.reject[number])
         if number not in self.created:
             seq = len(self.created) + 1
             self.created[number] = Waybill(
-                number, f"WB{seq:08d}", None if self.assign_tracking_late else f"YT{seq:016d}"
+                number,
+                f"WB{seq:08d}",
+                None if self.assign_tracking_late else f"YT{seq:016d}",
+                freight=self.freight,
             )
         if self.fail_after_create:
             self.fail_after_create -= 1
@@ -64,6 +85,27 @@ class FakeCarrier:
             self.die_after_create -= 1
             raise TaskKilled
         return self.created[number]
+
+    def cancel_waybill(self, customer_order_number: str, waybill_number: str, reason: str) -> None:
+        self.cancel_calls += 1
+        found = self.created.get(customer_order_number)
+        if found is None or found.waybill_number != waybill_number:
+            raise WaybillNotCancellable(customer_order_number, "no such order")
+        if waybill_number in self.received:
+            raise WaybillNotCancellable(customer_order_number, "the parcel is at the carrier's warehouse")
+        self.created[customer_order_number] = replace(found, cancelled=True)
+
+    def get_label(self, customer_order_number: str, waybill_number: str) -> bytes:
+        return carrier_label_pdf(waybill_number)
+
+
+def carrier_label_pdf(text: str) -> bytes:
+    """A one-page PDF, as a carrier's label/get returns one."""
+    out = io.BytesIO()
+    page = canvas.Canvas(out, pagesize=(283, 425))
+    page.drawString(20, 400, f"CARRIER LABEL {text}")
+    page.save()
+    return out.getvalue()
 
 
 class TaskKilled(Exception):

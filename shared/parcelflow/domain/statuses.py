@@ -55,14 +55,19 @@ ALLOWED_TRANSITIONS: dict[FulfilmentStatus, frozenset[FulfilmentStatus]] = {
         {S.PENDING_REVIEW, S.CANCELLED, S.PENDING_PROCESSING, S.WAYBILL_REQUESTED, S.WAYBILL_FAILED}
         | {S.TO_PRINT, S.AWAITING_SCAN}
     ),
-    S.PENDING_PROCESSING: frozenset({S.WAYBILL_REQUESTED, S.ON_HOLD, S.CANCELLED}),
-    # waybill_requested -> waybill_requested never happens: a second claim is a replay.
-    S.WAYBILL_REQUESTED: frozenset({S.TO_PRINT, S.WAYBILL_FAILED, S.ON_HOLD, S.CANCELLED}),
+    # -> waybill_failed: the customs declaration was refused before any carrier was called.
+    S.PENDING_PROCESSING: frozenset({S.WAYBILL_REQUESTED, S.WAYBILL_FAILED, S.ON_HOLD, S.CANCELLED}),
+    # waybill_requested -> waybill_requested never happens: a second claim is a replay. Back to
+    # pending_processing (also from to_print and awaiting_scan): the carrier confirmed the waybill
+    # cancelled, and the package is pre-advised again under its next carrier order number.
+    S.WAYBILL_REQUESTED: frozenset(
+        {S.TO_PRINT, S.WAYBILL_FAILED, S.PENDING_PROCESSING, S.ON_HOLD, S.CANCELLED}
+    ),
     # An operator fixes the address and the package is requested again.
     S.WAYBILL_FAILED: frozenset({S.WAYBILL_REQUESTED, S.PENDING_PROCESSING, S.ON_HOLD, S.CANCELLED}),
-    S.TO_PRINT: frozenset({S.AWAITING_SCAN, S.ON_HOLD, S.CANCELLED}),
+    S.TO_PRINT: frozenset({S.AWAITING_SCAN, S.PENDING_PROCESSING, S.ON_HOLD, S.CANCELLED}),
     # A reprint is a replay of to_print -> awaiting_scan, not a transition back.
-    S.AWAITING_SCAN: frozenset({S.SHIPPED, S.ON_HOLD, S.CANCELLED}),
+    S.AWAITING_SCAN: frozenset({S.SHIPPED, S.PENDING_PROCESSING, S.ON_HOLD, S.CANCELLED}),
     S.SHIPPED: frozenset({S.CONFIRMED}),
     S.CONFIRMED: frozenset(),
     S.CANCELLED: frozenset(),

@@ -8,7 +8,11 @@ Exactly-once in effect rests on four things:
   (timed out, out of memory, crashed); the next run takes it over;
 - every claim after the first looks the waybill up at the carrier before creating one: the run that held
   the claim may have bought it and died before writing the numbers;
-- the package id is the carrier's unique customer order number.
+- the package's customer order number (its id, then `-R1`, `-R2`… after each cancelled waybill) is the
+  carrier's unique order reference, so a create the carrier already has is refused, not charged again.
+
+The customs declaration is checked before the claim: a package the carrier's customs would refuse goes to
+waybill_failed with every problem named, and no carrier is called.
 """
 
 from __future__ import annotations
@@ -17,7 +21,13 @@ import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from parcelflow.domain.errors import CarrierUnavailable, OrderNotActive, WaybillRejected
+from parcelflow.domain.customs import declaration_problems, tax_numbers
+from parcelflow.domain.errors import (
+    CarrierUnavailable,
+    CustomsDeclarationInvalid,
+    OrderNotActive,
+    WaybillRejected,
+)
 from parcelflow.domain.models import Package, utcnow
 from parcelflow.domain.statuses import STOP_STATUSES, FulfilmentStatus
 from parcelflow.ports import CarrierFactory, OrderBook, Waybill, WaybillRequest
@@ -52,6 +62,10 @@ def request_waybill(
         raise OrderNotActive(order_id, order.status, "no shipping address")
 
     channel, store = view.channel_of(package), view.store
+    problems = declaration_problems(package, channel)
+    if problems:
+        _refuse_declaration(orders, package, problems)
+        raise CustomsDeclarationInvalid(package_id, problems)
     owner = uuid.uuid4().hex  # this run
     moment = now()
     claim = orders.claim_waybill(
@@ -67,9 +81,16 @@ def request_waybill(
     if package.tracking_number or package.status != S.WAYBILL_REQUESTED:
         return PackageOutcome.of(package)  # another run finished it meanwhile
     carrier = carrier_for(channel)
+    number = package.customer_order_number
+    # A waybill number without a tracking number: the carrier has the order, only ever look it up.
+    look_up = claim.look_up_first or package.waybill_number is not None
     try:
-        waybill: Waybill | None = carrier.find_waybill(package_id) if claim.look_up_first else None
+        waybill: Waybill | None = carrier.find_waybill(number) if look_up else None
+        if waybill is not None and waybill.cancelled:
+            reason = _cancelled_at_carrier(orders, package, waybill)
+            raise WaybillRejected(package_id, reason)
         if waybill is None:
+            ioss, vat, eori = tax_numbers(order, store)
             try:
                 waybill = carrier.create_waybill(
                     WaybillRequest(
@@ -77,6 +98,10 @@ def request_waybill(
                         channel=channel,
                         recipient=order.shipping_address,
                         sender=store.sender,
+                        customer_order_number=number,
+                        ioss_number=ioss,
+                        vat_number=vat,
+                        eori_number=eori,
                     )
                 )
             except WaybillRejected as rejected:
@@ -86,7 +111,7 @@ def request_waybill(
             # Some carriers assign the tracking number after the waybill number: store what we have and let
             # the state machine's retry look it up again.
             orders.update_package_fields(
-                order_id, package_id, S.WAYBILL_REQUESTED, {"waybill_number": waybill.waybill_number}
+                order_id, package_id, S.WAYBILL_REQUESTED, _bought(package, waybill, moment)
             )
             raise CarrierUnavailable(f"carrier has not assigned a tracking number to {package_id} yet")
     except CarrierUnavailable as exc:
@@ -100,13 +125,64 @@ def request_waybill(
         package_id,
         S.WAYBILL_REQUESTED,
         {
-            "waybill_number": waybill.waybill_number,
+            **_bought(package, waybill, moment),
             "tracking_number": waybill.tracking_number,
             "failure_reason": None,
             **_RELEASED,
         },
     )
     return PackageOutcome.of(stored)
+
+
+def _bought(package: Package, waybill: Waybill, moment: datetime) -> dict[str, object]:
+    """What a bought waybill records: its number, and the freight the carrier says, else the estimate."""
+    freight = waybill.freight or package.freight_estimate
+    return {
+        "waybill_number": waybill.waybill_number,
+        "freight": freight,
+        "freight_estimated": waybill.freight is None and freight is not None,
+        "waybill_at": package.waybill_at or moment,
+    }
+
+
+def _refuse_declaration(orders: OrderBook, package: Package, problems: list[str]) -> None:
+    reason = "customs declaration refused before pre-advice: " + "; ".join(problems)
+    orders.transition_package(
+        package.order_id,
+        package.package_id,
+        S.WAYBILL_FAILED,
+        reason=reason,
+        by=BY,
+        changes={"failure_reason": reason + " (customs edit, then retry)"},
+    )
+
+
+def _cancelled_at_carrier(orders: OrderBook, package: Package, waybill: Waybill) -> str:
+    """The carrier order was cancelled outside Parcelflow (on the carrier's portal): it is no longer live,
+    so the next pre-advice uses the next carrier order number."""
+    reason = (
+        f"the carrier order {waybill.customer_order_number} ({waybill.waybill_number}) was cancelled at "
+        f"the carrier: retry pre-advises it again as {package.package_id}-R{package.reissue + 1}"
+    )
+    orders.transition_package(
+        package.order_id,
+        package.package_id,
+        S.WAYBILL_FAILED,
+        reason=reason,
+        by=BY,
+        changes={
+            "failure_reason": reason,
+            "reissue": package.reissue + 1,
+            "cancelled_waybills": [*package.cancelled_waybills, waybill.waybill_number],
+            "waybill_number": None,
+            "tracking_number": None,
+            "freight": None,
+            "freight_estimated": False,
+            "waybill_at": None,
+            **_RELEASED,
+        },
+    )
+    return reason
 
 
 def lease_for(remaining_ms: int) -> timedelta:
