@@ -287,6 +287,35 @@ class MemoryTable(MemoryStock):
                 created.append(made)
             return created
 
+    def replace_packages(
+        self, order_id: str, remove: list[Package], add: list[Package], *, reason: str, by: str
+    ) -> list[Package]:
+        with self._lock:
+            current = self.packages[order_id]
+            if any(current.get(p.package_id) != p for p in remove) or any(
+                p.package_id in current and p.package_id not in {r.package_id for r in remove} for p in add
+            ):
+                raise ConcurrentChange(f"order {order_id} changed while its packages were being changed")
+            order = self.get_order(order_id)
+            now = utcnow()
+            entry = HistoryEntry(
+                from_status=order.status, to_status=order.status, reason=reason, at=now, by=by
+            )
+            self.orders[order_id] = order.model_copy(
+                update={"version": order.version + 1, "history": [*order.history, entry]}
+            )
+            for package in remove:
+                del current[package.package_id]
+            created = []
+            for package in add:
+                made = package.model_copy(
+                    update={"history": [HistoryEntry(to_status=package.status, reason=reason, at=now, by=by)]}
+                )
+                current[made.package_id] = made
+                self._changed_at[("PACKAGE", made.package_id)] = now
+                created.append(made)
+            return created
+
     def transition_package(
         self,
         order_id: str,

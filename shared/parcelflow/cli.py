@@ -344,8 +344,8 @@ def _rules(args: argparse.Namespace) -> int:
             print(f"{args.file}: the rules in force are unchanged", file=sys.stderr)
             return 2
         for rule in rule_set.rules:
-            if rule.actions.channel:
-                deps.catalogue().get_channel(rule.actions.channel)  # ChannelNotFound names it
+            for code in rule.actions.channels or ():
+                deps.catalogue().get_channel(code)  # ChannelNotFound names it
         deps.rulebook().put_rules(rule_set)
         print(f"{len(rule_set.rules)} rules in force")
         return 0

@@ -157,6 +157,12 @@ class OrderBook(Protocol):
     def start_processing(
         self, order_id: str, packages: list[Package], *, channel_code: str, reason: str, by: str
     ) -> list[Package]: ...
+    def replace_packages(
+        self, order_id: str, remove: list[Package], add: list[Package], *, reason: str, by: str
+    ) -> list[Package]:
+        """拆包/合包 before pre-advice, in one write; ConcurrentChange if any of it changed since read."""
+        ...
+
     def transition_package(
         self,
         order_id: str,

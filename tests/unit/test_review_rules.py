@@ -237,6 +237,33 @@ def test_the_first_matching_rule_that_assigns_a_channel_wins() -> None:
     assert decision.matched[1].effects == ("channel YT-DE not used: rule 'light' assigned YT-LIGHT first",)
 
 
+def test_cheapest_of_gives_its_candidates_and_counts_as_the_first_channel_assignment() -> None:
+    rules = [
+        rule({"weight_g": {"max": 2000}}, name="shop", cheapest_of=["YT-GLOBAL", "FPX-A1"]),
+        rule({"countries": {"in": ["DE"]}}, name="germany", channel="YT-EU"),
+    ]
+    decision = evaluate(facts(), rules)
+    assert decision.channel is None and decision.channel_rule == "shop"
+    assert decision.channels == ("YT-GLOBAL", "FPX-A1")
+    assert decision.matched[1].effects == (
+        "channel YT-EU not used: rule 'shop' assigned the cheapest eligible of YT-GLOBAL, FPX-A1 first",
+    )
+    assert evaluate(facts(), rules[1:]).channels == ("YT-EU",)
+
+
+@pytest.mark.parametrize(
+    ("actions", "problem"),
+    [
+        ({"channel": "YT-EU", "cheapest_of": ["YT-GLOBAL"]}, "not both"),
+        ({"cheapest_of": ["YT-GLOBAL", "YT-GLOBAL"]}, "names a channel twice"),
+        ({"cheapest_of": []}, "at least 1"),
+    ],
+)
+def test_cheapest_of_is_refused_when_it_cannot_mean_one_thing(actions: dict[str, Any], problem: str) -> None:
+    with pytest.raises(ValueError, match=problem):
+        rule(name="r", **actions)
+
+
 def test_stop_ends_the_evaluation_only_when_its_rule_matches() -> None:
     rules = [
         Rule.model_validate({"name": "fr stop", "conditions": {"countries": {"in": ["FR"]}}, "stop": True}),

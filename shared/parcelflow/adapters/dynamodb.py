@@ -581,6 +581,63 @@ class DynamoDbTable(TableItems):
             ) from exc
         return created
 
+    def replace_packages(
+        self, order_id: str, remove: list[Package], add: list[Package], *, reason: str, by: str
+    ) -> list[Package]:
+        """拆包 and 合包 before pre-advice: `remove` (as the caller read them) deleted and `add` created, with
+        a line in the order's history, in one transaction. ConcurrentChange when any of them, or the order,
+        changed since it was read: the caller reads again and decides again."""
+        order = self.get_order(order_id)
+        now = utcnow()
+        entry = HistoryEntry(from_status=order.status, to_status=order.status, reason=reason, at=now, by=by)
+        items: list[Any] = [
+            {
+                "Update": {
+                    "TableName": self._table,
+                    "Key": _to_item({"pk": _order_pk(order_id), "sk": "ORDER"}),
+                    "UpdateExpression": (
+                        "SET history = list_append(history, :entry), version = version + :one"
+                    ),
+                    "ConditionExpression": "version = :version",
+                    "ExpressionAttributeValues": _to_item(
+                        {":entry": [entry], ":one": 1, ":version": order.version}
+                    ),
+                }
+            }
+        ]
+        items += [
+            {
+                "Delete": {
+                    "TableName": self._table,
+                    "Key": _to_item({"pk": _order_pk(order_id), "sk": _package_sk(p.seq)}),
+                    "ConditionExpression": "version = :version",
+                    "ExpressionAttributeValues": _to_item({":version": p.version}),
+                }
+            }
+            for p in remove
+        ]
+        created = [
+            p.model_copy(update={"history": [HistoryEntry(to_status=p.status, reason=reason, at=now, by=by)]})
+            for p in add
+        ]
+        items += [
+            {
+                "Put": {
+                    "TableName": self._table,
+                    "Item": _to_item(self._package_attrs(p, now)),
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            }
+            for p in created
+        ]
+        try:
+            self._db.transact_write_items(TransactItems=items)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "TransactionCanceledException":
+                raise
+            raise ConcurrentChange(f"order {order_id} changed while its packages were being changed") from exc
+        return created
+
     def transition_package(
         self,
         order_id: str,

@@ -1,7 +1,7 @@
 """Review rules (审核规则 and 物流规则): an ordered list of declarative rules over the facts of one order.
 
 A rule has conditions (all must hold; none at all matches every order) and actions (assign a channel,
-hold with a reason, keep for manual review, add a seller's note, add a tag), and may say `stop` (later
+or `cheapest_of` several: per package the cheapest whose limits it meets; hold with a reason, keep for manual review, add a seller's note, add a tag), and may say `stop` (later
 rules are not evaluated). The rules look only at `OrderFacts`, which the review service builds from the
 order, its pairing and the catalogue, so everything here is pure: no I/O, no clock (the facts carry `now`).
 
@@ -249,14 +249,32 @@ class Conditions(_Spec):
 
 class Actions(_Spec):
     channel: ChannelCode | None = None  # 物流规则: the logistics channel's code
+    # Rate shopping: per package, the cheapest of these channels whose limits the package meets.
+    cheapest_of: tuple[ChannelCode, ...] | None = Field(default=None, min_length=1, max_length=20)
     hold: HoldReason | None = None  # 搁置, with the reason the operator reads on the hold tab
     manual_review: bool = False  # stays in pending_review for a person to approve
     seller_note: SellerNote | None = None  # printed on the label
     tags: tuple[Tag, ...] = Field(default=(), max_length=50)
 
+    @model_validator(mode="after")
+    def _one_way_to_choose(self) -> Self:
+        if self.channel is not None and self.cheapest_of is not None:
+            raise ValueError("give `channel` or `cheapest_of`, not both: both choose the channel")
+        if self.cheapest_of is not None and len(set(self.cheapest_of)) != len(self.cheapest_of):
+            raise ValueError("cheapest_of names a channel twice")
+        return self
+
+    @property
+    def channels(self) -> tuple[str, ...] | None:
+        """The candidate channels this action gives: one (`channel`), several (`cheapest_of`), or none."""
+        if self.channel is not None:
+            return (self.channel,)
+        return self.cheapest_of
+
     def is_empty(self) -> bool:
         return (
             self.channel is None
+            and self.cheapest_of is None
             and self.hold is None
             and not self.manual_review
             and self.seller_note is None
@@ -373,6 +391,8 @@ class RuleDecision(Model):
     matched: tuple[RuleTrace, ...] = ()  # the matching rules, in order
     channel: str | None = None
     channel_rule: str | None = None  # the name of the rule that chose the channel
+    # The channels the order may go by: (channel,) for a plain assignment, several for cheapest_of.
+    channels: tuple[str, ...] = ()
     hold_reasons: tuple[str, ...] = ()
     # Every hold reason with the rule that gave it, in one line: what the order's hold_reason shows.
     hold_reason: str | None = None
@@ -406,6 +426,7 @@ def _run(facts: OrderFacts, rules: RuleSet | Sequence[Rule]) -> tuple[list[RuleT
     matched: list[RuleTrace] = []
     channel: str | None = None
     channel_rule: str | None = None
+    candidates: tuple[str, ...] = ()
     holds: list[tuple[str, str]] = []
     manual = False
     notes: list[str] = []
@@ -441,14 +462,14 @@ def _run(facts: OrderFacts, rules: RuleSet | Sequence[Rule]) -> tuple[list[RuleT
             continue
         effects: list[str] = []
         act = rule.actions
-        if act.channel is not None:
-            if channel is None:
-                channel, channel_rule = act.channel, rule.name
-                effects.append(f"assigns channel {act.channel}")
+        if act.channels is not None:
+            said = act.channel or f"the cheapest eligible of {', '.join(act.channels)}"
+            if channel_rule is None:
+                channel, channel_rule, candidates = act.channel, rule.name, act.channels
+                effects.append(f"assigns channel {said}")
             else:
-                effects.append(
-                    f"channel {act.channel} not used: rule {channel_rule!r} assigned {channel} first"
-                )
+                first = channel or f"the cheapest eligible of {', '.join(candidates)}"
+                effects.append(f"channel {said} not used: rule {channel_rule!r} assigned {first} first")
         if act.hold is not None:
             holds.append((rule.name, act.hold))
             effects.append(f"holds: {act.hold}")
@@ -474,6 +495,7 @@ def _run(facts: OrderFacts, rules: RuleSet | Sequence[Rule]) -> tuple[list[RuleT
         matched=tuple(matched),
         channel=channel,
         channel_rule=channel_rule,
+        channels=candidates,
         hold_reasons=tuple(reason for _, reason in holds),
         hold_reason="; ".join(f"{reason} (rule {name!r})" for name, reason in holds) or None,
         manual_review=manual,
