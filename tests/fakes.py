@@ -229,6 +229,9 @@ class MemoryLabels:
     def put_label(self, key: str, pdf: bytes) -> None:
         self.objects[key] = pdf
 
+    def get_label(self, key: str) -> bytes:
+        return self.objects[key]
+
     def presigned_url(self, key: str, expires_in_s: int) -> str:
         return f"https://labels.example/{key}?X-Amz-Expires={expires_in_s}"
 

@@ -14,5 +14,11 @@ from parcelflow.services.outcomes import PackageTask
 @logger.inject_lambda_context
 @event_parser(model=PackageTask)
 def handler(task: PackageTask, context: LambdaContext) -> dict[str, Any]:
-    outcome = render_package_label(task.order_id, task.package_id, orders=deps.orders(), labels=deps.labels())
+    outcome = render_package_label(
+        task.order_id,
+        task.package_id,
+        orders=deps.orders(),
+        labels=deps.labels(),
+        carrier_for=deps.carrier_for,
+    )
     return outcome.model_dump(mode="json")

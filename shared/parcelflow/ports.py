@@ -172,7 +172,12 @@ class OrderBook(Protocol):
         reason: str,
         by: str,
         changes: dict[str, Any] | None = None,
-    ) -> Package: ...
+        expected_version: int | None = None,
+    ) -> Package:
+        """`expected_version`: meant for the package as read; changed since (even to `target`) is
+        ConcurrentChange, never a replay."""
+        ...
+
     def update_order_fields(
         self, order_id: str, changes: dict[str, Any], *, note: tuple[str, str] | None = None
     ) -> Order:
@@ -326,6 +331,7 @@ class CarrierClient(Protocol):
 
 class LabelStorage(Protocol):
     def put_label(self, key: str, pdf: bytes) -> None: ...
+    def get_label(self, key: str) -> bytes: ...
     def presigned_url(self, key: str, expires_in_s: int) -> str: ...
 
 

@@ -23,6 +23,9 @@ class S3LabelStorage:
             ContentDisposition=f'inline; filename="{key.rsplit("/", 1)[-1]}"',
         )
 
+    def get_label(self, key: str) -> bytes:
+        return self._s3.get_object(Bucket=self._bucket, Key=key)["Body"].read()
+
     def presigned_url(self, key: str, expires_in_s: int) -> str:
         return self._s3.generate_presigned_url(
             "get_object", Params={"Bucket": self._bucket, "Key": key}, ExpiresIn=expires_in_s

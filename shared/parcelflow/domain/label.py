@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from functools import cache, lru_cache
 from pathlib import Path
 
+from pypdf import PdfReader, PdfWriter
+from pypdf.errors import PdfReadError
 from reportlab.graphics.barcode.code128 import Code128
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
@@ -485,3 +487,47 @@ def render_label(order: Order, package: Package, channel: Channel, sender: Addre
     canvas.showPage()
     canvas.save()
     return buffer.getvalue()
+
+
+def render_picking_slip(order: Order, package: Package) -> bytes:
+    """The picking slip alone, on a 100 × 150 mm page: what goes behind a carrier's own label (the order and
+    package references, every line with its quantity, the seller's and the buyer's notes)."""
+    _coverage()
+    buffer = io.BytesIO()
+    canvas = Canvas(
+        buffer, pagesize=(PAGE_WIDTH, PAGE_HEIGHT), invariant=1, pageCompression=1, initialFontName=_REGULAR
+    )
+    canvas.setTitle(f"Picking slip {package.package_id}")
+    canvas.setCreator("parcelflow")
+    canvas.setStrokeGray(0)
+    canvas.setFillGray(0)
+    top = PAGE_HEIGHT - _MARGIN
+    _draw_refs(canvas, order, package, top)
+    top -= _REFS_HEIGHT + _GAP
+    _rule(canvas, top)
+    top -= _GAP
+    _draw_picking(canvas, order, package, top, top - _MARGIN)
+    canvas.showPage()
+    canvas.save()
+    return buffer.getvalue()
+
+
+def carrier_label_with_slip(carrier_pdf: bytes, slip_pdf: bytes) -> bytes:
+    """The carrier's label pages as the carrier returned them, then our picking slip as the last page.
+
+    Raises ValueError when the carrier's file is not a PDF that can be read."""
+    try:
+        label = PdfReader(io.BytesIO(carrier_pdf))
+        pages = list(label.pages)
+    except (PdfReadError, ValueError, OSError) as exc:
+        raise ValueError(f"the carrier's label is not a readable PDF: {exc}") from exc
+    if not pages:
+        raise ValueError("the carrier's label PDF has no page")
+    writer = PdfWriter()
+    for page in pages:
+        writer.add_page(page)
+    for page in PdfReader(io.BytesIO(slip_pdf)).pages:
+        writer.add_page(page)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()

@@ -1,9 +1,10 @@
 """Review rules (审核规则 and 物流规则): an ordered list of declarative rules over the facts of one order.
 
 A rule has conditions (all must hold; none at all matches every order) and actions (assign a channel,
-or `cheapest_of` several: per package the cheapest whose limits it meets; hold with a reason, keep for manual review, add a seller's note, add a tag), and may say `stop` (later
-rules are not evaluated). The rules look only at `OrderFacts`, which the review service builds from the
-order, its pairing and the catalogue, so everything here is pure: no I/O, no clock (the facts carry `now`).
+or `cheapest_of` several: per package the cheapest whose limits it meets; hold with a reason, keep for
+manual review, add a seller's note, add a tag), and may say `stop` (later rules are not evaluated).
+The rules look only at `OrderFacts`, which the review service builds from the order, its pairing and
+the catalogue, so everything here is pure: no I/O, no clock (the facts carry `now`).
 
 Decisions an operator relies on:
 - Rules are evaluated top to bottom. **The first matching rule that assigns a channel wins**: put the

@@ -6,19 +6,26 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
-from parcelflow.domain.errors import OrderNotActive
-from parcelflow.domain.label import label_key, render_label
-from parcelflow.domain.models import utcnow
+from parcelflow.domain.errors import CarrierUnavailable, OrderNotActive
+from parcelflow.domain.label import carrier_label_with_slip, label_key, render_label, render_picking_slip
+from parcelflow.domain.models import Channel, LabelSource, Order, Package, utcnow
 from parcelflow.domain.statuses import STOP_STATUSES, FulfilmentStatus
-from parcelflow.ports import LabelStorage, OrderBook
+from parcelflow.ports import CarrierFactory, LabelStorage, OrderBook
 from parcelflow.services.outcomes import PackageOutcome
 
 S = FulfilmentStatus
 
 
 def render_package_label(
-    order_id: str, package_id: str, *, orders: OrderBook, labels: LabelStorage
+    order_id: str,
+    package_id: str,
+    *,
+    orders: OrderBook,
+    labels: LabelStorage,
+    carrier_for: CarrierFactory | None = None,
 ) -> PackageOutcome:
+    """Our label; or, when the channel says to print the carrier's (or an operator uploaded it), the
+    carrier's label as it returned it with our picking slip as a second page."""
     view = orders.get_order_view(order_id)
     order, package = view.order, view.package(package_id)
     if package.status in (S.TO_PRINT, S.AWAITING_SCAN, S.SHIPPED, S.CONFIRMED):
@@ -27,7 +34,15 @@ def render_package_label(
         raise OrderNotActive(order_id, order.status, order.hold_reason)
     channel, store = view.channel_of(package), view.store
     key = label_key(order.store_id, package_id)
-    labels.put_label(key, render_label(order, package, channel, store.sender))
+    if package.carrier_label_key or channel.label_source == LabelSource.CARRIER:
+        carrier_pdf = _carrier_label(orders, labels, carrier_for, order, package, channel)
+        try:
+            pdf = carrier_label_with_slip(carrier_pdf, render_picking_slip(order, package))
+        except ValueError as exc:
+            raise CarrierUnavailable(f"label of {package_id}: {exc}") from exc
+    else:
+        pdf = render_label(order, package, channel, store.sender)
+    labels.put_label(key, pdf)
     rendered = orders.transition_package(
         order_id,
         package_id,
@@ -37,6 +52,28 @@ def render_package_label(
         changes={"label_key": key},
     )
     return PackageOutcome.of(rendered)
+
+
+def _carrier_label(
+    orders: OrderBook,
+    labels: LabelStorage,
+    carrier_for: CarrierFactory | None,
+    order: Order,
+    package: Package,
+    channel: Channel,
+) -> bytes:
+    """The carrier's label as it returned it, kept once under carrier-labels/ (an operator's upload too)."""
+    if package.carrier_label_key:
+        return labels.get_label(package.carrier_label_key)
+    if carrier_for is None or not package.waybill_number:
+        raise CarrierUnavailable(f"package {package.package_id}: no carrier to fetch its label from")
+    pdf = carrier_for(channel).get_label(package.customer_order_number, package.waybill_number)
+    key = f"carrier-labels/{package.package_id}/{package.waybill_number}.pdf"
+    labels.put_label(key, pdf)
+    orders.update_package_fields(
+        order.order_id, package.package_id, package.status, {"carrier_label_key": key}
+    )
+    return pdf
 
 
 class PrintableLabel(BaseModel):
