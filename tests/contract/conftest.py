@@ -8,6 +8,7 @@ import pytest
 from infra.local.sandboxes.amazon import AmazonSandbox
 from infra.local.sandboxes.yunexpress import DEFAULT_APP_ID, DEFAULT_APP_SECRET, YunExpressSandbox
 from parcelflow.adapters.carriers.yunexpress import YunExpressClient
+from parcelflow.adapters.carriers.yunexpress.client import TokenCache
 from parcelflow.adapters.marketplaces.amazon import AmazonSpApiClient
 from parcelflow.domain.models import Channel, Store
 from tests import factories
@@ -59,7 +60,8 @@ def marketplace(
 
 @pytest.fixture
 def carrier(channel: Channel, http: httpx.Client) -> YunExpressClient:
-    return YunExpressClient(channel, YUN_CREDENTIALS, http)
+    """The adapter as registry.py builds it, with a token cache of its own (not the process's)."""
+    return YunExpressClient(channel, YUN_CREDENTIALS, http, tokens=TokenCache())
 
 
 @pytest.fixture

@@ -1,0 +1,59 @@
+"""Every YunExpress open-API detail that no two public sources agree on: correct it here, and only here.
+
+The reference (`shared/reference/README.md`, YunExpress) confirms the paths, the token request, the
+headers, the sign string's shape and the create fields. What follows is our choice where it does not;
+the sandbox (`infra/local/sandboxes/yunexpress.py`) keeps its own copy of the same choices, so a change
+here must be made there too (it then shows as a failing contract test, not as a charge).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+# -- the answer envelope ------------------------------------------------------------------------------------
+# Every answer is read as {success, code, msg, request_id, result}. The code of a success.
+SUCCESS_CODE = "0"
+
+# -- business codes we act on (anything else with success=false is the carrier refusing) ---------------------
+# "customer order number already used" on create: the earlier create went through, look it up.
+DUPLICATE_ORDER_CODES = frozenset({"ORDER_EXISTS"})
+# The carrier has no order under the number asked (info/get, cancel, label/get).
+NOT_FOUND_CODES = frozenset({"NOT_FOUND"})
+# cancel: the order is cancelled already (counts as done). label/get: no label for a cancelled order.
+ALREADY_CANCELLED_CODES = frozenset({"ORDER_CANCELLED"})
+# cancel: the warehouse has received the parcel; the order stays live.
+CANCEL_REFUSED_CODES = frozenset({"ORDER_RECEIVED"})
+# The carrier says "busy, try again" inside a well-formed answer: nothing was done.
+TRANSIENT_CODES = frozenset({"SYSTEM_ERROR", "RATE_LIMITED"})
+
+# -- order status (info/get `status`, cancel's answer) ------------------------------------------------------
+# A forecast (pre-advised), B received, C shipped, D delivered, E cancelled, Y abnormal.
+CANCELLED_STATUSES = frozenset({"E"})
+
+# -- the token answer ---------------------------------------------------------------------------------------
+# result {accessToken, expiresIn (seconds)}: the request is camelCase, we take the answer to be too.
+TOKEN_FIELD = "accessToken"  # noqa: S105 - a field name
+TOKEN_LIFETIME_FIELD = "expiresIn"  # noqa: S105 - a field name
+
+# -- the freight in create's (and info/get's) result --------------------------------------------------------
+FEE_AMOUNT_FIELD = "fee"
+FEE_CURRENCY_FIELD = "fee_currency"
+FEE_DEFAULT_CURRENCY = "CNY"  # an amount without a currency: the account is billed in yuan
+
+# -- the customs declaration --------------------------------------------------------------------------------
+# Country of origin of each declaration line (ISO 3166-1 alpha-2); the reference names no field for it.
+ORIGIN_FIELD = "origin_country"
+IOSS_EXTRA_SERVICE = "V1"  # confirmed: extra_services[{extra_code: "V1"}] goes with an IOSS number
+
+
+def ioss_fields(ioss_number: str) -> dict[str, Any]:
+    """The IOSS number in create's body. One source sends a string `customs_number`, the other an object
+    `{ioss_code}`; we send the string. The other would be `{"customs_number": {"ioss_code": number}}`."""
+    return {"customs_number": ioss_number}
+
+
+# -- signing ------------------------------------------------------------------------------------------------
+# Whether `uri=` in the sign string carries the query string ("/v1/order/info/get?order_number=X") or
+# only the path. We sign it with the query, exactly as sent (percent-encoded): a GET has no body, and
+# without it the number asked about would go unsigned. False: the path alone.
+SIGN_QUERY_IN_URI = True
