@@ -75,6 +75,13 @@ class _Shopper:
             ),
             None,
         )
+        self._splits: dict[tuple[int, tuple[Unit, ...]], list[Parcel]] = {}
+
+    def split(self, index: int, units: Sequence[Unit]) -> list[Parcel]:
+        key = (index, tuple(units))
+        if key not in self._splits:  # the assignments of step 3 split the same batches again and again
+            self._splits[key] = split(units, self.candidates[index], country=self.country)
+        return self._splits[key]
 
     def estimate(self, index: int, parcel: Parcel) -> Money | None:
         return channels.estimate(self.candidates[index], self.country, parcel.weight_g, parcel.size_cm)
@@ -88,7 +95,7 @@ class _Shopper:
         total = Decimal(0)
         priced = True
         for index, units in assignment:
-            for parcel in split(units, self.candidates[index], country=self.country):
+            for parcel in self.split(index, units):
                 parcels.append((index, parcel))
                 estimate = self.estimate(index, parcel)
                 if estimate is not None and self.comparable(estimate):
@@ -137,8 +144,8 @@ class _Shopper:
         for other, estimate in eligible:
             if other != chosen and estimate is not None and not self.comparable(estimate):
                 notes.append(
-                    f"{self.candidates[other].code}: {channels.money_text(estimate)} not compared "
-                    f"with {self.currency} (no exchange rates)"
+                    f"{self.candidates[other].code}: {channels.money_text(estimate)} is in "
+                    f"{estimate.currency}, not compared with {self.currency}"
                 )
         return PlannedPackage(
             parcel=parcel,
