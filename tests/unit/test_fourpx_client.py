@@ -16,7 +16,7 @@ from parcelflow.adapters.carriers.fourpx import FourPxClient, build
 from parcelflow.adapters.carriers.fourpx.client import sign
 from parcelflow.domain.errors import CarrierUnavailable, WaybillNotCancellable, WaybillRejected
 from parcelflow.domain.models import Channel, Money, Package, ParcelSize
-from parcelflow.ports import Waybill, WaybillRequest
+from parcelflow.ports import CarrierClient, Waybill, WaybillRequest
 from tests import factories
 
 CREDENTIALS = {"app_key": "ak-1", "app_secret": "s3cr3t"}
@@ -104,6 +104,11 @@ def _client(
         clock=lambda: NOW,
         sleep=(sleeps if sleeps is not None else []).append,
     )
+
+
+def test_it_is_a_carrier_client() -> None:
+    client: CarrierClient = _client(FakeFourPx())  # mypy checks the port's shape
+    assert client.find_waybill is not None
 
 
 # -- the sign -----------------------------------------------------------------------------------------------

@@ -99,7 +99,8 @@ class FourPxClient:
             raise CarrierUnavailable(f"4PX: too many requests cancelling {customer_order_number}")
         # Which code means "already cancelled" is unconfirmed: ask for the order instead of reading words.
         found = self.find_waybill(customer_order_number)
-        if found is not None and found.cancelled and found.waybill_number == request_no:
+        same_order = found is not None and found.waybill_number == (waybill_number or found.waybill_number)
+        if found is not None and found.cancelled and same_order:
             return
         raise WaybillNotCancellable(customer_order_number, f"4PX: {refusal.reason}")
 
