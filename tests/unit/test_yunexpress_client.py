@@ -20,7 +20,7 @@ from parcelflow.adapters.carriers.yunexpress.client import TokenCache
 from parcelflow.adapters.carriers.yunexpress.wire import OrderResult
 from parcelflow.domain.errors import CarrierUnavailable, WaybillNotCancellable, WaybillRejected
 from parcelflow.domain.models import Address, Money, Package, ParcelSize
-from parcelflow.ports import Waybill, WaybillRequest
+from parcelflow.ports import CarrierClient, Waybill, WaybillRequest
 from tests import factories
 
 ENDPOINT = "https://openapi.yunexpress.test"
@@ -151,6 +151,11 @@ def _client(
         clock=clock,
         tokens=tokens or TokenCache(),
     )
+
+
+def test_the_client_is_a_carrier_client() -> None:
+    client: CarrierClient = _client(Carrier())  # mypy checks the port's signatures here
+    assert callable(client.cancel_waybill) and callable(client.get_label)
 
 
 # -- signing ------------------------------------------------------------------------------------------------
