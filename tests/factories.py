@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from parcelflow.domain import rules
+from parcelflow.domain import packing
 from parcelflow.domain.catalogue import Dimensions, Product
 from parcelflow.domain.models import (
     Address,
@@ -189,8 +189,8 @@ def paired(order: Order) -> Order:
 
 
 def packed(order: Order, channel: Channel | None = None, **product_fields: Any) -> list[Package]:
-    """rules.pack for an order paired as `paired` does, with the test products (`product_fields` set on
+    """packing.pack for an order paired as `paired` does, with the test products (`product_fields` set on
     every one of them)."""
     ready = paired(order)
     products = {sku: product(sku, **product_fields) for line in ready.pairing or [] for sku in line.warehouse}
-    return rules.pack(ready, products, channel or default_channel())
+    return packing.pack(ready, products, [channel or default_channel()])

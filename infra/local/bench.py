@@ -28,7 +28,7 @@ from parcelflow import deps
 from parcelflow.adapters.marketplaces.aliexpress import AliExpressClient
 from parcelflow.adapters.marketplaces.amazon import AmazonSpApiClient
 from parcelflow.adapters.marketplaces.amazon import map_order as amazon_map_order
-from parcelflow.domain import rules
+from parcelflow.domain import packing
 from parcelflow.domain.label import render_label
 from parcelflow.domain.models import (
     Address,
@@ -88,7 +88,7 @@ def bench_labels() -> float:
         }
     )
     products = {p.sku: p for p in scenario.sample_products()}
-    [package] = rules.pack(paired, products, channel)
+    [package] = packing.pack(paired, products, [channel])
     package = package.model_copy(update={"tracking_number": "YT2600000000000001"})
     render_label(order, package, channel, store.sender)  # the fonts load once per warm Lambda
     times = []

@@ -141,14 +141,21 @@ def test_every_call_is_signed_over_the_exact_bytes_sent() -> None:
 
 # -- the body (pure) ----------------------------------------------------------------------------------------
 def test_the_create_body() -> None:
-    body = build.create_body(_request())
+    request = _request()
+    body = build.create_body(request)
     assert body["ref_no"] == REF
     assert (body["business_type"], body["duty_type"]) == ("BDS", "U")
     assert "ioss_no" not in body and "vat_no" not in body
     assert body["logistics_service_info"] == {"logistics_product_code": "F3"}
     [parcel] = body["parcel_list"]
     assert parcel["weight"] == 360
-    assert (parcel["length"], parcel["width"], parcel["height"]) == (Decimal(20), Decimal(15), Decimal(10))
+    size = request.package.size_cm
+    assert size is not None
+    assert (parcel["length"], parcel["width"], parcel["height"]) == (
+        size.length_cm,
+        size.width_cm,
+        size.height_cm,
+    )
     assert (parcel["parcel_value"], parcel["currency"], parcel["include_battery"]) == (
         Decimal("15.00"),
         "USD",

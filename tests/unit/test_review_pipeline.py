@@ -28,7 +28,9 @@ def table() -> MemoryTable:
     table = MemoryTable()
     table.put_store(factories.store())
     table.put_channel(factories.channel())
-    table.put_channel(factories.channel(code="YT-BATTERY", name="YunExpress battery line"))
+    table.put_channel(
+        factories.channel(code="YT-BATTERY", name="YunExpress battery line", battery_allowed=True)
+    )
     factories.seed_catalogue(table, stock=table, on_hand=10)
     return table
 

@@ -37,10 +37,15 @@ def test_pack_makes_one_package_with_the_declaration_and_weight() -> None:
     assert package.channel_code == "YT-US"
 
 
-def test_pack_refuses_an_order_over_the_channel_limit() -> None:
+def test_pack_splits_an_order_over_the_channel_limit_into_whole_lines() -> None:
     order = factories.order(lines=[factories.line("A", 20)])
-    with pytest.raises(rules.PackageTooHeavy, match="2400 g"):
-        factories.packed(order, factories.channel(max_weight_g=2000))
+    packages = factories.packed(order, factories.channel(max_weight_g=2000))
+    assert [p.weight_g for p in packages] == [16 * 120, 4 * 120]
+    assert [[(line.line_id, line.quantity) for line in p.lines] for p in packages] == [
+        [(order.lines[0].line_id, 16)],
+        [(order.lines[0].line_id, 4)],
+    ]
+    assert [p.package_id for p in packages] == [f"{order.order_id}-1", f"{order.order_id}-2"]
 
 
 def test_store_ids_keep_order_keys_unambiguous() -> None:

@@ -114,7 +114,7 @@ def test_review_holds_an_order_whose_platform_status_went_back_to_unpaid(
     assert order.status == S.ON_HOLD and order.hold_reason == "buyer has not paid yet"
 
 
-def test_an_order_that_cannot_be_packed_waits_on_hold_saying_why(seeded: MemoryTable) -> None:
+def test_an_order_over_the_channel_limit_is_split_into_packages_that_meet_it(seeded: MemoryTable) -> None:
     order_id = take_platform_order(
         factories.store(),
         factories.platform_order("111-HEAVY", lines=[factories.line("A", 30)]),
@@ -123,12 +123,29 @@ def test_an_order_that_cannot_be_packed_waits_on_hold_saying_why(seeded: MemoryT
     outcome = review_order(
         order_id, orders=seeded, catalogue=seeded, rulebook=seeded, stock=seeded, events=FakeStockEvents()
     )
+    assert outcome.approved and outcome.package_ids == [f"{order_id}-1", f"{order_id}-2"]
+    assert "split into 2 packages" in outcome.reason
+    packages = seeded.get_packages(order_id)
+    assert [p.weight_g for p in packages] == [16 * 120, 14 * 120]
+    assert sum(line.quantity for p in packages for line in p.lines) == 30
+
+
+def test_an_order_no_channel_can_take_waits_on_hold_saying_why(seeded: MemoryTable) -> None:
+    seeded.put_products([factories.product("A", unit_weight_g=2500)])
+    order_id = take_platform_order(
+        factories.store(),
+        factories.platform_order("111-HEAVY", lines=[factories.line("A", 1)]),
+        orders=seeded,
+    ).order.order_id
+    outcome = review_order(
+        order_id, orders=seeded, catalogue=seeded, rulebook=seeded, stock=seeded, events=FakeStockEvents()
+    )
     assert not outcome.approved
     order = seeded.get_order(order_id)
     assert order.status == S.ON_HOLD
-    assert order.hold_reason == (
-        f"cannot be packed: order {order_id} weighs 3600 g, over channel YT-US's limit of 2000 g"
-    )
+    assert order.hold_reason is not None and order.hold_reason.startswith("no eligible channel: ")
+    assert "2,500 g is over YT-US's 2,000 g" in order.hold_reason
+    assert seeded.get_packages(order_id) == []
 
 
 # --- waybill -------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
-from parcelflow.domain import rules
+from parcelflow.domain import packing, rules
 from parcelflow.domain.catalogue import Product
 from parcelflow.domain.errors import BusinessError, ChannelNotFound
 from parcelflow.domain.models import LinePairing, Order, Store, utcnow
@@ -28,6 +28,8 @@ from parcelflow.domain.review_rules import (
     evaluate,
     explain,
 )
+from parcelflow.domain.shipping_plan import NoEligibleChannel
+from parcelflow.domain.splitting import NotPackable
 from parcelflow.domain.statuses import PACKAGE_PROGRESS, FulfilmentStatus
 from parcelflow.domain.stock import Shortage, fell_to_reorder_point, reservation_lines
 from parcelflow.ports import Catalogue, OrderBook, RuleBook, Stock, StockEvents
@@ -90,7 +92,7 @@ def review_order(
     products = catalogue.get_products(totals)
     missing = [sku for sku in totals if sku not in products]
     if missing:
-        return hold(str(rules.NotInCatalogue(missing)))
+        return hold(str(packing.NotInCatalogue(missing)))
 
     decision = evaluate(_facts(order, store, totals, products, now()), rulebook.get_rules())
     order = _apply_rule_actions(orders, order, decision)
@@ -100,28 +102,38 @@ def review_order(
         return _waits(order_id, f"kept for manual review: {order.manual_review}")
 
     try:
-        channel = catalogue.get_channel(decision.channel or store.default_channel)
-        packed = rules.pack(order, products, channel)
+        candidates = [catalogue.get_channel(code) for code in decision.channels or (store.default_channel,)]
+        packed = packing.pack(order, products, candidates)
         lines = reservation_lines(totals)
-    except (ChannelNotFound, rules.PackageTooHeavy, ValueError) as problem:
-        # An operator has to act (set up the channel, split the order): it waits on hold, saying why.
+    except (NoEligibleChannel, NotPackable, packing.SplitRefused) as problem:
+        # Before any carrier is called: no candidate channel takes the order (or a part of it).
+        return hold(f"no eligible channel: {problem}")
+    except (ChannelNotFound, ValueError) as problem:
+        # An operator has to act (set up the channel): it waits on hold, saying why.
         return hold(f"cannot be packed: {problem}")
-    gaps = rules.address_gaps(order.shipping_address, channel) if order.shipping_address else []
-    if gaps:
-        return hold(
-            f"address incomplete for {channel.name}: no {' and no '.join(gaps)} (fix-address, then release)"
-        )
+    chosen = {c.code: c for c in candidates if any(p.channel_code == c.code for p in packed)}
+    for channel in chosen.values():
+        gaps = rules.address_gaps(order.shipping_address, channel) if order.shipping_address else []
+        if gaps:
+            return hold(
+                f"address incomplete for {channel.name}: no {' and no '.join(gaps)} "
+                "(fix-address, then release)"
+            )
 
     reserved = stock.reserve(order_id, lines, by=BY)
     if isinstance(reserved, Shortage):
         return _out_of_stock(orders, reserved)
     tell_low_stock(stock, events, reserved.lines)
     why = "ship-able: paid, paired, in stock"
-    if decision.channel_rule:
-        why += f"; channel {channel.name} by rule '{decision.channel_rule}'"
+    by_rule = f" by rule '{decision.channel_rule}'" if decision.channel_rule else ""
+    if len(packed) == 1:
+        why += f"; {packed[0].channel_reason}{by_rule}"
     else:
-        why += f"; channel {channel.name}"
-    packages = orders.start_processing(order_id, packed, channel_code=channel.code, reason=why, by=BY)
+        said = "; ".join(f"#{p.seq} {p.weight_g} g: {p.channel_reason}" for p in packed)
+        why += f"; split into {len(packed)} packages{by_rule} ({said})"
+    packages = orders.start_processing(
+        order_id, packed, channel_code=packed[0].channel_code, reason=why, by=BY
+    )
     return _approved(order_id, why, [p.package_id for p in packages])
 
 
@@ -145,7 +157,7 @@ def explain_order(
     products = catalogue.get_products(totals)
     missing = [sku for sku in totals if sku not in products]
     if missing:
-        raise rules.NotInCatalogue(missing)
+        raise packing.NotInCatalogue(missing)
     return explain(_facts(order, store, totals, products, now()), rulebook.get_rules())
 
 
