@@ -102,7 +102,7 @@ class FakeCarrier:
 def carrier_label_pdf(text: str) -> bytes:
     """A one-page PDF, as a carrier's label/get returns one."""
     out = io.BytesIO()
-    page = canvas.Canvas(out, pagesize=(283, 425))
+    page = canvas.Canvas(out, pagesize=(283, 425), invariant=1)
     page.drawString(20, 400, f"CARRIER LABEL {text}")
     page.save()
     return out.getvalue()

@@ -173,8 +173,19 @@ def _run(args: argparse.Namespace) -> int:
     elif args.command == "fix-address":
         fields = ("postcode", "line1", "line2", "city", "province", "phone", "name")
         changes = {f: getattr(args, f) for f in fields if getattr(args, f) is not None}
-        address = correct_address(args.order_id, changes, orders=deps.orders(), by="operator:cli")
-        print(address.model_dump_json(exclude_none=True))
+        corrected = correct_address(
+            args.order_id,
+            changes,
+            orders=deps.orders(),
+            by=OPERATOR,
+            carrier_for=deps.carrier_for,
+            workflow=deps.workflow(),
+        )
+        print(corrected.address.model_dump_json(exclude_none=True))
+        for line in corrected.reissued:
+            print(f"waybill cancelled, pre-advised again: {line}")
+        for line in corrected.kept:
+            print(f"NOT cancelled (that parcel keeps the old address): {line}", file=sys.stderr)
     elif args.command == "retry":
         outcome = retry_order(args.order_id, orders=deps.orders(), workflow=deps.workflow())
         print(f"{outcome.order_id}\tattempt {outcome.attempt}\t{' '.join(outcome.retried_packages)}")

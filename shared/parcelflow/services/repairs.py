@@ -4,18 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from parcelflow.domain.errors import BusinessError, CredentialsRejected, MarketplaceRejected
 from parcelflow.domain.models import Address, Package, TrackingCorrection
 from parcelflow.domain.statuses import FulfilmentStatus
-from parcelflow.ports import MarketplaceFactory, OrderBook, SyncLedger, WorkflowStarter
+from parcelflow.ports import CarrierFactory, MarketplaceFactory, OrderBook, SyncLedger, WorkflowStarter
 from parcelflow.services.stores import mark_credentials_rejected
+from parcelflow.services.waybill_changes import reissue_for_address
 from parcelflow.services.workflows import start_workflow
 
 S = FulfilmentStatus
-# Once a carrier holds a waybill for the package, the address is the carrier's to change, not ours.
-_ADDRESS_EDITABLE = frozenset({S.PENDING_REVIEW, S.ON_HOLD, S.PENDING_PROCESSING, S.WAYBILL_FAILED})
+# Before the parcel leaves. A package with a waybill is pre-advised again to the new address (its waybill
+# cancelled at the carrier first); without a carrier to cancel it with, the change is refused.
+_ADDRESS_EDITABLE = frozenset(
+    {S.PENDING_REVIEW, S.ON_HOLD, S.PENDING_PROCESSING, S.WAYBILL_FAILED}
+    | {S.WAYBILL_REQUESTED, S.TO_PRINT, S.AWAITING_SCAN}
+)
 
 
 class CorrectionRefused(BusinessError):
@@ -28,14 +33,35 @@ class RetryOutcome(BaseModel):
     attempt: int
 
 
-def correct_address(order_id: str, changes: dict[str, Any], *, orders: OrderBook, by: str) -> Address:
-    """Corrects the shipping address (e.g. the postcode the carrier rejected), with an audit line."""
+class AddressCorrection(BaseModel):
+    address: Address
+    # Waybills cancelled at the carrier so that their packages are pre-advised again to this address.
+    reissued: list[str] = Field(default_factory=list)
+    # Waybills the carrier kept (its warehouse has the parcel): those parcels go to the old address
+    # unless the carrier changes it.
+    kept: list[str] = Field(default_factory=list)
+    restarted: bool = False
+
+
+def correct_address(
+    order_id: str,
+    changes: dict[str, Any],
+    *,
+    orders: OrderBook,
+    by: str,
+    carrier_for: CarrierFactory | None = None,
+    workflow: WorkflowStarter | None = None,
+) -> AddressCorrection:
+    """Corrects the shipping address (the postcode the carrier rejected, the buyer's new address), with
+    an audit line. A package that already has a waybill gets a new one: its carrier order is cancelled
+    (what the carrier confirms) and it is pre-advised again under its next number, never two at once."""
     order = orders.get_order(order_id)
     if order.status not in _ADDRESS_EDITABLE:
         raise CorrectionRefused(
             f"order {order_id} is {order.status}: its address can no longer be changed here"
         )
-    if any(p.tracking_number for p in orders.get_packages(order_id)):
+    with_waybill = [p for p in orders.get_packages(order_id) if p.waybill_number]
+    if with_waybill and (carrier_for is None or workflow is None):
         raise CorrectionRefused(
             f"order {order_id} already has a waybill: correct the address with the carrier"
         )
@@ -46,10 +72,19 @@ def correct_address(order_id: str, changes: dict[str, Any], *, orders: OrderBook
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
         raise CorrectionRefused(problems) from exc
     said = ", ".join(f"{k} {before.get(k)!r} -> {v!r}" for k, v in changes.items() if before.get(k) != v)
-    orders.update_order_fields(
+    outcome = AddressCorrection(address=corrected)
+    if with_waybill and carrier_for is not None:
+        cancelled = reissue_for_address(
+            order_id, orders=orders, carrier_for=carrier_for, reason=f"address corrected: {said}", by=by
+        )
+        outcome = outcome.model_copy(update={"reissued": cancelled.cancelled, "kept": cancelled.refused})
+    order = orders.update_order_fields(
         order_id, {"shipping_address": corrected}, note=(f"address corrected: {said or 'no change'}", by)
     )
-    return corrected
+    if outcome.reissued and workflow is not None and order.status not in (S.ON_HOLD, S.CANCELLED):
+        start_workflow(order, orders=orders, workflow=workflow, note=("pre-advised again: new address", by))
+        outcome = outcome.model_copy(update={"restarted": True})
+    return outcome
 
 
 def retry_order(
