@@ -79,6 +79,9 @@ class MemoryTable(MemoryStock):
     def put_channel(self, channel: Channel) -> None:
         self.channels[channel.code] = channel
 
+    def list_channels(self) -> list[Channel]:
+        return [self.channels[k] for k in sorted(self.channels)]
+
     def get_channel(self, code: str) -> Channel:
         if code not in self.channels:
             raise ChannelNotFound(code)

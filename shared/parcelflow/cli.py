@@ -33,6 +33,21 @@ Commands (`python -m parcelflow.cli COMMAND --help` for each):
   rules explain ORDER|--pending   which rule matches the order (or each pending one) and why, and where
                             each other one stops
   approve|hold|release|cancel ORDER ... --note NOTE   an operator's decision, audited
+  channels import FILE      add or replace logistics channels (limits, rate tables) from JSON or YAML,
+                            all or nothing (docs/examples/channels.json); every error names the field
+  channels list             every channel with its limits and rates
+  packages ORDER            an order's packages: channel and why, estimate, weight, size, declaration
+  split ORDER SKU=N[,SKU=N] ... [--channel C]   拆包 by hand: one package per argument, the rest in one
+                            more; refused once any package has a waybill
+  merge ORDER PACKAGE PACKAGE ...   合包: these packages become one, if the channel's limits allow
+  customs edit (--sku S ... | --order O ...) [--name-en T] [--name-local T] [--hs-code H]
+                            [--unit-value V --currency C] [--unit-weight-g G] [--origin CC]
+                            批量修改报关信息 before pre-advice; then `retry` the orders it failed
+  cancel-waybill ORDER PACKAGE --note NOTE   cancel the waybill of a held (intercepted) or cancelled
+                            order at the carrier, to recover the freight
+  attach-tracking ORDER PACKAGE NUMBER [--label FILE.pdf]   手动上传: a tracking number from elsewhere,
+                            no pre-advice; printed with our label, or with the carrier's PDF given
+  freight --since DATE [--until DATE]   the freight of the waybills bought, per carrier and channel
 """
 
 from __future__ import annotations
@@ -40,20 +55,23 @@ from __future__ import annotations
 import argparse
 import csv
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 from pydantic import ValidationError
 
 from parcelflow import deps
 from parcelflow.config import get_settings
+from parcelflow.domain.channels import describe_rates, parse_channels
 from parcelflow.domain.errors import BusinessError
-from parcelflow.domain.models import Channel, Marketplace, Store
+from parcelflow.domain.models import Channel, Marketplace, Package, Store
 from parcelflow.domain.pairing import Component, Match, MatchKind, Pairing, Scope
 from parcelflow.domain.review_rules import RulesInvalid, load_rules
 from parcelflow.domain.statuses import FulfilmentStatus
 from parcelflow.services import decisions
 from parcelflow.services.catalogue import import_products
 from parcelflow.services.labels import print_labels
+from parcelflow.services.packages import edit_declarations, freight_report, merge_packages, split_order
 from parcelflow.services.reconcile import reconcile, redrive_confirmations
 from parcelflow.services.repairs import correct_address, correct_tracking, retry_order
 from parcelflow.services.resume import add_pairing, import_stock, receive_stock
@@ -61,6 +79,7 @@ from parcelflow.services.review import explain_order
 from parcelflow.services.stock_report import PurchaseLine, low_stock, purchase_list
 from parcelflow.services.stores import store_overview
 from parcelflow.services.sync import sync_now
+from parcelflow.services.waybill_changes import attach_tracking, cancel_waybill
 
 OPERATOR = "operator:cli"
 
@@ -138,6 +157,7 @@ def main(argv: list[str] | None = None) -> int:
         decide = commands.add_parser(decision, help=f"{decision} orders (audited)")
         decide.add_argument("order_ids", nargs="+")
         decide.add_argument("--note", required=True)
+    _add_packing_commands(commands)
     args = parser.parse_args(argv)
     try:
         return _run(args)
@@ -226,6 +246,8 @@ def _run(args: argparse.Namespace) -> int:
         return _rules(args)
     elif args.command in ("approve", "hold", "release", "cancel"):
         return _decide(args)
+    elif args.command in _PACKING_COMMANDS:
+        return _packing(args)
     elif args.command == "dead-letters":
         for letter in deps.dead_letters().peek():
             sent = f"{letter.first_sent_at:%Y-%m-%d %H:%M} UTC" if letter.first_sent_at else "?"
@@ -417,6 +439,218 @@ def _products(args: argparse.Namespace) -> int:
         return 2
     print(f"{outcome.imported} products imported")
     return 0
+
+
+_PACKING_COMMANDS = (
+    "channels",
+    "packages",
+    "split",
+    "merge",
+    "customs",
+    "cancel-waybill",
+    "attach-tracking",
+    "freight",
+)
+
+
+def _add_packing_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    channels = commands.add_parser("channels", help="物流渠道: logistics channels, their limits and rates")
+    channel_commands = channels.add_subparsers(dest="channels_command", required=True)
+    channel_import = channel_commands.add_parser("import", help="add or replace channels from JSON or YAML")
+    channel_import.add_argument("file", type=Path)
+    channel_commands.add_parser("list", help="every channel")
+    packages = commands.add_parser("packages", help="an order's packages")
+    packages.add_argument("order_id")
+    split = commands.add_parser("split", help="拆包 by hand, before pre-advice")
+    split.add_argument("order_id")
+    split.add_argument("groups", nargs="+", help="SKU=N[,SKU=N]: one package each; the rest in one more")
+    split.add_argument("--channel", help="the channel of the new packages (the order's by default)")
+    merge = commands.add_parser("merge", help="合包: packages of an order become one")
+    merge.add_argument("order_id")
+    merge.add_argument("package_ids", nargs="+")
+    customs = commands.add_parser("customs", help="报关信息")
+    customs_commands = customs.add_subparsers(dest="customs_command", required=True)
+    edit = customs_commands.add_parser("edit", help="批量修改报关信息, before pre-advice")
+    edit.add_argument("--sku", action="append", default=[], help="a warehouse SKU (repeat for more)")
+    edit.add_argument("--order", action="append", default=[], help="an order id (repeat for more)")
+    for name in ("name-en", "name-local", "hs-code", "unit-value", "currency", "origin"):
+        edit.add_argument(f"--{name}")
+    edit.add_argument("--unit-weight-g", type=int)
+    cancel = commands.add_parser("cancel-waybill", help="cancel a held or cancelled order's waybill")
+    cancel.add_argument("order_id")
+    cancel.add_argument("package_id")
+    cancel.add_argument("--note", required=True)
+    attach = commands.add_parser("attach-tracking", help="手动上传: attach a tracking number from elsewhere")
+    attach.add_argument("order_id")
+    attach.add_argument("package_id")
+    attach.add_argument("tracking_number")
+    attach.add_argument("--label", type=Path, help="the carrier's label as a PDF, printed instead of ours")
+    freight = commands.add_parser("freight", help="freight of the waybills bought, per carrier and channel")
+    freight.add_argument("--since", type=_date, required=True, help="YYYY-MM-DD (UTC)")
+    freight.add_argument("--until", type=_date, help="YYYY-MM-DD (UTC), exclusive")
+
+
+def _date(text: str) -> datetime:
+    try:
+        return datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=UTC)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date such as 2026-12-01") from exc
+
+
+def _packing(args: argparse.Namespace) -> int:
+    orders, catalogue = deps.orders(), deps.catalogue()
+    if args.command == "channels":
+        if args.channels_command == "list":
+            for channel in catalogue.list_channels():
+                print(f"{channel.code}\t{channel.carrier}\t{channel.product_code}\t{channel.name}")
+                for line in describe_channel(channel):
+                    print(f"    {line}")
+            return 0
+        parsed = parse_channels(args.file.read_bytes(), filename=args.file.name)
+        for problem in parsed.problems:
+            print(f"{args.file}: {problem}", file=sys.stderr)
+        if not parsed.ok:
+            print(f"{args.file}: nothing imported", file=sys.stderr)
+            return 2
+        for channel in parsed.channels:
+            catalogue.put_channel(channel)
+        print(f"{len(parsed.channels)} channels imported: {', '.join(c.code for c in parsed.channels)}")
+    elif args.command == "packages":
+        for package in orders.get_packages(args.order_id):
+            _print_package(package)
+    elif args.command == "split":
+        groups = [_group(text) for text in args.groups]
+        made = split_order(
+            args.order_id, groups, orders=orders, catalogue=catalogue, by=OPERATOR, channel_code=args.channel
+        )
+        for package in made:
+            _print_package(package)
+    elif args.command == "merge":
+        for package in merge_packages(
+            args.order_id, args.package_ids, orders=orders, catalogue=catalogue, by=OPERATOR
+        ):
+            _print_package(package)
+    elif args.command == "customs":
+        outcome = edit_declarations(
+            _declaration_changes(args), orders=orders, order_ids=args.order, skus=args.sku, by=OPERATOR
+        )
+        for line in outcome.changed:
+            print(f"edited\t{line}")
+        for line in outcome.refused:
+            print(f"refused\t{line}", file=sys.stderr)
+        if not outcome.changed and not outcome.refused:
+            print("no declaration line matched", file=sys.stderr)
+            return 1
+        return 1 if outcome.refused else 0
+    elif args.command == "cancel-waybill":
+        package = cancel_waybill(
+            args.order_id,
+            args.package_id,
+            orders=orders,
+            carrier_for=deps.carrier_for,
+            note=args.note,
+            by=OPERATOR,
+        )
+        print(f"cancelled\t{package.package_id}\tnext pre-advice as {package.customer_order_number}")
+    elif args.command == "attach-tracking":
+        package = attach_tracking(
+            args.order_id,
+            args.package_id,
+            args.tracking_number,
+            orders=orders,
+            workflow=deps.workflow(),
+            labels=deps.labels(),
+            by=OPERATOR,
+            carrier_pdf=args.label.read_bytes() if args.label else None,
+        )
+        print(f"attached\t{package.package_id}\t{package.tracking_number}")
+    else:
+        for row in freight_report(args.since, orders=orders, until=args.until):
+            estimated = f"\t({row.estimated} estimated)" if row.estimated else ""
+            print(
+                f"{row.carrier}\t{row.channel_code}\t{row.packages} packages\t"
+                f"{row.freight} {row.currency}{estimated}"
+            )
+    return 0
+
+
+def _group(text: str) -> dict[str, int]:
+    group: dict[str, int] = {}
+    for part in text.split(","):
+        selector, _, count = part.partition("=")
+        if not selector.strip() or not count.strip().isdigit():
+            raise BusinessError(f"{part!r}: write SKU=N, e.g. CASE-IP15-BLK=2")
+        group[selector.strip()] = group.get(selector.strip(), 0) + int(count)
+    return group
+
+
+def _declaration_changes(args: argparse.Namespace) -> dict[str, object]:
+    changes: dict[str, object] = {}
+    for flag, field in (
+        ("name_en", "name_en"),
+        ("name_local", "name_local"),
+        ("hs_code", "hs_code"),
+        ("origin", "origin"),
+    ):
+        if getattr(args, flag) is not None:
+            changes[field] = getattr(args, flag)
+    if args.unit_weight_g is not None:
+        changes["unit_weight_g"] = args.unit_weight_g
+    if args.unit_value is not None:
+        if args.currency is None:
+            raise BusinessError("--unit-value needs --currency (e.g. USD)")
+        changes["unit_value"] = {"amount": args.unit_value, "currency": args.currency.upper()}
+    if not changes:
+        raise BusinessError(
+            "say what changes: --name-en, --name-local, --hs-code, --unit-value, --unit-weight-g, --origin"
+        )
+    return changes
+
+
+def _print_package(package: Package) -> None:
+    size = package.size_cm
+    dims = f"{size.length_cm}x{size.width_cm}x{size.height_cm} cm" if size else "size unknown"
+    estimate = (
+        f"{package.freight_estimate.amount} {package.freight_estimate.currency}"
+        if package.freight_estimate
+        else "-"
+    )
+    print(
+        f"{package.package_id}\t{package.status}\t{package.channel_code}\t{package.weight_g} g\t{dims}\t"
+        f"est. {estimate}\t{package.tracking_number or ''}"
+    )
+    if package.channel_reason:
+        print(f"    why: {package.channel_reason}")
+    for line in package.declaration:
+        print(
+            f"    {line.sku} x{line.quantity}\t{line.name_en} / {line.name_local}\tHS {line.hs_code or '-'}\t"
+            f"{line.unit_value.amount} {line.unit_value.currency}\t{line.unit_weight_g} g\t{line.origin}"
+        )
+    if package.failure_reason:
+        print(f"    failed: {package.failure_reason}")
+
+
+def describe_channel(channel: Channel) -> list[str]:
+    limits = [f"max {channel.max_weight_g} g"]
+    for name, value in (
+        ("length", channel.max_length_cm),
+        ("width", channel.max_width_cm),
+        ("height", channel.max_height_cm),
+        ("girth", channel.max_girth_cm),
+    ):
+        if value is not None:
+            limits.append(f"{name} {value} cm")
+    if channel.max_declared_value:
+        limits.append(
+            f"declared <= {channel.max_declared_value.amount} {channel.max_declared_value.currency}"
+        )
+    limits.append(
+        "battery" + (" (apart)" if channel.battery_separate else "")
+        if channel.battery_allowed
+        else "no battery"
+    )
+    limits.append("countries " + (",".join(sorted(channel.countries)) if channel.countries else "all"))
+    return ["limits: " + "; ".join(limits), *describe_rates(channel)]
 
 
 def _register(command: str, file: Path) -> int:

@@ -211,6 +211,9 @@ class DynamoDbTable(TableItems):
     def put_channel(self, channel: Channel) -> None:
         self._put({"pk": "CHANNELS", "sk": channel.code, **channel.model_dump(mode="json")})
 
+    def list_channels(self) -> list[Channel]:
+        return [_as_model(Channel, i) for i in self._query_partition("CHANNELS")]
+
     def get_channel(self, code: str) -> Channel:
         item = self._get("CHANNELS", code)
         if item is None:
