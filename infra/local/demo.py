@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from infra.local import scenario
 from parcelflow import deps
 from parcelflow.domain.models import Order
 from parcelflow.domain.statuses import FulfilmentStatus
+from parcelflow.services.packages import freight_report
 
 ORDERS = 20
 OUT = Path("out/labels")
@@ -27,7 +29,8 @@ def _country(order: Order) -> str:
 def main() -> int:
     started = time.monotonic()
     print(
-        "Starting the embedded AWS (moto), the Amazon and AliExpress sandboxes and the YunExpress sandbox",
+        "Starting the embedded AWS (moto), the Amazon and AliExpress sandboxes and two carriers' sandboxes "
+        "(YunExpress, 4PX)",
         flush=True,
     )
     with scenario.world() as w:
@@ -86,12 +89,15 @@ def main() -> int:
             print(f"  python -m parcelflow.cli retry {rejected}")
         problems = _check(rows, run, w)
         print(
-            "\nThe ERP at work (配对, 库存, 审核规则): a bundle, rules choosing channels and holding a test "
-            "order, a listing paired mid-run and a charger out of stock until stock arrives ...",
+            "\nThe ERP at work (配对, 库存, 审核规则, 待处理): a bundle, rules choosing channels and "
+            "holding a test order, a listing paired mid-run, a charger out of stock until stock arrives, "
+            "rate shopping between YunExpress and 4PX, a heavy order split in two, a customs error caught "
+            "before pre-advice ...",
             flush=True,
         )
         erp = scenario.run_erp(w)
         _print_paths(erp)
+        _print_packing(erp)
         problems += _check_erp(erp, w)
     print(f"Everything stopped. {time.monotonic() - started:.1f} s.")
     for problem in problems:
@@ -105,10 +111,29 @@ def _print_paths(erp: scenario.ErpRun) -> None:
     for order_id, purpose in erp.purpose.items():
         order = orders.get_order(order_id)
         packages = orders.get_packages(order_id)
-        channel = packages[0].channel_code if packages else "-"
+        channel = ",".join(dict.fromkeys(p.channel_code for p in packages)) if packages else "-"
+        if len(packages) > 1:
+            channel += f" x{len(packages)}"
         note = order.hold_reason or ", ".join(order.waiting_for) or ""
         print(
             f"  {order_id:<30} {purpose:<44} {channel:<10} {' -> '.join(erp.paths[order_id])} {note}".rstrip()
+        )
+
+
+def _print_packing(erp: scenario.ErpRun) -> None:
+    """Why each package of the 待处理 orders went as it did, and what the freight came to."""
+    orders = deps.orders()
+    print("\n  Channels chosen (python -m parcelflow.cli packages ORDER):")
+    for order_id, purpose in erp.purpose.items():
+        if purpose[0].isdigit() or purpose.startswith(("no HS", "battery")):
+            for package in orders.get_packages(order_id):
+                print(f"    {package.package_id:<32} {package.weight_g:>5} g  {package.channel_reason}")
+    print("\n  Freight (python -m parcelflow.cli freight --since today):")
+    for row in freight_report(datetime.now(UTC) - timedelta(days=1), orders=orders):
+        estimated = f" ({row.estimated} of them estimated)" if row.estimated else ""
+        print(
+            f"    {row.carrier:<10} {row.channel_code:<10} {row.packages:>3} packages  "
+            f"{row.freight} {row.currency}{estimated}"
         )
 
 
@@ -123,6 +148,9 @@ def _check_erp(erp: scenario.ErpRun, w: scenario.World) -> list[str]:
         "charger order B (one charger in stock)": ("to_print", "YT-GLOBAL"),
         "listing not paired: waits for its pairing": ("to_print", "YT-GLOBAL"),
         "buyer says test order: held by rule": ("on_hold", "-"),
+        "1.2 kg: rate shopping picks 4PX": ("to_print", scenario.FOURPX_CHANNEL),
+        "3.6 kg: split into two packages": ("to_print", scenario.FOURPX_CHANNEL),
+        "no HS code: customs stops it before pre-advice": ("to_print", "YT-GLOBAL"),
     }
     problems = []
     waited = {"out_of_stock": 0, "needs_pairing": 0}
@@ -134,8 +162,22 @@ def _check_erp(erp: scenario.ErpRun, w: scenario.World) -> list[str]:
             problems.append(f"ERP order {order_id} ({purpose}) ended {got}, expected {wanted[purpose]}")
         for tab in waited:
             waited[tab] += tab in erp.paths[order_id]
+        if purpose.startswith("3.6 kg") and len(packages) != 2:
+            problems.append(f"the heavy order {order_id} went as {len(packages)} packages, expected 2")
+        if purpose.startswith("no HS code"):
+            if "waybill_failed" not in erp.paths[order_id]:
+                problems.append(f"{order_id}: the customs check did not stop it before pre-advice")
+            creates = w.carrier.create_calls().get(packages[0].package_id, 0)
+            if creates != 1:
+                problems.append(f"{order_id}: {creates} creates at the carrier, expected one, after the fix")
     if waited != {"out_of_stock": 1, "needs_pairing": 1}:
         problems.append(f"orders that waited on a tab: {waited}, expected one on each")
+    charged = [c["customer_order_number"] for c in w.carrier.charges]
+    charged += [c["ref_no"] for c in w.fourpx.charges if c["kind"] == "charge"]
+    if len(charged) != len(set(charged)):
+        problems.append("a carrier order was charged twice")
+    if not any(c["kind"] == "charge" for c in w.fourpx.charges):
+        problems.append("4PX was never used: rate shopping did not pick it")
     return problems
 
 

@@ -1,7 +1,8 @@
 """The whole flow on the embedded stack, as `make demo`, the end-to-end tests and `make bench` run it.
 
-A `World` is the embedded AWS plus two sandbox marketplaces (Amazon SP-API and AliExpress) and a sandbox
-carrier (YunExpress) on loopback, with an Amazon store, an AliExpress store and one channel registered.
+A `World` is the embedded AWS plus two sandbox marketplaces (Amazon SP-API and AliExpress) and two
+sandbox carriers (YunExpress and 4PX) on loopback, with an Amazon store, an AliExpress store and four
+channels registered (limits and rate tables: docs/examples/channels.json is their shape).
 Every step goes through the same doors as in production: the schedule's tick queues the stores' syncs,
 sync_orders reads each store through its adapter, Step Functions runs the tasks, the operator prints
 through the service, the scanner posts to the API, SQS feeds confirm_shipment.
@@ -22,15 +23,29 @@ import httpx
 from infra.local.deploy import DEFAULT_TEMPLATE
 from infra.local.sandboxes.aliexpress import AliExpressSandbox
 from infra.local.sandboxes.amazon import AmazonSandbox
+from infra.local.sandboxes.fourpx import FourPxSandbox
 from infra.local.sandboxes.yunexpress import YunExpressSandbox
 from infra.local.stack import EmbeddedAws
 from infra.local.template import Template
 from parcelflow import deps
 from parcelflow.domain.catalogue import Attribute, Dimensions, Product
-from parcelflow.domain.models import Address, Channel, Marketplace, Money, Order, Store
+from parcelflow.domain.customs import EU_COUNTRIES
+from parcelflow.domain.models import (
+    Address,
+    Channel,
+    LabelSource,
+    Marketplace,
+    Money,
+    Order,
+    RateTable,
+    RateZone,
+    Store,
+)
 from parcelflow.domain.pairing import Component, Match, Pairing, Scope
 from parcelflow.domain.review_rules import load_rules
 from parcelflow.services.labels import PrintBatch, print_labels
+from parcelflow.services.packages import edit_declarations
+from parcelflow.services.repairs import retry_order
 from parcelflow.services.resume import add_pairing, receive_stock
 from parcelflow.services.sync import sync_now
 
@@ -40,6 +55,8 @@ CHANNEL_CODE = "YT-GLOBAL"
 STORE_SECRET = f"parcelflow/stores/{STORE_ID}"
 ALIEXPRESS_SECRET = f"parcelflow/stores/{ALIEXPRESS_STORE_ID}"
 CARRIER_SECRET = "parcelflow/carriers/yunexpress"  # noqa: S105 - a secret's name, not a secret
+FOURPX_SECRET = "parcelflow/carriers/4px"  # noqa: S105 - a secret's name, not a secret
+FOURPX_CHANNEL = "FPX-A1"
 COUNTRIES = ("US", "GB", "DE", "FR", "ES", "IT", "AU", "CA", "JP")
 ALIEXPRESS_COUNTRIES = ("US", "GB", "DE", "FR", "ES", "BR", "AU")
 SKUS = ("CASE-IP15-BLK", "CASE-IP15-CLR", "CABLE-USBC-1M", "GLASS-IP15", "STAND-ALU")
@@ -51,6 +68,7 @@ class World:
     amazon: AmazonSandbox
     aliexpress: AliExpressSandbox
     carrier: YunExpressSandbox
+    fourpx: FourPxSandbox
     http: httpx.Client
 
     @property
@@ -67,12 +85,15 @@ def world(template: Template | None = None) -> Iterator[World]:
         AmazonSandbox() as amazon,
         AliExpressSandbox() as aliexpress,
         YunExpressSandbox() as carrier,
+        FourPxSandbox() as fourpx,
         EmbeddedAws(template or DEFAULT_TEMPLATE, failure_visibility_timeout=1) as stack,
         httpx.Client(timeout=30, trust_env=False) as http,
     ):
         deps.reset()  # the process now talks to the embedded AWS
         try:
-            w = World(stack=stack, amazon=amazon, aliexpress=aliexpress, carrier=carrier, http=http)
+            w = World(
+                stack=stack, amazon=amazon, aliexpress=aliexpress, carrier=carrier, fourpx=fourpx, http=http
+            )
             _register(w)
             yield w
         finally:
@@ -87,6 +108,7 @@ def _register(w: World) -> None:
         Name=CARRIER_SECRET,
         SecretString=json.dumps({"app_id": w.carrier.app_id, "app_secret": w.carrier.app_secret}),
     )
+    secrets.create_secret(Name=FOURPX_SECRET, SecretString=json.dumps(w.fourpx.secret()))
     catalogue = deps.catalogue()
     catalogue.put_channel(sample_channel(w.carrier.base_url))
     catalogue.put_store(sample_store(w.amazon.base_url, w.amazon.marketplace_id))
@@ -97,10 +119,8 @@ def _register(w: World) -> None:
     for product in sample_products():
         on_hand = 1 if product.sku == SCARCE_SKU else STOCK_ON_HAND
         deps.stock().receive(product.sku, on_hand, why="opening stock", by="demo")
-    for code, name in ((BATTERY_CHANNEL, "YunExpress battery line"), (EU_CHANNEL, "YunExpress EU line")):
-        catalogue.put_channel(
-            sample_channel(w.carrier.base_url).model_copy(update={"code": code, "name": name})
-        )
+    for channel in other_channels(w.carrier.base_url, w.fourpx.base_url):
+        catalogue.put_channel(channel)
 
 
 # What the warehouse holds of each SKU when the scenario starts.
@@ -123,7 +143,11 @@ _PRODUCTS = {  # sku: (English name, Chinese name, HS code, declared USD, grams,
     "RING-HOLDER": ("Magnetic ring holder", "磁吸指环支架", "83024900", "0.80", 15, (Attribute.MAGNETIC,)),
     "LENS-IP15": ("Camera lens protector", "镜头保护膜", "70071900", "0.50", 8, ()),
     "STRAP-LANYARD": ("Phone lanyard strap", "手机挂绳", "63079090", "0.60", 12, ()),
+    # Imported without its HS code: its first package is refused at the customs check, before pre-advice.
+    "STICKER-PACK": ("Vinyl sticker pack", "乙烯基贴纸包", None, "0.80", 15, ()),
 }
+NO_HS_CODE_SKU = "STICKER-PACK"
+HEAVY_SKU = "STAND-ALU"
 # The ERP phase (run_erp): a bundle listing, a SKU with little stock, a listing nobody paired yet.
 BUNDLE_SKU = "KIT-IP15"  # = 1 black case + 2 screen protectors
 SCARCE_SKU = "CHARGER-20W"  # stock for one order of the two that want it
@@ -141,6 +165,8 @@ rules:
   - name: test orders are not shipped
     conditions: {buyer_note_contains: [test order]}
     actions: {hold: "a test order: do not ship", seller_note: "test order"}
+  - name: everything else by the cheapest line
+    actions: {cheapest_of: [YT-GLOBAL, FPX-A1]}
 """
 
 
@@ -181,6 +207,71 @@ def sample_pairings() -> list[Pairing]:
     return [*same, bundle]
 
 
+def _rates(
+    currency: str, first: tuple[int, str], step: tuple[int, str], registration: str, countries: frozenset[str]
+) -> RateTable:
+    return RateTable(
+        currency=currency,
+        zones=[
+            RateZone(
+                name="served",
+                countries=countries,
+                first_weight_g=first[0],
+                first_price=Decimal(first[1]),
+                step_g=step[0],
+                step_price=Decimal(step[1]),
+            )
+        ],
+        registration_fee=Decimal(registration),
+        fuel_surcharge_pct=Decimal("5"),
+    )
+
+
+_SERVED = frozenset({*COUNTRIES, *ALIEXPRESS_COUNTRIES})
+
+
+def other_channels(yunexpress: str, fourpx: str) -> list[Channel]:
+    """The battery and EU lines of YunExpress, and 4PX's line: cheaper than YunExpress's from about half
+    a kilo (a dearer first step, cheaper steps after it), 3 kg a parcel, and it prints its own label."""
+    base = sample_channel(yunexpress)
+    return [
+        base.model_copy(
+            update={
+                "code": BATTERY_CHANNEL,
+                "name": "YunExpress battery line",
+                "product_code": "THZXR",
+                "battery_allowed": True,
+                "battery_separate": True,
+                "rates": _rates("CNY", (100, "14.00"), (100, "7.50"), "9.00", _SERVED),
+            }
+        ),
+        base.model_copy(
+            update={
+                "code": EU_CHANNEL,
+                "name": "YunExpress EU line",
+                "product_code": "EUDDP",
+                "countries": EU_COUNTRIES,
+                "rates": _rates("CNY", (100, "9.00"), (100, "5.50"), "7.00", EU_COUNTRIES),
+            }
+        ),
+        Channel(
+            code=FOURPX_CHANNEL,
+            name="4PX Global Standard (联邮通)",
+            carrier="4px",
+            product_code="A1",
+            endpoint=fourpx,
+            secret_name=FOURPX_SECRET,
+            max_weight_g=3000,
+            max_length_cm=Decimal(60),
+            max_girth_cm=Decimal(300),
+            carrier_code="4PX",
+            shipping_method="4PX Global Standard",
+            rates=_rates("CNY", (500, "30.00"), (100, "3.00"), "5.00", _SERVED),
+            label_source=LabelSource.CARRIER,
+        ),
+    ]
+
+
 def sample_channel(endpoint: str) -> Channel:
     return Channel(
         code=CHANNEL_CODE,
@@ -190,8 +281,11 @@ def sample_channel(endpoint: str) -> Channel:
         endpoint=endpoint,
         secret_name=CARRIER_SECRET,
         max_weight_g=2000,
+        max_length_cm=Decimal(60),
+        max_girth_cm=Decimal(200),
         carrier_code="Other",
         shipping_method="YunExpress Global Direct Line",
+        rates=_rates("CNY", (100, "10.00"), (100, "6.00"), "8.00", _SERVED),
     )
 
 
@@ -372,9 +466,11 @@ class ErpRun:
 
 
 def run_erp(w: World) -> ErpRun:
-    """配对, 库存 and 审核规则 at work: a bundle, a battery item and a German order sent by rule, a test order
-    held by rule, a listing nobody paired (paired mid-run: it goes on by itself) and two orders for one
-    charger in stock (the second waits until stock arrives, then goes on by itself)."""
+    """配对, 库存, 审核规则 and 待处理 at work: a bundle; a battery item and a German order sent by
+    rule; a test order held by rule; a listing nobody paired (paired mid-run: it goes on by itself); two
+    orders for one charger in stock (the second waits until stock arrives, then goes on by itself); rate
+    shopping between YunExpress and 4PX; a heavy order split into two packages; and a customs
+    declaration without an HS code, stopped before any pre-advice, fixed by a batch edit and retried."""
     deps.rulebook().put_rules(load_rules(RULES, filename="rules.yaml"))
     placed = {
         "bundle (1 case + 2 screen protectors)": w.amazon.add_order(items=[(BUNDLE_SKU, 1)]),
@@ -383,12 +479,23 @@ def run_erp(w: World) -> ErpRun:
         "charger order A (one charger in stock)": w.amazon.add_order(items=[(SCARCE_SKU, 1)]),
         "charger order B (one charger in stock)": w.amazon.add_order(items=[(SCARCE_SKU, 1)]),
         "listing not paired: waits for its pairing": w.amazon.add_order(items=[(UNPAIRED_SKU, 1)]),
+        "1.2 kg: rate shopping picks 4PX": w.amazon.add_order(items=[(HEAVY_SKU, 10)]),
+        "3.6 kg: split into two packages": w.amazon.add_order(items=[(HEAVY_SKU, 30)]),
+        "no HS code: customs stops it before pre-advice": w.amazon.add_order(items=[(NO_HS_CODE_SKU, 1)]),
     }
     purpose = {order_id(p["orderId"]): what for what, p in placed.items()}
     test = w.aliexpress.add_order(items=[("STRAP-LANYARD", 1)], memo="test order, please ignore")
     purpose[Order.key_for(ALIEXPRESS_STORE_ID, str(test["order_id"]))] = "buyer says test order: held by rule"
     sync(w)
     wait_for_workflows(w)
+    # The customs check refused a package before any carrier saw it: the operator fills in the HS code
+    # (批量修改报关信息) and sends it again.
+    edit_declarations(
+        {"hs_code": "39199090"}, orders=deps.orders(), skus=[NO_HS_CODE_SKU], by="operator:demo"
+    )
+    for key, what in purpose.items():
+        if what.startswith("no HS code"):
+            retry_order(key, orders=deps.orders(), workflow=deps.workflow(), by="operator:demo")
     # The operator pairs the new listing and receives chargers: both waiting orders go on by themselves.
     add_pairing(
         Pairing(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import httpx
 
+from parcelflow.adapters.carriers.fourpx import FourPxClient
 from parcelflow.adapters.carriers.yunexpress import YunExpressClient
 from parcelflow.adapters.marketplaces import aliexpress, amazon
 from parcelflow.adapters.marketplaces.aliexpress import AliExpressClient
@@ -37,4 +38,6 @@ def carrier_client(
 ) -> CarrierClient:
     if channel.carrier == "yunexpress":
         return YunExpressClient(channel, credentials, http)
+    if channel.carrier == "4px":
+        return FourPxClient(channel, credentials, http)
     raise UnsupportedIntegration(f"channel {channel.code}: carrier {channel.carrier} has no adapter")
