@@ -10,6 +10,12 @@
 - review.orders_per_s: review (pair, rules, reserve, pack) of 100 orders, in-process against the embedded
   AWS (moto over HTTP, one DynamoDB request at a time).
 - stock.last_unit_winners: 8 concurrent reservations of the last unit of a SKU; must be 1.
+- split.packages_over_optimum: packages 拆包 makes over the fewest possible, summed over 200 generated
+  small orders and channels (splitting.packages_over_optimum); want 0.
+- waybill.creates_per_package: carrier create calls (YunExpress and 4PX sandboxes, as they received them)
+  per package pre-advised, over the demo's two phases run with carrier trouble: answers lost after the
+  order was made, tracking numbers that come later; retries and timeouts included. Must be 1.00.
+- waybill.lookups_per_package: the look-ups (info/get, ds.xms.order.get) those runs made, per package.
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ from parcelflow import deps
 from parcelflow.adapters.marketplaces.aliexpress import AliExpressClient
 from parcelflow.adapters.marketplaces.amazon import AmazonSpApiClient
 from parcelflow.adapters.marketplaces.amazon import map_order as amazon_map_order
-from parcelflow.domain import packing
+from parcelflow.domain import packing, splitting
 from parcelflow.domain.label import render_label
 from parcelflow.domain.models import (
     Address,
@@ -110,6 +116,21 @@ def bench_pipeline() -> float:
     return PIPELINE_ORDERS / elapsed
 
 
+def bench_waybills() -> tuple[float, float]:
+    """(carrier create calls per package, look-ups per package) over the demo's flow and ERP phases, with
+    answers lost after the carrier made the order and tracking numbers assigned late."""
+    with scenario.world() as w:
+        w.carrier.defer_tracking_next(3, lookups=2)
+        w.fourpx.lose_answer_next(1)
+        w.fourpx.defer_tracking_next(1, after_gets=4)  # beyond the adapter's own polls: the retry finds it
+        scenario.run_flow(w, 20)
+        scenario.run_erp(w)
+        creates = {**w.carrier.create_calls(), **w.fourpx.create_calls}
+        packages = {number.split("-R")[0] for number in creates}
+        lookups = w.carrier.calls["info"] + w.fourpx.calls["ds.xms.order.get"]
+    return sum(creates.values()) / len(packages), lookups / len(packages)
+
+
 def bench_review_and_stock() -> tuple[float, int]:
     """(orders reviewed per second, in-process against the embedded AWS; winners of the last unit among
     RACERS concurrent reservations, which must be 1)."""
@@ -187,6 +208,10 @@ def main() -> None:
     reviews_per_s, winners = bench_review_and_stock()
     print(f"review.orders_per_s: {reviews_per_s:.1f}", flush=True)
     print(f"stock.last_unit_winners: {winners}", flush=True)
+    print(f"split.packages_over_optimum: {splitting.packages_over_optimum()}", flush=True)
+    creates, lookups = bench_waybills()
+    print(f"waybill.creates_per_package: {creates:.2f}", flush=True)
+    print(f"waybill.lookups_per_package: {lookups:.2f}", flush=True)
     print(f"pipeline.orders_per_s: {bench_pipeline():.2f}", flush=True)
 
 
