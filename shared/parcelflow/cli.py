@@ -521,14 +521,26 @@ def _packing(args: argparse.Namespace) -> int:
     elif args.command == "split":
         groups = [_group(text) for text in args.groups]
         made = split_order(
-            args.order_id, groups, orders=orders, catalogue=catalogue, by=OPERATOR, channel_code=args.channel
+            args.order_id,
+            groups,
+            orders=orders,
+            catalogue=catalogue,
+            workflow=deps.workflow(),
+            by=OPERATOR,
+            channel_code=args.channel,
         )
         for package in made:
             _print_package(package)
     elif args.command == "merge":
-        for package in merge_packages(
-            args.order_id, args.package_ids, orders=orders, catalogue=catalogue, by=OPERATOR
-        ):
+        merged = merge_packages(
+            args.order_id,
+            args.package_ids,
+            orders=orders,
+            catalogue=catalogue,
+            workflow=deps.workflow(),
+            by=OPERATOR,
+        )
+        for package in merged:
             _print_package(package)
     elif args.command == "customs":
         outcome = edit_declarations(

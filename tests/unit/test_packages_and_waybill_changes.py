@@ -93,13 +93,22 @@ def test_a_declaration_customs_would_refuse_never_reaches_the_carrier_and_is_fix
     edited = edit_declarations({"hs_code": "3926.90.90"}, orders=table, skus=["A"], by="operator:ann")
     assert edited.changed == [f"{package.package_id}: A"] and edited.refused == []
     assert table.get_package(order_id, package.package_id).declaration[0].hs_code == "39269090"
+    # Split while failed: the new packages wait for the operator's retry like the old one, no new run.
+    workflow = FakeWorkflow()
+    parts = split_order(
+        order_id, [{"A": 1}], orders=table, catalogue=table, workflow=workflow, by="operator:ann"
+    )
+    assert [p.status for p in parts] == [S.WAYBILL_FAILED] * 2 and workflow.started == []
+    package = parts[0]
 
     outcome = request_waybill(order_id, package.package_id, orders=table, carrier_for=carrier)
     assert outcome.tracking_number and carrier.create_calls == 1
     refused = edit_declarations(
         {"name_en": "Phone cover"}, orders=table, order_ids=[order_id], by="operator:ann"
     )
-    assert refused.changed == [] and "frozen" in refused.refused[0]
+    assert refused.changed == [f"{parts[1].package_id}: A"]  # the other one has no waybill yet
+    assert len(refused.refused) == 1 and refused.refused[0].startswith(package.package_id)
+    assert "frozen" in refused.refused[0]
 
 
 def test_a_batch_edit_names_the_field_it_cannot_take(table: MemoryTable) -> None:
@@ -154,7 +163,9 @@ def test_each_waybill_records_the_carriers_freight_or_else_the_estimate_and_the_
 def test_an_order_is_split_and_merged_by_hand_before_pre_advice_and_never_after(table: MemoryTable) -> None:
     order_id = _approved(table, ("A", 3), ("B", 1))
     [whole] = table.get_packages(order_id)
-    parts = split_order(order_id, [{"A": 2}], orders=table, catalogue=table, by="operator:ann")
+    parts = split_order(
+        order_id, [{"A": 2}], orders=table, catalogue=table, workflow=FakeWorkflow(), by="operator:ann"
+    )
     assert [p.package_id for p in parts] == [f"{order_id}-2", f"{order_id}-3"]  # ids are never reused
     assert [[(line.sku, line.quantity) for line in p.lines] for p in parts] == [
         [("A", 2)],
@@ -164,14 +175,21 @@ def test_an_order_is_split_and_merged_by_hand_before_pre_advice_and_never_after(
     assert sum(p.weight_g for p in parts) == whole.weight_g
 
     [merged] = merge_packages(
-        order_id, [p.package_id for p in parts], orders=table, catalogue=table, by="operator:ann"
+        order_id,
+        [p.package_id for p in parts],
+        orders=table,
+        catalogue=table,
+        workflow=FakeWorkflow(),
+        by="operator:ann",
     )
     assert merged.package_id == f"{order_id}-4" and merged.weight_g == whole.weight_g
     assert sorted((line.sku, line.quantity) for line in merged.lines) == [("A", 3), ("B", 1)]
 
     request_waybill(order_id, merged.package_id, orders=table, carrier_for=FakeCarrier())
     with pytest.raises(PackagesFrozen, match="has waybill"):
-        split_order(order_id, [{"A": 1}], orders=table, catalogue=table, by="operator:ann")
+        split_order(
+            order_id, [{"A": 1}], orders=table, catalogue=table, workflow=FakeWorkflow(), by="operator:ann"
+        )
 
 
 def test_a_split_that_breaks_the_channels_limit_or_asks_for_more_than_the_order_is_refused(
@@ -179,14 +197,24 @@ def test_a_split_that_breaks_the_channels_limit_or_asks_for_more_than_the_order_
 ) -> None:
     order_id = _approved(table, ("A", 3))
     with pytest.raises(PackagesFrozen, match="fewer than the split asks"):
-        split_order(order_id, [{"A": 4}], orders=table, catalogue=table, by="operator:ann")
+        split_order(
+            order_id, [{"A": 4}], orders=table, catalogue=table, workflow=FakeWorkflow(), by="operator:ann"
+        )
     with pytest.raises(PackagesFrozen, match="no line 'Z'"):
-        split_order(order_id, [{"Z": 1}], orders=table, catalogue=table, by="operator:ann")
+        split_order(
+            order_id, [{"Z": 1}], orders=table, catalogue=table, workflow=FakeWorkflow(), by="operator:ann"
+        )
     table.put_products([factories.product("A", unit_weight_g=900)])
     table.put_channel(factories.channel(code="YT-LIGHT", max_weight_g=1000))
     with pytest.raises(PackagesFrozen, match="over YT-LIGHT's 1,000 g"):
         split_order(
-            order_id, [{"A": 2}], orders=table, catalogue=table, by="operator:ann", channel_code="YT-LIGHT"
+            order_id,
+            [{"A": 2}],
+            orders=table,
+            catalogue=table,
+            workflow=FakeWorkflow(),
+            by="operator:ann",
+            channel_code="YT-LIGHT",
         )
 
 

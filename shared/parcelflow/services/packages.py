@@ -16,8 +16,9 @@ from pydantic import BaseModel, Field
 from parcelflow.domain import customs, packing
 from parcelflow.domain.errors import BusinessError
 from parcelflow.domain.models import Order, Package
-from parcelflow.domain.statuses import FulfilmentStatus
-from parcelflow.ports import Catalogue, OrderBook
+from parcelflow.domain.statuses import STOP_STATUSES, FulfilmentStatus
+from parcelflow.ports import Catalogue, OrderBook, WorkflowStarter
+from parcelflow.services.workflows import start_workflow
 
 S = FulfilmentStatus
 # A package may be re-cut or re-declared while no carrier has seen it.
@@ -63,11 +64,13 @@ def split_order(
     *,
     orders: OrderBook,
     catalogue: Catalogue,
+    workflow: WorkflowStarter,
     by: str,
     channel_code: str | None = None,
 ) -> list[Package]:
     """拆包 by hand: each of `groups` (SKU or line id -> units) becomes a package; what they leave of the
-    order becomes one more. Every package must meet the channel's limits; nothing is pre-advised yet."""
+    order becomes one more. Every package must meet the channel's limits. See `_replace` for what
+    happens next."""
     view = orders.get_order_view(order_id)
     order = view.order
     _editable(order, view.packages, "split")
@@ -93,11 +96,19 @@ def split_order(
         chosen.append(rest)
     if len(chosen) < 2:
         raise PackagesFrozen("the split makes a single package: name what goes in each package but the last")
-    return _replace(orders, view.order, view.packages, chosen, catalogue, channel.code, by, "split by hand")
+    return _replace(
+        orders, workflow, view.order, view.packages, chosen, catalogue, channel.code, by, "split by hand"
+    )
 
 
 def merge_packages(
-    order_id: str, package_ids: Sequence[str], *, orders: OrderBook, catalogue: Catalogue, by: str
+    order_id: str,
+    package_ids: Sequence[str],
+    *,
+    orders: OrderBook,
+    catalogue: Catalogue,
+    workflow: WorkflowStarter,
+    by: str,
 ) -> list[Package]:
     """合包: these packages of the order become one (by the first one's channel), if its limits allow."""
     view = orders.get_order_view(order_id)
@@ -112,11 +123,14 @@ def merge_packages(
     kept = [p for p in view.packages if p not in merging]
     groups = [{line.line_id: line.quantity for line in p.lines} for p in kept] + [merged]
     said = f"merged {', '.join(p.package_id for p in merging)}"
-    return _replace(orders, view.order, view.packages, groups, catalogue, merging[0].channel_code, by, said)
+    return _replace(
+        orders, workflow, view.order, view.packages, groups, catalogue, merging[0].channel_code, by, said
+    )
 
 
 def _replace(
     orders: OrderBook,
+    workflow: WorkflowStarter,
     order: Order,
     current: Sequence[Package],
     groups: Sequence[Mapping[str, int]],
@@ -134,8 +148,35 @@ def _replace(
         )
     except packing.SplitRefused as exc:
         raise PackagesFrozen(str(exc)) from exc
+    # A declaration edited by hand (批量修改报关信息) outlives the re-cut: only the quantities change.
+    declared = {line.sku: line for p in current for line in p.declaration}
+    made = [
+        p.model_copy(
+            update={
+                "declaration": [
+                    declared[line.sku].model_copy(update={"quantity": line.quantity})
+                    if line.sku in declared
+                    else line
+                    for line in p.declaration
+                ]
+            }
+        )
+        for p in made
+    ]
     reason = f"{why} by {by}: {', '.join(f'{p.package_id} {p.weight_g} g' for p in made)}"
-    return orders.replace_packages(order.order_id, list(current), made, reason=reason, by=by)
+    if any(p.status == S.WAYBILL_FAILED for p in current):
+        # They wait with the others' failure for the operator's `retry` (after a customs edit, say).
+        made = [
+            p.model_copy(update={"status": S.WAYBILL_FAILED, "failure_reason": f"{why}: retry to pre-advise"})
+            for p in made
+        ]
+    replaced = orders.replace_packages(order.order_id, list(current), made, reason=reason, by=by)
+    if replaced[0].status == S.PENDING_PROCESSING and order.status not in STOP_STATUSES:
+        # The running workflow knew the old packages only: a new run pre-advises the new ones.
+        start_workflow(
+            order, orders=orders, workflow=workflow, note=("packages changed: workflow restarted", by)
+        )
+    return replaced
 
 
 class DeclarationEdit(BaseModel):
