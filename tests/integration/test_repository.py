@@ -3,14 +3,15 @@ conditional writes, replays, rollups, indexes, the waybill claim. A behaviour th
 not the other fails here, so the fake cannot drift from the table."""
 
 from datetime import timedelta
+from decimal import Decimal
 
 import boto3
 import pytest
 
 from infra.local.deploy import Deployment
 from parcelflow.adapters.dynamodb import DynamoDbTable
-from parcelflow.domain.errors import OrderNotFound, WaybillInProgress
-from parcelflow.domain.models import PlatformStatus, utcnow
+from parcelflow.domain.errors import ConcurrentChange, OrderNotFound, WaybillInProgress
+from parcelflow.domain.models import PlatformStatus, RateTable, RateZone, utcnow
 from parcelflow.domain.statuses import FulfilmentStatus, IllegalTransition
 from parcelflow.services.intake import take_platform_order
 from tests import factories
@@ -257,3 +258,44 @@ def test_products_are_kept_by_sku_with_their_exact_values(repo: DynamoDbTable) -
     repo.put_products([cheaper])  # replaced, the others untouched
     assert repo.get_products([cheaper.sku])[cheaper.sku].reorder_point == 99
     assert len(repo.list_products()) == len(products)
+
+
+def test_packages_are_replaced_in_one_write_and_a_stale_replacement_changes_nothing(
+    repo: DynamoDbTable,
+) -> None:
+    order_id, _ = _processing(repo)
+    [old] = repo.get_packages(order_id)
+    halves = [
+        old.model_copy(update={"package_id": f"{order_id}-{seq}", "seq": seq, "version": 0, "history": []})
+        for seq in (2, 3)
+    ]
+    made = repo.replace_packages(order_id, [old], halves, reason="split by hand", by="test")
+    assert [p.package_id for p in made] == [f"{order_id}-2", f"{order_id}-3"]
+    assert [p.package_id for p in repo.get_packages(order_id)] == [f"{order_id}-2", f"{order_id}-3"]
+    assert repo.get_order(order_id).history[-1].reason == "split by hand"
+    with pytest.raises(ConcurrentChange):  # `old` is gone: whoever read it before must read again
+        repo.replace_packages(order_id, [old], [halves[0]], reason="stale", by="test")
+    assert [p.package_id for p in repo.get_packages(order_id)] == [f"{order_id}-2", f"{order_id}-3"]
+
+
+def test_channels_keep_their_limits_and_rate_tables(repo: DynamoDbTable) -> None:
+    rates = RateTable(
+        currency="CNY",
+        zones=[
+            RateZone(
+                name="US",
+                countries=frozenset({"US", "CA"}),
+                first_weight_g=100,
+                first_price=Decimal("10.50"),
+                step_g=100,
+                step_price=Decimal("6.25"),
+            )
+        ],
+        fuel_surcharge_pct=Decimal("12.5"),
+    )
+    channel = factories.channel(
+        rates=rates, countries=frozenset({"US", "CA"}), max_girth_cm=Decimal("90.5"), battery_allowed=True
+    )
+    repo.put_channel(channel)
+    assert repo.get_channel(channel.code) == channel
+    assert repo.list_channels() == [channel]
