@@ -75,6 +75,17 @@ def test_rate_shopping_splitting_and_the_carriers_own_label_through_the_workflow
     for package in [by_yun, by_fpx, *parts]:
         assert len(_live(world, package.package_id)) == 1
 
+    # The two packages of the split order are printed, scanned and confirmed one by one.
+    batch = scenario.print_all(world)
+    printed = {label.package_id: label.tracking_number for label in batch.printed}
+    for part in parts:
+        assert scenario.scan(world, printed[part.package_id]).status_code == 200
+    world.stack.drain(timeout=120)
+    platform_id = orders.get_order(heavy).platform_order_id
+    sent = [c for c in world.amazon.confirmations if c["order_id"] == platform_id]
+    assert len(sent) == 2 and len({c["package_reference_id"] for c in sent}) == 2
+    assert {p.status for p in orders.get_packages(heavy)} == {S.CONFIRMED}
+
 
 def test_customs_split_merge_and_a_tracking_number_by_hand_from_the_command_line(
     world: scenario.World, capsys: pytest.CaptureFixture[str]
