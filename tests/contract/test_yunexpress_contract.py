@@ -193,7 +193,7 @@ def test_a_carrier_order_cancelled_on_the_portal_is_found_cancelled(
 ) -> None:
     request = _request(channel)
     created = carrier.create_waybill(request)
-    yun.set_status(request.customer_order_number, "E")
+    yun.set_status(request.customer_order_number, "Q")
     found = carrier.find_waybill(request.customer_order_number)
     assert found is not None and found.cancelled and found.waybill_number == created.waybill_number
     with pytest.raises(WaybillRejected, match="reissue"):
@@ -250,7 +250,7 @@ def test_a_cancel_whose_answer_is_lost_is_confirmed_by_the_next(
     with pytest.raises(CarrierUnavailable):
         carrier.cancel_waybill(request.customer_order_number, waybill.waybill_number, "fix")
     carrier.cancel_waybill(request.customer_order_number, waybill.waybill_number, "fix")
-    assert yun.orders[request.customer_order_number]["status"] == "E"
+    assert yun.orders[request.customer_order_number]["status"] == "Q"
 
 
 # -- label ---------------------------------------------------------------------------------------------------
@@ -466,12 +466,12 @@ def test_a_stale_date_is_refused(yun: YunExpressSandbox, channel: Channel, http:
     assert yun.charges == []
 
 
-def test_the_sandbox_signs_the_query_string_as_the_adapter_does(
+def test_the_sandbox_signs_the_uri_as_the_adapter_does(
     yun: YunExpressSandbox, channel: Channel, carrier: YunExpressClient
 ) -> None:
-    """If the carrier (and so the sandbox) signed the path alone, every GET would fail: this is the test
-    that fails when only one side's unconfirmed choice is changed."""
-    yun.sign_query_in_uri = False
+    """If the carrier (and so the sandbox) signed the query string too, every GET would fail: this is the
+    test that fails when only one side's unconfirmed choice is changed."""
+    yun.sign_query_in_uri = True
     with pytest.raises(WaybillRejected, match="sign mismatch"):
         carrier.find_waybill("amzus1-x-1")
 

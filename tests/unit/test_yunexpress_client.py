@@ -33,8 +33,8 @@ PDF = b"%PDF-1.4\n%sandbox\n"
 #   printf '%s' "$S" | openssl dgst -sha256 -hmac s3cr3t -binary | base64
 POST_S = 'body={"a":1}&date=1795255200000&method=POST&uri=/v1/order/package/create'
 POST_SIGN = "KLDf8n4XnOJ8tpuZ/PGd8siYnbg5Eh+6T4I1HhMJHJg="
-GET_S = "date=1795255200000&method=GET&uri=/v1/order/info/get?order_number=X-1"
-GET_SIGN = "B+suntK3G5z4A9cKU4UXVv9GbpJiTv81UNP0UVs7d8c="
+GET_S = "date=1795255200000&method=GET&uri=/v1/order/info/get"
+GET_SIGN = "UInmGA2v4sR/ojCr+v3Y3EXwOKb+Lq1I1FOhK3dDn/w="
 
 
 def _package(**changes: Any) -> Package:
@@ -161,7 +161,7 @@ def test_the_client_is_a_carrier_client() -> None:
 # -- signing ------------------------------------------------------------------------------------------------
 def test_the_sign_string_of_a_post_holds_the_body_and_of_a_get_does_not() -> None:
     assert build.sign_string("POST", "/v1/order/package/create", NOW_MS, '{"a":1}') == POST_S
-    assert build.sign_string("get", "/v1/order/info/get?order_number=X-1", NOW_MS) == GET_S
+    assert build.sign_string("get", build.signed_uri("/v1/order/info/get?order_number=X-1"), NOW_MS) == GET_S
 
 
 def test_the_signature_matches_a_hand_computed_hmac() -> None:
@@ -175,16 +175,25 @@ def test_the_date_is_epoch_milliseconds() -> None:
     assert build.date_ms(NOW + timedelta(milliseconds=7)) == "1795255200007"
 
 
-def test_the_query_string_is_signed_as_part_of_the_uri_unless_told_otherwise(
+def test_the_uri_is_signed_without_its_query_string_unless_told_otherwise(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    assert build.signed_uri("/v1/order/info/get?order_number=X-1") == "/v1/order/info/get?order_number=X-1"
-    monkeypatch.setattr(unconfirmed, "SIGN_QUERY_IN_URI", False)
     assert build.signed_uri("/v1/order/info/get?order_number=X-1") == "/v1/order/info/get"
+    monkeypatch.setattr(unconfirmed, "SIGN_QUERY_IN_URI", True)
+    assert build.signed_uri("/v1/order/info/get?order_number=X-1") == "/v1/order/info/get?order_number=X-1"
+
+
+def test_a_token_given_at_the_top_of_the_answer_is_read_and_a_missing_lifetime_is_short() -> None:
+    bare = build.bare_token(b'{"accessToken": "tk-1"}')
+    assert bare is not None and (bare.token, bare.lifetime_s) == (
+        "tk-1",
+        unconfirmed.TOKEN_DEFAULT_LIFETIME_S,
+    )
+    assert build.bare_token(b'{"success": true, "result": {"accessToken": "tk-1"}}') is None
 
 
 def test_every_call_carries_the_token_the_date_and_a_sign_over_what_was_sent() -> None:
-    carrier = Carrier(create=_ok(ORDER), info=_ok(ORDER | {"status": "A"}))
+    carrier = Carrier(create=_ok(ORDER), info=_ok(ORDER | {"status": "S"}))
     client = _client(carrier)
     client.create_waybill(_request())
     client.find_waybill("X-1 ä")
@@ -196,7 +205,7 @@ def test_every_call_carries_the_token_the_date_and_a_sign_over_what_was_sent() -
     post_s = f"body={post.content.decode()}&date={NOW_MS}&method=POST&uri=/v1/order/package/create"
     assert post.headers["sign"] == build.signature("s3cr3t", post_s)
     assert get.url.raw_path == b"/v1/order/info/get?order_number=X-1+%C3%A4"
-    get_s = f"date={NOW_MS}&method=GET&uri=/v1/order/info/get?order_number=X-1+%C3%A4"
+    get_s = f"date={NOW_MS}&method=GET&uri=/v1/order/info/get"
     assert get.headers["sign"] == build.signature("s3cr3t", get_s)
     assert post.headers["user-agent"] == "parcelflow/0.1"
 
@@ -386,7 +395,7 @@ def test_an_empty_tracking_number_is_none(tracking: str | None) -> None:
 
 
 def test_a_cancelled_status_marks_the_waybill_cancelled() -> None:
-    assert build.waybill(OrderResult.model_validate(ORDER | {"status": "E"}), NUMBER).cancelled
+    assert build.waybill(OrderResult.model_validate(ORDER | {"status": "Q"}), NUMBER).cancelled
     assert not build.waybill(OrderResult.model_validate(ORDER | {"status": "B"}), NUMBER).cancelled
 
 
@@ -436,7 +445,7 @@ def test_a_used_customer_order_number_is_looked_up_not_created_again() -> None:
 
     def info(request: httpx.Request) -> httpx.Response:
         assert request.url.params["order_number"] == f"{package.package_id}-R1"
-        return _ok(ORDER | {"customer_order_number": f"{package.package_id}-R1", "status": "A"})
+        return _ok(ORDER | {"customer_order_number": f"{package.package_id}-R1", "status": "S"})
 
     carrier = Carrier(create=_fail("ORDER_EXISTS", "customer_order_number is already used"), info=info)
     waybill = _client(carrier).create_waybill(_request(package=package))
@@ -449,7 +458,7 @@ def test_a_used_customer_order_number_is_looked_up_not_created_again() -> None:
 
 
 def test_a_used_number_whose_order_is_cancelled_needs_a_reissue() -> None:
-    carrier = Carrier(create=_fail("ORDER_EXISTS", "used"), info=_ok(ORDER | {"status": "E"}))
+    carrier = Carrier(create=_fail("ORDER_EXISTS", "used"), info=_ok(ORDER | {"status": "Q"}))
     with pytest.raises(WaybillRejected, match="reissue"):
         _client(carrier).create_waybill(_request())
     assert carrier.calls().count("POST /v1/order/package/create") == 1
@@ -531,7 +540,7 @@ def test_find_waybill_that_cannot_tell_is_transient_not_none(answer: httpx.Respo
 
 
 def test_a_cancelled_carrier_order_is_found_cancelled() -> None:
-    assert _client(Carrier(info=_ok(ORDER | {"status": "E"}))).find_waybill(NUMBER) == Waybill(
+    assert _client(Carrier(info=_ok(ORDER | {"status": "Q"}))).find_waybill(NUMBER) == Waybill(
         customer_order_number=NUMBER,
         waybill_number="YW1",
         tracking_number="YT1",
@@ -544,7 +553,7 @@ def test_a_cancelled_carrier_order_is_found_cancelled() -> None:
 @pytest.mark.parametrize(
     "answer",
     [
-        _ok({"waybill_number": "YW1", "status": "E"}),
+        _ok({"waybill_number": "YW1", "status": "Q"}),
         _ok(None),
         _fail("ORDER_CANCELLED", "already cancelled"),
     ],
@@ -569,19 +578,19 @@ def test_a_waybill_the_carrier_does_not_know_is_not_cancellable() -> None:
 
 
 def test_a_refusal_we_cannot_place_is_settled_by_the_orders_state() -> None:
-    cancelled = Carrier(cancel=_fail("ODD", "?"), info=_ok(ORDER | {"status": "E"}))
+    cancelled = Carrier(cancel=_fail("ODD", "?"), info=_ok(ORDER | {"status": "Q"}))
     _client(cancelled).cancel_waybill(NUMBER, "YW1", "fix")
-    live = Carrier(cancel=_fail("ODD", "?"), info=_ok(ORDER | {"status": "A"}))
+    live = Carrier(cancel=_fail("ODD", "?"), info=_ok(ORDER | {"status": "S"}))
     with pytest.raises(CarrierUnavailable, match="ODD"):
         _client(live).cancel_waybill(NUMBER, "YW1", "fix")
 
 
 @pytest.mark.parametrize(
-    "answer", [_ok({"waybill_number": "YW1", "status": "A"}), httpx.Response(503), _fail("SYSTEM_ERROR", "")]
+    "answer", [_ok({"waybill_number": "YW1", "status": "S"}), httpx.Response(503), _fail("SYSTEM_ERROR", "")]
 )
 def test_a_cancel_not_confirmed_is_transient(answer: httpx.Response) -> None:
     with pytest.raises(CarrierUnavailable):
-        _client(Carrier(cancel=answer, info=_ok(ORDER | {"status": "A"}))).cancel_waybill(
+        _client(Carrier(cancel=answer, info=_ok(ORDER | {"status": "S"}))).cancel_waybill(
             NUMBER, "YW1", "fix"
         )
 

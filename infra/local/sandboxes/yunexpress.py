@@ -73,8 +73,10 @@ RECEIVED = "ORDER_RECEIVED"
 NOT_CANCELLABLE = "ORDER_NOT_CANCELLABLE"
 BUSY = "SYSTEM_ERROR"
 # Order status: A forecast, B received, C shipped, D delivered, E cancelled, Y abnormal.
-FORECAST, RECEIVED_STATUS, CANCELLED_STATUS, ABNORMAL = "A", "B", "E", "Y"
-STATUSES = frozenset("ABCDEY")
+# S forecast (已预报), T processed, R received, D out of stock, F returned, Q cancelled, C deleted,
+# P compensated, V signed for (the adapter's unconfirmed.py says where these letters come from).
+FORECAST, RECEIVED_STATUS, CANCELLED_STATUS, ABNORMAL = "S", "R", "Q", "D"
+STATUSES = frozenset({"S", "T", "R", "D", "F", "Q", "C", "P", "V"})
 # Freight: a fixed fee plus a rate per chargeable kg (the greater of actual and volumetric weight).
 BASE_FEE, RATE_PER_KG, VOLUMETRIC_DIVISOR, CURRENCY = Decimal("9.00"), Decimal("62.00"), Decimal(8000), "CNY"
 KG_PER_UNIT = {"KG": Decimal(1), "G": Decimal("0.001"), "LBS": Decimal("0.45359237")}
@@ -140,7 +142,7 @@ class YunExpressSandbox(SandboxServer):
         clock: Callable[[], datetime] = _now,
         refuses_duplicates: bool = True,
         token_lifetime: timedelta = timedelta(hours=2),
-        sign_query_in_uri: bool = True,
+        sign_query_in_uri: bool = False,
         label_inline: bool = True,
     ) -> None:
         """refuses_duplicates=False: a second order with a used customer order number is created and

@@ -145,7 +145,22 @@ def parse_token(envelope: Envelope) -> TokenResult:
     try:
         return TokenResult.model_validate(envelope.result)
     except ValidationError as exc:
-        raise UnreadableAnswer(f"token answer without a token and its lifetime: {exc}") from exc
+        raise UnreadableAnswer(f"token answer without a token: {exc}") from exc
+
+
+def bare_token(raw: bytes) -> TokenResult | None:
+    """The token when the answer carries it at its top, without the envelope (see unconfirmed); None
+    when it does not (then the answer is read as an envelope)."""
+    try:
+        data = json.loads(raw, parse_float=Decimal)
+    except ValueError:
+        return None
+    if not isinstance(data, dict) or not data.get(unconfirmed.TOKEN_FIELD):
+        return None
+    try:
+        return TokenResult.model_validate(data)
+    except ValidationError:
+        return None
 
 
 def parse_order(envelope: Envelope) -> OrderResult:

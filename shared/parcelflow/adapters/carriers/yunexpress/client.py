@@ -235,10 +235,12 @@ class YunExpressClient:
         response = self._send(request, number)
         if response.status_code in (400, 401, 403):
             raise WaybillRejected(number, f"carrier refused our credentials: {_words(response)}")
-        answer = self._envelope(response, "token", number)
-        if not answer.success:
-            raise WaybillRejected(number, f"carrier refused our credentials: {answer.reason}")
-        result = self._read(build.parse_token, answer, number)
+        result = build.bare_token(response.content) if response.status_code == 200 else None
+        if result is None:
+            answer = self._envelope(response, "token", number)
+            if not answer.success:
+                raise WaybillRejected(number, f"carrier refused our credentials: {answer.reason}")
+            result = self._read(build.parse_token, answer, number)
         token = Token(result.token, now + timedelta(seconds=result.lifetime_s))
         self._tokens.put(self._token_key, token)
         return token

@@ -27,13 +27,19 @@ CANCEL_REFUSED_CODES = frozenset({"ORDER_RECEIVED"})
 TRANSIENT_CODES = frozenset({"SYSTEM_ERROR", "RATE_LIMITED"})
 
 # -- order status (info/get `status`, cancel's answer) ------------------------------------------------------
-# A forecast (pre-advised), B received, C shipped, D delivered, E cancelled, Y abnormal.
-CANCELLED_STATUSES = frozenset({"E"})
+# As a public client of the open API reads them: S forecast (已预报), T processed, R received, D out of
+# stock, F returned, Q cancelled (已取消), C deleted (已删除), P compensated, V signed for. A deleted order
+# is no more live than a cancelled one.
+CANCELLED_STATUSES = frozenset({"Q", "C"})
 
 # -- the token answer ---------------------------------------------------------------------------------------
-# result {accessToken, expiresIn (seconds)}: the request is camelCase, we take the answer to be too.
+# {accessToken, expiresIn (seconds)}: the request is camelCase, we take the answer to be too. A public
+# client reads `accessToken` at the top of the answer, without an envelope; we read it there or in
+# `result`, and without a lifetime take TOKEN_DEFAULT_LIFETIME_S (short: a token renewed early costs
+# one call, one taken for longer than it lives costs a refused call and a retry).
 TOKEN_FIELD = "accessToken"  # noqa: S105 - a field name
 TOKEN_LIFETIME_FIELD = "expiresIn"  # noqa: S105 - a field name
+TOKEN_DEFAULT_LIFETIME_S = 30 * 60
 
 # -- the freight in create's (and info/get's) result --------------------------------------------------------
 FEE_AMOUNT_FIELD = "fee"
@@ -54,6 +60,6 @@ def ioss_fields(ioss_number: str) -> dict[str, Any]:
 
 # -- signing ------------------------------------------------------------------------------------------------
 # Whether `uri=` in the sign string carries the query string ("/v1/order/info/get?order_number=X") or
-# only the path. We sign it with the query, exactly as sent (percent-encoded): a GET has no body, and
-# without it the number asked about would go unsigned. False: the path alone.
-SIGN_QUERY_IN_URI = True
+# only the path. The reference writes `uri=<path>`, and a public client signs its GETs over the path
+# alone: so do we (True: with the query, exactly as sent).
+SIGN_QUERY_IN_URI = False

@@ -38,7 +38,9 @@ class Envelope(_Wire):
 
 class TokenResult(_Wire):
     token: str = Field(alias=unconfirmed.TOKEN_FIELD, min_length=1)
-    lifetime_s: int = Field(alias=unconfirmed.TOKEN_LIFETIME_FIELD, gt=0)
+    lifetime_s: int = Field(
+        default=unconfirmed.TOKEN_DEFAULT_LIFETIME_S, alias=unconfirmed.TOKEN_LIFETIME_FIELD, gt=0
+    )
 
 
 class OrderResult(_Wire):
