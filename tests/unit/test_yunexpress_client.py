@@ -320,7 +320,6 @@ def test_the_body_follows_the_carrier_fields() -> None:
         "unit_price": Decimal("5.00"),
         "unit_weight": Decimal("0.120"),
         "currency": "USD",
-        "origin_country": "CN",
         "hs_code": "392690",
     }
 

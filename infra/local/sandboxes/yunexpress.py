@@ -7,7 +7,8 @@ sign, the string the sandbox signed); create names the first field it refuses.
 
 Where the carrier's behaviour is unconfirmed, this sandbox makes the same choice as the adapter's
 `unconfirmed.py` (its business codes, the `fee`/`fee_currency` fields, the IOSS `customs_number` string
-(an `{ioss_code}` object is accepted too), `origin_country`, the query string signed as part of `uri`).
+(an `{ioss_code}` object is accepted too), an optional `origin_country`, `uri` signed without the query
+string).
 
 Read in tests (names kept stable: scenario, demo, bench and the tests use them):
 - `app_id`, `app_secret`, `base_url`: the account and where it answers;

@@ -124,8 +124,9 @@ def declaration_line(line: DeclarationLine) -> dict[str, Any]:
         "unit_price": line.unit_value.amount,
         "unit_weight": grams_to_kg(line.unit_weight_g),
         "currency": line.unit_value.currency,
-        unconfirmed.ORIGIN_FIELD: line.origin,
     }
+    if unconfirmed.ORIGIN_FIELD:
+        entry[unconfirmed.ORIGIN_FIELD] = line.origin
     if line.hs_code:
         entry["hs_code"] = line.hs_code
     return entry

@@ -47,8 +47,9 @@ FEE_CURRENCY_FIELD = "fee_currency"
 FEE_DEFAULT_CURRENCY = "CNY"  # an amount without a currency: the account is billed in yuan
 
 # -- the customs declaration --------------------------------------------------------------------------------
-# Country of origin of each declaration line (ISO 3166-1 alpha-2); the reference names no field for it.
-ORIGIN_FIELD = "origin_country"
+# Country of origin of each declaration line: the reference names no field for it, and a field the API
+# does not know may be refused, so none is sent (None); name it here once it is confirmed.
+ORIGIN_FIELD: str | None = None
 IOSS_EXTRA_SERVICE = "V1"  # confirmed: extra_services[{extra_code: "V1"}] goes with an IOSS number
 
 
