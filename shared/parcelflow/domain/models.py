@@ -192,6 +192,10 @@ class Order(Model):
     manual_review: str | None = None  # a rule asked a person to approve it: why
     approved_by: str | None = None  # the operator who approved it (a rule's manual review is then passed)
     tags: list[str] = Field(default_factory=list)
+    # Ship-by deadlines: when the "due soon" alert was sent for this order (once), and whether the
+    # deadline passed before the parcel left (late orders are marked, for the operator and the reports).
+    due_alerted_at: datetime | None = None
+    late: bool = False
     version: int = 0
     history: list[HistoryEntry] = Field(default_factory=list)
 
@@ -360,6 +364,10 @@ class Channel(Model):
     requires_chinese_name: bool = True  # the carrier's customs system wants 中文品名 on every line
     rates: RateTable | None = None
     label_source: LabelSource = LabelSource.OURS
+    # At the scan station: a weighed parcel further than this from the package's expected weight is
+    # stopped (CHECK WEIGHT): the greater of the grams and the percentage of the expected weight.
+    scan_weight_tolerance_g: int = Field(default=50, ge=0, le=10_000)
+    scan_weight_tolerance_pct: Decimal = Field(default=Decimal(10), ge=0, le=100)
 
     @field_serializer("countries")
     def _sorted_countries(self, values: frozenset[str] | None) -> list[str] | None:
