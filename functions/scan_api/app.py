@@ -6,35 +6,19 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel, Field, StringConstraints
 
 from parcelflow import deps
 from parcelflow.domain.errors import PackageNotFound
 from parcelflow.observability import logger
 from parcelflow.request_body import BadRequestBody, decoded_text, parse_json
-from parcelflow.services.scanning import ScanVerdict, scan_parcel
+from parcelflow.scan_models import STATUS_BY_VERDICT, ScanRequest
+from parcelflow.services.scanning import scan_parcel
 
 # A scan is a hundred bytes; API Gateway would pass up to 10 MB to be decoded and parsed.
 MAX_BODY_BYTES = 16 * 1024
 
 # The body is parsed by parse_json: a body it refuses is a BadRequestBody (400 below), not a crash.
 app = APIGatewayRestResolver(enable_validation=True, json_body_deserializer=parse_json)
-
-_STATUS = {
-    ScanVerdict.SHIPPED: 200,
-    ScanVerdict.ALREADY_SCANNED: 200,
-    ScanVerdict.STOP: 409,
-    ScanVerdict.NOT_READY: 409,
-}
-
-
-class ScanRequest(BaseModel):
-    # Scanners append a line break or pad with spaces; an empty read is a bad request, not a look-up.
-    # Tracking numbers are printable ASCII: a control character (NUL, ESC) or any other is a misread.
-    code: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[\x20-\x7e]+$")
-    ] = Field(description="the tracking number, as scanned")
-    scanner_id: str = Field(default="unknown", min_length=1, max_length=64, pattern=r"^[\w.-]+$")
 
 
 @app.post("/scans")
@@ -45,9 +29,10 @@ def post_scan(scan: Annotated[ScanRequest, Body()]) -> Response[str]:
         stock=deps.stock(),
         confirmations=deps.confirmations(),
         scanner=scan.scanner_id,
+        weight_g=scan.weight_g,
     )
     return Response(
-        status_code=_STATUS[result.verdict],
+        status_code=STATUS_BY_VERDICT[result.verdict],
         content_type=content_types.APPLICATION_JSON,
         body=result.model_dump_json(),
     )
@@ -87,4 +72,17 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             "body": _refusal(exc),
             "isBase64Encoded": False,
         }
-    return app.resolve({**event, "body": text, "isBase64Encoded": False}, context)
+    return app.resolve({**_as_json(event), "body": text, "isBase64Encoded": False}, context)
+
+
+def _as_json(event: dict[str, Any]) -> dict[str, Any]:
+    """The event with its Content-Type set to JSON: the body is read as JSON whatever the scanner said.
+
+    Scanners send text/plain, form types or no Content-Type at all; Powertools' validation reads only a
+    JSON (or absent) type as JSON and answers others 415 or parses them as a form. Every scan is JSON, and
+    a body that is not is refused by parse_json (400) as it would be under application/json."""
+    headers = {k: v for k, v in (event.get("headers") or {}).items() if k.lower() != "content-type"}
+    multi = {k: v for k, v in (event.get("multiValueHeaders") or {}).items() if k.lower() != "content-type"}
+    headers["Content-Type"] = content_types.APPLICATION_JSON
+    multi["Content-Type"] = [content_types.APPLICATION_JSON]
+    return {**event, "headers": headers, "multiValueHeaders": multi}

@@ -18,14 +18,16 @@ from hypothesis import strategies as st
 
 from infra.local.api_gateway import ApiGateway
 from parcelflow import deps
+from parcelflow.domain.statuses import FulfilmentStatus
 from tests.integration import test_handlers
-from tests.integration.test_handlers import SCAN, Lambdas, scan, scan_event
+from tests.integration.test_handlers import SCAN, Lambdas, drain_confirm_queue, printed, scan, scan_event
 
 # test_handlers.py's fixtures: the whole template deployed, and the handlers invoked with their environment.
 aws_resource_types = test_handlers.aws_resource_types
 lambdas = test_handlers.lambdas
 
 API_KEY = "scanner-key"
+S = FulfilmentStatus
 
 
 def post(h: Lambdas, body: str | None, *, base64_encoded: bool = False) -> tuple[int, Any]:
@@ -59,8 +61,12 @@ def gateway(lambdas: Lambdas) -> Iterator[ApiGateway]:
     api.stop()
 
 
-def through_gateway(api: ApiGateway, body: bytes) -> tuple[int, Any]:
-    headers = [("Content-Type", "application/json"), ("x-api-key", API_KEY)]
+def through_gateway(
+    api: ApiGateway, body: bytes, *, content_type: str | None = "application/json"
+) -> tuple[int, Any]:
+    headers = [("x-api-key", API_KEY)]
+    if content_type is not None:
+        headers.insert(0, ("Content-Type", content_type))
     status, _, payload = api.handle("POST", "/v1/scans", headers, body, "10.1.2.3")
     return status, json.loads(payload)
 
@@ -157,6 +163,94 @@ def test_a_code_padded_by_the_scanner_is_still_looked_up(lambdas: Lambdas) -> No
     assert status == 404 and "YT0000000000000000" in json.loads(body)["message"]
 
 
+# --- a scanner that does not say its body is JSON: read as JSON all the same (issue 10 §4) --------------
+
+OTHER_CONTENT_TYPES = (
+    None,
+    "text/plain",
+    "text/plain; charset=utf-8",
+    "application/x-www-form-urlencoded",
+    "application/octet-stream",
+    "multipart/form-data",
+)
+
+
+@pytest.mark.parametrize("content_type", OTHER_CONTENT_TYPES)
+def test_a_body_without_a_json_content_type_is_read_through_the_gateway(
+    gateway: ApiGateway, content_type: str | None
+) -> None:
+    body = json.dumps({"code": "YT0000000000000000", "scanner_id": "dock-1"}).encode()
+    status, answer = through_gateway(gateway, body, content_type=content_type)
+    assert status == 404 and "YT0000000000000000" in answer["message"], answer
+    # What is not JSON is refused as under application/json, naming the body, whatever the type said.
+    status, answer = through_gateway(gateway, b"code=YT123", content_type=content_type)
+    refused(status, answer, expected=400, loc=["body"], type_="json_invalid")
+
+
+def test_a_base64_body_of_another_content_type_is_read(lambdas: Lambdas) -> None:
+    # API Gateway base64-encodes a body whose type is one of the API's binary media types.
+    event = scan_event(lambdas.deployment, base64.b64encode(b'{"code": "YT0000000000000000"}').decode())
+    event["isBase64Encoded"] = True
+    event["headers"] = {"content-type": "application/octet-stream", "x-api-key": API_KEY}
+    event["multiValueHeaders"] = {name: [value] for name, value in event["headers"].items()}
+    response = lambdas.invoke(SCAN, event)
+    assert response["statusCode"] == 404 and "YT0000000000000000" in json.loads(response["body"])["message"]
+
+
+def test_a_scan_with_no_headers_at_all_is_read(lambdas: Lambdas) -> None:
+    event = scan_event(lambdas.deployment, '{"code": "YT0000000000000000"}')
+    event["headers"] = event["multiValueHeaders"] = None  # what API Gateway sends for no headers
+    response = lambdas.invoke(SCAN, event)
+    assert response["statusCode"] == 404, response
+
+
+# --- the scale: weight_g (issue 10 §4) --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("weight", "error_type"),
+    [
+        (0, "greater_than"),
+        (-1, "greater_than"),
+        (100_001, "less_than_equal"),
+        (12.5, "int_type"),
+        ("250", "int_type"),
+    ],
+)
+def test_a_bad_weight_is_422_naming_weight_g(lambdas: Lambdas, weight: object, error_type: str) -> None:
+    status, body = scan(lambdas, {"code": "YT0000000000000000", "weight_g": weight})
+    refused(status, json.loads(body), expected=422, loc=["body", "weight_g"], type_=error_type)
+
+
+def test_a_weighed_parcel_through_the_gateway_is_checked_then_shipped(
+    gateway: ApiGateway, lambdas: Lambdas
+) -> None:
+    task, tracking = printed(lambdas)  # through the other functions, each with its environment
+    scan(lambdas, {"code": "YT0000000000000000"})  # the process back in the scan function's environment
+    expected = lambdas.repo.get_package(task["order_id"], task["package_id"]).weight_g
+    heavy = json.dumps({"code": tracking, "scanner_id": "dock-3", "weight_g": expected + 500}).encode()
+    status, answer = through_gateway(gateway, heavy, content_type="text/plain")
+    assert status == 409 and answer["verdict"] == "check_weight", answer
+    assert (
+        answer["weight_check"]["weighed_g"] == expected + 500
+        and answer["weight_check"]["expected_g"] == expected
+    )
+    assert f"expected {expected} g" in answer["message"]
+    package = lambdas.repo.get_package(task["order_id"], task["package_id"])
+    assert package.status == S.AWAITING_SCAN and package.last_weight_check is not None
+    assert not package.last_weight_check.passed
+    assert drain_confirm_queue(lambdas) == []
+    assert lambdas.stock.reservation(task["order_id"]).state == "held"  # type: ignore[union-attr]
+
+    right = json.dumps({"code": tracking, "scanner_id": "dock-3", "weight_g": expected}).encode()
+    status, answer = through_gateway(gateway, right, content_type=None)
+    assert status == 200 and answer["verdict"] == "shipped" and answer["weight_check"]["passed"], answer
+    package = lambdas.repo.get_package(task["order_id"], task["package_id"])
+    assert package.status == S.SHIPPED and package.last_weight_check is not None
+    assert package.last_weight_check.passed
+    assert len(drain_confirm_queue(lambdas)) == 1
+
+
 # --- anything at all: never a 5xx, always JSON ------------------------------------------------------
 
 json_values = st.recursive(
@@ -164,7 +258,9 @@ json_values = st.recursive(
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4),
     max_leaves=12,
 )
-scan_like = st.fixed_dictionaries({"code": json_values}, optional={"scanner_id": json_values})
+scan_like = st.fixed_dictionaries(
+    {"code": json_values}, optional={"scanner_id": json_values, "weight_g": json_values}
+)
 
 
 def as_gateway_sends(raw: bytes) -> tuple[str, bool]:

@@ -241,6 +241,19 @@ class ParcelSize(Model):
         return self.length_cm + 2 * (self.width_cm + self.height_cm)
 
 
+class WeightCheck(Model):
+    """A parcel weighed at the scan station against what its package should weigh."""
+
+    weighed_g: int = Field(gt=0, description="what the scale read, in grams")
+    expected_g: int = Field(gt=0, description="the package's expected weight (its packed weight), in grams")
+    allowance_g: int = Field(
+        ge=0, description="how far the reading may be from the expected weight: the channel's tolerance"
+    )
+    passed: bool = Field(description="the reading was within the allowance (the parcel may leave)")
+    at: datetime
+    by: str = Field(description="the scanner that weighed it, as `scanner:<id>`")
+
+
 class Package(Model):
     package_id: str  # also the carrier's customer order number: one carrier order per package, ever
     order_id: str
@@ -273,6 +286,8 @@ class Package(Model):
     label_key: str | None = None
     printed_at: datetime | None = None
     scanned_at: datetime | None = None
+    # The last weighing at the scan station; a failed one kept the parcel back (CHECK WEIGHT).
+    last_weight_check: WeightCheck | None = None
     confirmed_at: datetime | None = None
     confirm_error: str | None = None  # the marketplace's reason when it refused the confirmation
     confirm_queued_at: datetime | None = None  # the last time the reconciler sent its confirmation again
