@@ -75,18 +75,24 @@ def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Console,
         scenario.wait_for_workflows(w)
         cwd = tmp_path_factory.mktemp("operator")
         (cwd / ".parcelflow").mkdir()
+        # An IAM user of the embedded AWS when the stack can make one (the stack's own keys otherwise).
+        key, secret = "testing", "testing"
+        if add_operator := getattr(w.stack, "add_operator", None):
+            operator = add_operator("ops-ann")
+            key, secret = operator.access_key, operator.secret_key
         # The file `make up` writes, in the format docs/cli.md gives.
         (cwd / ".parcelflow" / "local.env").write_text(
             "# the local stack\n"
             f"PARCELFLOW_API_URL={_operator_api_url(w)}\n"
-            "AWS_ACCESS_KEY_ID=testing\n"
-            "AWS_SECRET_ACCESS_KEY=testing\n"
+            f"AWS_ACCESS_KEY_ID={key}\n"
+            f"AWS_SECRET_ACCESS_KEY={secret}\n"
             f"AWS_DEFAULT_REGION={w.stack.region}\n"
             f"PARCELFLOW_SCAN_API_URL={w.stack.api_urls.get('ScanApi', '')}\n"
             f"PARCELFLOW_SCAN_API_KEY={w.stack.api_key}\n",
             encoding="utf-8",
         )
-        env = {k: v for k, v in os.environ.items() if not k.startswith("PARCELFLOW_")}
+        # Nothing of this process's AWS or Parcelflow settings: the console must find it all in the file.
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("PARCELFLOW_", "AWS_"))}
         env |= {"NO_COLOR": "1", "PARCELFLOW_CONFIG": str(cwd / "no-profiles.toml"), "COLUMNS": "120"}
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT / "shared"), env.get("PYTHONPATH")]))
         yield Console(w, cwd, env), order_ids
@@ -136,9 +142,10 @@ def test_fix_address_retry_then_print(console: tuple[Console, list[str]]) -> Non
     assert good in c.ok("fix-address", bad, "--postcode", good)
     assert "attempt 2" in c.ok("retry", bad)
     scenario.wait_for_workflows(c.world)
-    assert deps.orders().get_order(bad).status == S.TO_PRINT
+    waiting = {o for o in order_ids if deps.orders().get_order(o).status == S.TO_PRINT}
+    assert bad in waiting
     printed = c.json("print")
-    assert {p["order_id"] for p in printed["printed"]} == set(order_ids)
+    assert {p["order_id"] for p in printed["printed"]} == waiting
     assert all(p["url"] and p["tracking_number"] for p in printed["printed"])
 
 
@@ -149,3 +156,23 @@ def test_an_unknown_order_is_one_line_with_exit_code_1(console: tuple[Console, l
     assert "Traceback" not in done.stderr
     [line] = done.stderr.strip().splitlines()
     assert line.startswith("parcelflow order: not found:") and "amzus1-NO-SUCH-ORDER" in line
+
+
+def test_refused_credentials_are_one_line(console: tuple[Console, list[str]]) -> None:
+    c, _ = console
+    text = (c.cwd / ".parcelflow" / "local.env").read_text(encoding="utf-8")
+    wrong = c.cwd / "wrong.env"
+    lines = [line for line in text.splitlines() if not line.startswith("AWS_SECRET_ACCESS_KEY=")]
+    wrong.write_text("\n".join([*lines, "AWS_SECRET_ACCESS_KEY=not-the-secret"]) + "\n", encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-m", "parcelflow.console.app", "tabs"],
+        cwd=c.cwd,
+        env={**c.env, "PARCELFLOW_ENV_FILE": str(wrong)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    [line] = done.stderr.strip().splitlines()
+    assert line.startswith("parcelflow tabs: the operator API refused the request (403")

@@ -196,12 +196,18 @@ def test_order_detail_shows_lines_packages_and_history_within_120_columns(
     assert result.exit_code == 0, result.stderr
     for text in ("lines", "packages", "history", "CASE-BLK 2", "amzus1-7-P1", "YT123", "[bold]Ann", "synced"):
         assert text in result.stdout
-    assert max(len(line) for line in result.stdout.splitlines()) <= 120
+    lines = result.stdout.splitlines()
+    # The tables keep within 120 columns; a label's presigned link follows them whole, on its own line.
+    assert max(len(line) for line in lines if not line.startswith("label ")) <= 120
+    assert "label amzus1-7-P1: https://labels.test/" + "x" * 150 in lines
 
 
 def test_search_due_soon_and_exceptions(api: FakeApi, tmp_path: Path, env_file: Path) -> None:
     api.routes[("GET", "/orders/search")] = {"orders": [order("aliex1-9")]}
-    api.routes[("GET", "/due-soon")] = {"orders": [order("aliex1-9", late=True)]}
+    api.routes[("GET", "/due-soon")] = {
+        "hours": 6,
+        "orders": [{"order": order("aliex1-9", late=True), "due_in_minutes": -30, "late": True}],
+    }
     api.routes[("GET", "/exceptions")] = {
         "waybill_failed": [
             {"order_id": "o1", "package_id": "o1-P1", "failure_reason": "postal_code invalid"}
@@ -213,7 +219,8 @@ def test_search_due_soon_and_exceptions(api: FakeApi, tmp_path: Path, env_file: 
     assert "aliex1-9" in run(api, tmp_path, "search", "Ann Lee").stdout
     assert api.requests[-1].url.params["q"] == "Ann Lee"
     due = run(api, tmp_path, "due-soon", "--hours", "6")
-    assert "LATE" in due.stdout and api.requests[-1].url.params["hours"] == "6"
+    assert "LATE" in due.stdout and "-0 h 30 min" in due.stdout and "aliex1-9" in due.stdout
+    assert api.requests[-1].url.params["hours"] == "6"
     shown = run(api, tmp_path, "exceptions").stdout
     assert "postal_code invalid" in shown and "no address" in shown and "o2-P1" in shown
     assert "confirmation refused: none" in shown

@@ -269,13 +269,26 @@ def due_soon(
 ) -> None:
     """Orders whose ship-by is near and that have not shipped; late ones marked."""
     answer = _api(ctx).get("/due-soon", {"hours": hours})
-    found = _items(answer, "orders")
-    _show(
-        ctx,
-        answer,
-        as_json,
-        lambda c: render.table(c, found, render.ORDER_COLUMNS, empty=f"nothing due within {hours} h"),
+    # Each item is {"order": OrderSummary, "due_in_minutes", "late"} (a bare summary is taken too).
+    found = [
+        {**(d.get("order") or {}), **{k: v for k, v in d.items() if k != "order"}}
+        for d in _items(answer, "orders")
+    ]
+    columns = (
+        *render.ORDER_COLUMNS[:5],
+        ("due in", lambda o: _minutes(o.get("due_in_minutes"))),
+        *render.ORDER_COLUMNS[6:],
     )
+    _show(
+        ctx, answer, as_json, lambda c: render.table(c, found, columns, empty=f"nothing due within {hours} h")
+    )
+
+
+def _minutes(value: Any) -> str:
+    if not isinstance(value, int):
+        return ""
+    sign, minutes = ("-" if value < 0 else ""), abs(value)
+    return f"{sign}{minutes // 60} h {minutes % 60:02d} min"
 
 
 # ---- exceptions ----
@@ -284,17 +297,18 @@ _WAYBILL_FAILED = (
     ("order", "order_id"),
     ("package", "package_id"),
     ("channel", "channel_code"),
-    ("why", lambda r: r.get("failure_reason") or r.get("reason") or r.get("detail")),
+    ("why", lambda r: r.get("reason") or r.get("failure_reason") or r.get("detail")),
 )
 _CONFIRMATION_REFUSED = (
     ("order", "order_id"),
     ("package", "package_id"),
     ("tracking", "tracking_number"),
-    ("why", lambda r: r.get("confirm_error") or r.get("reason") or r.get("detail")),
+    ("why", lambda r: r.get("reason") or r.get("confirm_error") or r.get("detail")),
+    ("DLQ", lambda r: "yes" if r.get("dead_lettered") else ""),
 )
 _REJECTED = (
     ("platform order", "platform_order_id"),
-    ("store", "store_id"),
+    ("platform status", "platform_status"),
     ("why", "error"),
 )
 _DEAD_LETTERS = (
@@ -363,6 +377,7 @@ def reconcile(ctx: typer.Context, as_json: Json = False) -> None:
                 ("gave_up", "NEEDS OPERATOR", ""),
                 ("still_stuck", "STILL STUCK", "parcelflow retry {}"),
                 ("dead_lettered", "DEAD LETTER", ""),
+                ("late", "LATE", ""),
             )
             for item in _items(answer, key)
         ]
@@ -523,9 +538,13 @@ def print_labels(
             ("order", "order_id"),
             ("package", "package_id"),
             ("tracking", "tracking_number"),
+            ("link expires in", lambda p: p.get("expires_in_s") and f"{p['expires_in_s']} s"),
         ]
-        columns.append(("file", lambda p: saved.get(str(p.get("package_id")))) if save else ("link", "url"))
+        if save:
+            columns.append(("file", lambda p: saved.get(str(p.get("package_id")))))
         render.table(console, printed, columns, title="printed", empty="no label is waiting to print")
+        if not save:
+            render.links(console, [(str(p.get("package_id")), p.get("url")) for p in printed], "label")
         if held:
             render.table(
                 render.err(), held, (("held", "package_id"), ("order", "order_id"), ("why", "reason"))
@@ -764,7 +783,15 @@ def stock(
     if ctx.invoked_subcommand is not None:
         return
     answer = _api(ctx).get("/stock", {"low": True} if low else None)
-    found = _items(answer, "levels") or _items(answer, "stock")
+    found = [
+        {
+            **level,
+            "available": level.get(
+                "available", int(level.get("on_hand") or 0) - int(level.get("reserved") or 0)
+            ),
+        }
+        for level in _items(answer, "levels") or _items(answer, "stock")
+    ]
     _show(ctx, answer, as_json, lambda c: render.table(c, found, _LEVEL_COLUMNS, empty="no stock"))
 
 
@@ -889,7 +916,8 @@ def rules_apply(
     except UnicodeDecodeError as exc:
         raise ConsoleError(f"{file}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
     answer = _api(ctx).put("/rules", {"filename": file.name, "text": text})
-    count = len(_items(answer, "rules"))
+    rules = answer.get("rules") if isinstance(answer, Mapping) else None
+    count = rules if isinstance(rules, int) else len(rules or [])
     _show(ctx, answer, as_json, lambda c: render.say(c, f"{count} rules in force"))
 
 
@@ -954,7 +982,8 @@ def channels_import(
 def channels_list(ctx: typer.Context, as_json: Json = False) -> None:
     """Every channel with its limits and rates."""
     answer = _api(ctx).get("/channels")
-    found = _items(answer, "channels")
+    # Each item is {"channel": Channel, "rates": [lines]} (a bare channel is taken too).
+    found = [{**(c.get("channel") or c), "rates": c.get("rates") or []} for c in _items(answer, "channels")]
     columns: Sequence[tuple[str, render.Cell]] = (
         ("code", "code"),
         ("carrier", "carrier"),
@@ -964,7 +993,14 @@ def channels_list(ctx: typer.Context, as_json: Json = False) -> None:
         ("countries", lambda ch: sorted(ch.get("countries") or []) or "all"),
         ("battery", "battery_allowed"),
     )
-    _show(ctx, answer, as_json, lambda c: render.table(c, found, columns, empty="no channel"))
+
+    def draw(console: Console) -> None:
+        render.table(console, found, columns, empty="no channel")
+        for channel in found:
+            for line in channel.get("rates") or []:
+                render.say(console, f"{channel.get('code')}: {line}")
+
+    _show(ctx, answer, as_json, draw)
 
 
 @app.command()
@@ -1117,7 +1153,7 @@ def freight(
         if value is not None and not _is_date(value):
             raise typer.BadParameter(f"{value!r} is not a date such as 2026-12-01", ctx, param_hint=flag)
     answer = _api(ctx).get("/freight", {"since": since, "until": until})
-    found = _items(answer, "rows") or _items(answer, "freight")
+    found = _items(answer, "lines") or _items(answer, "rows")
     columns: Sequence[tuple[str, render.Cell]] = (
         ("carrier", "carrier"),
         ("channel", "channel_code"),

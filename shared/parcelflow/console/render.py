@@ -84,8 +84,9 @@ def table(
         console.print(Text(f"({empty})", style="dim"))
         return
     grid = Table(title=title, header_style="bold", title_justify="left", expand=False)
-    for header, _ in columns:
-        grid.add_column(header, overflow="fold", max_width=CELL_MAX)
+    for position, (header, _) in enumerate(columns):
+        # The first column is the id an operator copies: never folded; the others wrap within CELL_MAX.
+        grid.add_column(header, overflow="fold", max_width=CELL_MAX, no_wrap=position == 0)
     for record in rows:
         grid.add_row(*(Text(pick(record, cell)) for _, cell in columns))
     console.print(grid)
@@ -104,15 +105,20 @@ def fields(console: Console, record: Mapping[str, Any], names: Sequence[tuple[st
 
 
 def tabs(console: Console, answer: Mapping[str, Any]) -> None:
-    """`待审核 12 · 搁置 3 · …`, like the ERP's tabs; the non-empty ones in bold on a terminal."""
+    """`待审核 12 · 搁置 3 · …`, like the ERP's tabs; the non-empty ones in bold on a terminal. A line too
+    long for the console breaks between two tabs, never inside one."""
     line = Text()
-    for position, tab in enumerate(answer.get("tabs") or []):
-        if position:
-            line.append(" · ", style="dim")
+    for tab in answer.get("tabs") or []:
         count = int(tab.get("count") or 0)
-        line.append(f"{tab.get('label') or tab.get('status')} ")
-        line.append(str(count), style="bold" if count else "dim")
-    console.print(line)
+        piece = Text(f"{tab.get('label') or tab.get('status')} ")
+        piece.append(str(count), style="bold" if count else "dim")
+        if line and line.cell_len + 3 + piece.cell_len > console.width:
+            console.print(line, no_wrap=True)
+            line = Text()
+        if line:
+            line.append(" · ", style="dim")
+        line.append_text(piece)
+    console.print(line, no_wrap=True)
 
 
 def say(console: Console, message: str, style: str | None = None) -> None:
@@ -137,7 +143,8 @@ ORDER_COLUMNS: Sequence[tuple[str, Cell]] = (
     ("order", "order_id"),
     ("status", "status"),
     ("store", "store_id"),
-    ("country", lambda o: o.get("country") or o.get("country_code") or ""),
+    ("buyer", "buyer_name"),
+    ("country", lambda o: o.get("country_code") or o.get("country") or ""),
     ("ship by", "ship_by"),
     ("late", lambda o: "LATE" if o.get("late") else ""),
     ("notes", lambda o: notes(o)),
@@ -165,12 +172,18 @@ DECLARATION_COLUMNS: Sequence[tuple[str, Cell]] = (
 
 
 def notes(order: Mapping[str, Any]) -> str:
+    """Why an order needs a look: its hold, what it waits for, a manual review, an alert, an intercept
+    (on a summary's top level, or under an order detail's `flags`)."""
+    flags = order.get("flags")
+    marks: Mapping[str, Any] = {**order, **flags} if isinstance(flags, Mapping) else order
+    waiting = text(marks.get("waiting_for"))
     parts = [
-        order.get("hold_reason"),
-        text(order.get("waiting_for")) and f"waiting for {text(order.get('waiting_for'))}",
-        order.get("manual_review"),
-        order.get("alert"),
-        order.get("intercept"),
+        marks.get("hold_reason"),
+        waiting and f"waiting for {waiting}",
+        marks.get("manual_review"),
+        marks.get("alert"),
+        marks.get("intercept"),
+        marks.get("stuck_reason"),
     ]
     return "; ".join(str(p) for p in parts if p)
 
@@ -182,7 +195,10 @@ def order_detail(console: Console, answer: Mapping[str, Any]) -> None:
         order,
         (
             ("order", "order_id"),
-            ("status", "status"),
+            (
+                "status",
+                lambda o: " ".join(filter(None, [o.get("status"), o.get("label") and f"({o['label']})"])),
+            ),
             ("store", lambda o: " ".join(filter(None, [o.get("store_id"), o.get("marketplace")]))),
             (
                 "platform",
@@ -197,6 +213,7 @@ def order_detail(console: Console, answer: Mapping[str, Any]) -> None:
             ("seller note", "seller_note"),
             ("notes", notes),
             ("tags", "tags"),
+            ("approved by", lambda o: (o.get("flags") or {}).get("approved_by")),
         ),
     )
     lines = order.get("lines") or []
@@ -218,13 +235,8 @@ def order_detail(console: Console, answer: Mapping[str, Any]) -> None:
         empty="no lines",
     )
     packages = answer.get("packages") or order.get("packages") or []
-    table(
-        console,
-        packages,
-        (*PACKAGE_COLUMNS, ("label", lambda p: p.get("label_url") or p.get("label"))),
-        title="packages",
-        empty="no packages yet",
-    )
+    table(console, packages, PACKAGE_COLUMNS, title="packages", empty="no packages yet")
+    links(console, [(str(p.get("package_id")), p.get("label_url")) for p in packages], "label")
     history = answer.get("history") or order.get("history") or []
     table(
         console,
@@ -239,6 +251,13 @@ def order_detail(console: Console, answer: Mapping[str, Any]) -> None:
         title="history",
         empty="no history",
     )
+
+
+def links(console: Console, pairs: Sequence[tuple[str, Any]], what: str) -> None:
+    """Presigned links, one a line and whole (a terminal can open them), after the table."""
+    for name, url in pairs:
+        if url:
+            console.print(Text(f"{what} {name}: {url}"), soft_wrap=True)
 
 
 def packages(console: Console, items: Sequence[Mapping[str, Any]]) -> None:
