@@ -22,6 +22,12 @@ Where this still differs from AWS, which freezes the whole sandbox at once:
   frozen sandbox never exposes to anyone else; `with` blocks and try/finally clean up as usual.
 - The deadline counts from the start of the handler, not of the cold start (Lambda's Init phase has a
   limit of its own): loading a handler module is not timed.
+- Only the handler module is loaded per environment: the `parcelflow` package is imported once for the
+  whole process, so its module-level objects are shared by every function and invocation. The one that
+  carries per-invocation state is the Powertools logger (parcelflow.observability): its keys -
+  inject_lambda_context's function_name, request id, cold_start - are kept in context variables, and each
+  invocation runs in a context copy of its own, so each invocation's lines carry its own function's name
+  (kept in the logger's one dict, they carried the name of whichever function started last).
 """
 
 from __future__ import annotations
