@@ -60,7 +60,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from parcelflow import deps
+from parcelflow import deps, envfile
 from parcelflow.config import get_settings
 from parcelflow.domain.channels import describe_rates, parse_channels
 from parcelflow.domain.errors import BusinessError
@@ -160,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     _add_packing_commands(commands)
     args = parser.parse_args(argv)
     try:
-        return _run(args)
+        return envfile.run_cli(lambda: _run(args), args.command)
     except BusinessError as exc:  # the operator reads why, not a traceback
         print(f"{args.command}: {exc}", file=sys.stderr)
         return 1
