@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench build deploy clean venv
+.PHONY: demo test lint bench build deploy clean venv up down
 
 # The SAM CLI and translator live in their own virtualenv: they pin other pydantic and boto3 versions.
 SAM_VENV := .venv-sam
@@ -21,6 +21,13 @@ $(STAMP): pyproject.toml shared/requirements.txt
 
 demo: $(STAMP)
 	$(PY) -m infra.local.demo
+
+# The local stack until stopped: Ctrl-C, or `make up DETACH=1` then `make down` (docs/local-stack.md).
+up: $(STAMP)
+	$(PY) -m infra.local.up $(if $(SEED),--seed $(SEED)) $(if $(DETACH),--detach)
+
+down: $(STAMP)
+	$(PY) -m infra.local.up --stop
 
 test: $(STAMP)
 	$(PY) -m pytest

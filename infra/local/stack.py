@@ -71,10 +71,12 @@ class EmbeddedAws:
         run_schedules: bool = False,
         failure_visibility_timeout: int | None = None,
         poll_wait_seconds: int = 1,
+        aws_port: int = 0,
     ) -> None:
         """run_schedules: fire Schedule/ScheduleV2 events on their timers (off by default: the demo and
         tests call fire_schedule()). failure_visibility_timeout: seconds before a message whose handling
-        failed is received again; None keeps the queue's VisibilityTimeout, as on AWS."""
+        failed is received again; None keeps the queue's VisibilityTimeout, as on AWS. aws_port: where moto
+        listens (0: a port the OS chooses; `make up` asks for a fixed one)."""
         # A Template object: a variant of the template tests build in memory (its paths stay the file's).
         self.template = template if isinstance(template, Template) else Path(template)
         self.parameter_overrides = dict(parameter_overrides or {})
@@ -83,6 +85,7 @@ class EmbeddedAws:
         self.run_schedules = run_schedules
         self.failure_visibility_timeout = failure_visibility_timeout
         self.poll_wait_seconds = poll_wait_seconds
+        self.aws_port = aws_port
         # Looks like a real API key (40 alphanumerics), different for every stack.
         self.api_key = "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(40))
         self.endpoint_url = ""
@@ -191,7 +194,7 @@ class EmbeddedAws:
         werkzeug = logging.getLogger("werkzeug")
         self._undo.callback(werkzeug.setLevel, werkzeug.level)
         werkzeug.setLevel(logging.WARNING)
-        moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        moto = ThreadedMotoServer(ip_address="127.0.0.1", port=self.aws_port, verbose=False)
         moto.start()
         self._undo.callback(moto.stop)
         port = moto.get_host_and_port()[1]
