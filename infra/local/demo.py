@@ -1,13 +1,17 @@
 """`make demo`: 20 orders from a sandbox Amazon store and a sandbox AliExpress store to confirmed shipments,
 on the embedded AWS.
 
-Prints a table of the orders (status, tracking number or the reason it stopped, the label link) and writes
-every printed label to out/labels/<tracking number>.pdf. Exits 1 if the flow did not end as it should.
+Prints a table of the orders (status, tracking number or the reason it stopped, the label's file), in 120
+columns, writes every printed label to out/labels/<tracking number>.pdf and its presigned link to
+out/labels/links.txt. The functions' JSON log lines go to out/logs/local.jsonl, not the terminal; their
+warnings are also said on stderr. Exits 1 if the flow did not end as it should.
 """
 
 from __future__ import annotations
 
+import logging
 import sys
+import textwrap
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,10 +20,15 @@ from infra.local import scenario
 from parcelflow import deps
 from parcelflow.domain.models import Order
 from parcelflow.domain.statuses import FulfilmentStatus
+from parcelflow.observability import json_logs_to
 from parcelflow.services.packages import freight_report
 
 ORDERS = 20
 OUT = Path("out/labels")
+LINKS = OUT / "links.txt"
+LOG_FILE = Path("out/logs/local.jsonl")
+WIDTH = 120
+Row = tuple[str, str, str, str, str]  # order, to, status, tracking number / reason, label file
 
 
 def _country(order: Order) -> str:
@@ -27,14 +36,18 @@ def _country(order: Order) -> str:
 
 
 def main() -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    # boto3 clients of many threads share a pool of 10 connections: its overflow is no news to anyone.
+    logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)
     started = time.monotonic()
     print(
         "Starting the embedded AWS (moto), the Amazon and AliExpress sandboxes and two carriers' sandboxes "
-        "(YunExpress, 4PX)",
+        f"(YunExpress, 4PX); the functions' JSON logs go to {LOG_FILE}",
         flush=True,
     )
-    with scenario.world() as w:
-        print(f"  AWS at {w.stack.endpoint_url}, scan API at {w.stack.api_url}/scans")
+    with json_logs_to(LOG_FILE), scenario.world() as w:
+        scan_api = w.stack.api_urls.get("ScanApi", "")
+        print(f"  AWS at {w.stack.endpoint_url}, scan API at {scan_api}/scans")
         print(
             f"Seeding {ORDERS} orders on Amazon and AliExpress; running sync -> review -> waybill -> label "
             "-> print -> (a buyer cancels) -> scan -> confirm ...",
@@ -42,12 +55,16 @@ def main() -> int:
         )
         run = scenario.run_flow(w, ORDERS)
         OUT.mkdir(parents=True, exist_ok=True)
-        links = {}
+        files = {}
         for label in run.batch.printed:
             pdf = w.http.get(label.url)
             pdf.raise_for_status()
             (OUT / f"{label.tracking_number}.pdf").write_bytes(pdf.content)
-            links[label.package_id] = label.url
+            files[label.package_id] = f"{label.tracking_number}.pdf"
+        LINKS.write_text(
+            "".join(f"{p.package_id}\t{p.tracking_number}\t{p.url}\n" for p in run.batch.printed),
+            encoding="utf-8",
+        )
 
         orders = deps.orders()
         rows = []
@@ -63,10 +80,13 @@ def main() -> int:
                 detail = f"{package.tracking_number if package else ''} HELD: {order.hold_reason}".strip()
                 if order.intercept:
                     detail += " (intercept at the scan)"
-            link = links.get(package.package_id, "") if package else ""
-            rows.append((order.order_id, _country(order), str(order.status), detail, link))
+            label_file = files.get(package.package_id, "") if package else ""
+            rows.append((order.order_id, _country(order), str(order.status), detail, label_file))
 
-        _print_table(rows)
+        print()
+        for line in table_lines(rows):
+            print(line)
+        print(f"Labels' presigned links (15 min): {LINKS}")
         stop = [t for t, r in run.scans.items() if r.status_code == 409]
         print(f"\nScans: {len(run.scans)}; answered STOP: {len(stop)} {stop}")
         confirmed = scenario.confirmations(w)
@@ -181,16 +201,23 @@ def _check_erp(erp: scenario.ErpRun, w: scenario.World) -> list[str]:
     return problems
 
 
-def _print_table(rows: list[tuple[str, str, str, str, str]]) -> None:
-    head = ("order", "to", "status", "tracking number / reason", "label (presigned, 15 min)")
-    widths = [max(len(r[i]) for r in [*rows, head]) for i in range(4)]
-    print()
-    print("  ".join(h.ljust(w) for h, w in zip(head, [*widths, 0], strict=True)).rstrip())
-    for row in rows:
-        print("  ".join(c.ljust(w) for c, w in zip(row, [*widths, 0], strict=True)).rstrip())
+def table_lines(rows: list[Row], width: int = WIDTH) -> list[str]:
+    """The orders' table in `width` columns: the reason column wraps onto lines of its own, nothing is cut."""
+    head: Row = ("order", "to", "status", "tracking number / reason", f"label ({OUT}/)")
+    widths = [max(len(r[i]) for r in [*rows, head]) for i in range(5)]
+    fixed = sum(widths[i] for i in (0, 1, 2, 4)) + 2 * 4  # the other columns and the separators
+    widths[3] = max(20, min(widths[3], width - fixed))
+    lines = []
+    for row in [head, *rows]:
+        reason = textwrap.wrap(row[3], widths[3], break_on_hyphens=False) or [""]
+        for i, part in enumerate(reason):
+            cells = row if i == 0 else ("", "", "", "", "")
+            cells = (*cells[:3], part, cells[4])
+            lines.append("  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip())
+    return lines
 
 
-def _check(rows: list[tuple[str, str, str, str, str]], run: scenario.Run, w: scenario.World) -> list[str]:
+def _check(rows: list[Row], run: scenario.Run, w: scenario.World) -> list[str]:
     statuses = [r[2] for r in rows]
     problems = []
     expected = {"confirmed": ORDERS - 2, "waybill_failed": 1, "on_hold": 1}
