@@ -41,7 +41,17 @@ from parcelflow.domain.orders import PlatformUpdate, order_status_after
 from parcelflow.domain.pairing import Pairing, PairingBook
 from parcelflow.domain.review_rules import RuleSet
 from parcelflow.domain.statuses import PACKAGE_PROGRESS, FulfilmentStatus, IllegalTransition, check_transition
-from parcelflow.ports import OrderView, WaybillClaim
+from parcelflow.ports import (
+    BUYER_PREFIX_CHARS,
+    InvalidCursor,
+    OrderFilter,
+    OrdersPage,
+    OrderView,
+    WaybillClaim,
+    buyer_name_key,
+    decode_cursor,
+    encode_cursor,
+)
 from tests.memory_stock import MemoryStock
 
 
@@ -219,6 +229,59 @@ class MemoryTable(MemoryStock):
 
     def list_packages_by_status(self, status: FulfilmentStatus, limit: int = 100) -> list[Package]:
         return list(self._in_status("PACKAGE", status, None))[:limit]  # type: ignore[arg-type]
+
+    def count_orders_by_status(self, status: FulfilmentStatus) -> int:
+        with self._lock:
+            return sum(1 for order in self.orders.values() if order.status == status)
+
+    def page_orders_by_status(
+        self,
+        status: FulfilmentStatus,
+        *,
+        limit: int = 50,
+        cursor: str | None = None,
+        filters: OrderFilter | None = None,
+    ) -> OrdersPage:
+        """As the table: oldest change first; the cursor is the index key of the last order looked at."""
+        status_key = f"ORDER#{status}"
+        after = ""
+        if cursor:
+            position = decode_cursor(cursor)
+            if (
+                set(position) != {"pk", "sk", "status_key", "status_sort"}
+                or position["status_key"] != status_key
+            ):
+                raise InvalidCursor(f"cursor: not one handed out for {status}")
+            after = str(position["status_sort"])
+        with self._lock:
+            entries = sorted(
+                (f"{self._changed_at.get(('ORDER', o.order_id), utcnow()).isoformat()}#{o.order_id}", o)
+                for o in self.orders.values()
+                if o.status == status
+            )
+        found: list[Order] = []
+        examined = 0
+        remaining = [(sort, order) for sort, order in entries if sort > after]
+        for n, (sort, order) in enumerate(remaining, start=1):
+            examined += 1
+            if filters is None or filters.matches(order):
+                found.append(order)
+            if len(found) == limit and n < len(remaining):
+                position = {"pk": f"ORDER#{order.order_id}", "sk": "ORDER", "status_key": status_key}
+                return OrdersPage(found, encode_cursor(position | {"status_sort": sort}), examined)
+        return OrdersPage(found, None, examined)
+
+    def find_orders_by_buyer(self, name: str, limit: int = 20) -> list[Order]:
+        key = buyer_name_key(name)
+        if len(key) < BUYER_PREFIX_CHARS:
+            return []
+        with self._lock:
+            named = sorted(
+                (f"{buyer_name_key(o.shipping_address.name)}#{o.order_id}", o)
+                for o in self.orders.values()
+                if o.shipping_address is not None
+            )
+        return [order for sort, order in named if sort.startswith(key)][:limit]
 
     def orders_in_status_since(self, status: FulfilmentStatus, changed_before: datetime) -> Iterator[Order]:
         yield from self._in_status("ORDER", status, changed_before)  # type: ignore[misc]

@@ -1,5 +1,12 @@
 """API Gateway (REST, Lambda proxy integration), locally: routes each Api event of the template to its
-function's handler on a local HTTP server, http://127.0.0.1:<port>/<stage>/<path>."""
+function's handler on a local HTTP server, http://127.0.0.1:<port>/<stage>/<path>.
+
+A route with AWS_IAM auth is checked as API Gateway checks it: the request must carry a SigV4
+`Authorization` header for the service `execute-api` and this region, made within five minutes with the
+secret of a known access key (the stack's credentials, or an IAM user the stack created); the signature
+is computed again here with botocore's signer over the same canonical request. The caller's identity
+(userArn, caller, accessKey) reaches the Lambda in `requestContext.identity`, as on AWS.
+"""
 
 from __future__ import annotations
 
@@ -11,10 +18,16 @@ import re
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
 
 from infra.local import runtime
 from infra.local.deploy import ApiRoute, LocalApi, LocalFunction
@@ -25,6 +38,114 @@ logger = logging.getLogger(__name__)
 _MISSING_TOKEN = (403, "MissingAuthenticationTokenException", {"message": "Missing Authentication Token"})
 _FORBIDDEN = (403, "ForbiddenException", {"message": "Forbidden"})
 _BAD_GATEWAY = (502, "InternalServerErrorException", {"message": "Internal server error"})
+_BAD_TOKEN = (
+    403,
+    "UnrecognizedClientException",
+    {"message": "The security token included in the request is invalid."},
+)
+_BAD_SIGNATURE = (
+    403,
+    "InvalidSignatureException",
+    {
+        "message": "The request signature we calculated does not match the signature you provided. Check "
+        "your AWS Secret Access Key and signing method. Consult the service documentation for details."
+    },
+)
+_MAX_SKEW = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class Caller:
+    """An IAM identity the local gateway knows the secret of (AWS knows every key's)."""
+
+    access_key: str
+    secret_key: str
+    user_arn: str
+    caller: str  # the principal id API Gateway puts in `identity.caller`
+    account_id: str
+
+
+def _incomplete(message: str) -> tuple[int, str, dict[str, str]]:
+    return 403, "IncompleteSignatureException", {"message": message}
+
+
+def _invalid(message: str) -> tuple[int, str, dict[str, str]]:
+    return 403, "InvalidSignatureException", {"message": message}
+
+
+def check_sigv4(
+    method: str,
+    target: str,
+    headers: list[tuple[str, str]],
+    body: bytes,
+    *,
+    region: str,
+    callers: Callable[[str], Caller | None],
+    now: datetime | None = None,
+) -> Caller | tuple[int, str, dict[str, str]]:
+    """The caller of a SigV4-signed request, or API Gateway's refusal (status, error type, body)."""
+    found = [v for k, v in headers if k.lower() == "authorization"]
+    if not found:
+        return _MISSING_TOKEN
+    scheme, _, rest = found[0].strip().partition(" ")
+    if scheme != "AWS4-HMAC-SHA256":
+        return _incomplete(f"Authorization header requires 'AWS4-HMAC-SHA256' as its scheme, not '{scheme}'.")
+    params = {}
+    for part in rest.split(","):
+        name, _, value = part.strip().partition("=")
+        params[name] = value
+    missing = [p for p in ("Credential", "SignedHeaders", "Signature") if not params.get(p)]
+    if missing:
+        return _incomplete(
+            " ".join(f"Authorization header requires '{p}' parameter." for p in missing)
+            + f" Authorization={found[0][:60]}"
+        )
+    scope = params["Credential"].split("/")
+    if len(scope) != 5 or scope[4] != "aws4_request":
+        return _incomplete(
+            "Credential must have exactly 5 slash-delimited elements: AKID/date/region/service/aws4_request"
+        )
+    access_key, day, scope_region, service, _ = scope
+    if service != "execute-api":
+        return _invalid("Credential should be scoped to correct service: 'execute-api'. ")
+    if scope_region != region:
+        return _invalid(f"Credential should be scoped to a valid region, not '{scope_region}'. ")
+    stamp = next((v for k, v in headers if k.lower() == "x-amz-date"), None)
+    if stamp is None:
+        return _incomplete(
+            "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header."
+        )
+    try:
+        signed_at = datetime.strptime(stamp, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+    except ValueError:
+        return _incomplete(f"X-Amz-Date must be in the ISO8601 Long Format, not '{stamp}'.")
+    moment = now or datetime.now(UTC)
+    if abs(moment - signed_at) > _MAX_SKEW or day != stamp[:8]:
+        return _invalid(
+            f"Signature expired: {stamp} is now earlier than "
+            f"{(moment - _MAX_SKEW):%Y%m%dT%H%M%SZ} ({moment:%Y%m%dT%H%M%SZ} - 5 min.)"
+        )
+    signed_names = params["SignedHeaders"].split(";")
+    if "host" not in signed_names:
+        return _invalid("'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.")
+    caller = callers(access_key)
+    if caller is None:
+        return _BAD_TOKEN
+    signed_headers: dict[str, str] = {}
+    for name in signed_names:
+        values = [v for k, v in headers if k.lower() == name]
+        if not values:
+            return _BAD_SIGNATURE
+        signed_headers[name] = ",".join(values)
+    request = AWSRequest(
+        method=method, url=f"http://{signed_headers['host']}{target}", headers=signed_headers, data=body
+    )
+    request.context["timestamp"] = stamp
+    signer = SigV4Auth(Credentials(caller.access_key, caller.secret_key), "execute-api", region)
+    expected = signer.signature(signer.string_to_sign(request, signer.canonical_request(request)), request)
+    if not hmac.compare_digest(expected, params["Signature"]):
+        return _BAD_SIGNATURE
+    return caller
 
 
 @dataclass(frozen=True)
@@ -49,7 +170,14 @@ class _Route:
 
 class ApiGateway:
     def __init__(
-        self, functions: list[LocalFunction], apis: dict[str, LocalApi], *, api_key: str, account_id: str
+        self,
+        functions: list[LocalFunction],
+        apis: dict[str, LocalApi],
+        *,
+        api_key: str,
+        account_id: str,
+        region: str = "us-east-1",
+        callers: Callable[[str], Caller | None] = lambda access_key: None,
     ):
         routes = [
             _Route.build(apis[route.api_id], function, route)
@@ -61,6 +189,8 @@ class ApiGateway:
         self.apis = apis
         self.api_key = api_key
         self.account_id = account_id
+        self.region = region
+        self.callers = callers  # access key id -> the IAM identity it belongs to (AWS_IAM routes)
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(self))
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, name="local-api-gateway")
@@ -96,7 +226,21 @@ class ApiGateway:
         api_key = next((value for name, value in headers if name.lower() == "x-api-key"), None)
         if candidate.route.api_key_required and not (api_key and hmac.compare_digest(api_key, self.api_key)):
             return _error(*_FORBIDDEN)
+        caller: Caller | None = None
+        if candidate.route.iam_auth:
+            checked = check_sigv4(method, target, headers, body, region=self.region, callers=self.callers)
+            if not isinstance(checked, Caller):
+                return _error(*checked)
+            caller = checked
         event = self._event(candidate, method, path, url.query, headers, body, source_ip, api_key, match)
+        if caller is not None:
+            event["requestContext"]["identity"] |= {
+                "accountId": caller.account_id,
+                "accessKey": caller.access_key,
+                "caller": caller.caller,
+                "user": caller.caller,
+                "userArn": caller.user_arn,
+            }
         try:
             response = runtime.invoke(candidate.function, event)
             status = int(response["statusCode"])

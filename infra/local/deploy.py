@@ -71,6 +71,7 @@ class ApiRoute:
     path: str
     method: str
     api_key_required: bool
+    iam_auth: bool = False  # AWS_IAM: the request must be SigV4-signed for execute-api
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,7 @@ class LocalApi:
     rest_api_id: str
     stage: str
     api_key_required: bool
+    iam_auth: bool = False  # Auth.DefaultAuthorizer: AWS_IAM
 
 
 @dataclass
@@ -448,10 +450,22 @@ def _function_events(
                     "ServerlessRestApi",
                     LocalApi("ServerlessRestApi", _token(d.suffix + "ServerlessRestApi", 10), "Prod", False),
                 )
-            key_required = (props.get("Auth") or {}).get("ApiKeyRequired", api.api_key_required)
+            route_auth = props.get("Auth") or {}
+            key_required = route_auth.get("ApiKeyRequired", api.api_key_required)
+            authorizer = route_auth.get("Authorizer")
+            if authorizer not in (None, "NONE", "AWS_IAM"):
+                raise UnsupportedResource(
+                    f"{logical_id}.{event_name}: authorizer {authorizer} is not supported locally"
+                )
+            iam = api.iam_auth if authorizer is None else authorizer == "AWS_IAM"
             routes.append(
                 ApiRoute(
-                    event_name, api.logical_id, props["Path"], props["Method"].upper(), bool(key_required)
+                    event_name,
+                    api.logical_id,
+                    props["Path"],
+                    props["Method"].upper(),
+                    bool(key_required),
+                    iam_auth=iam,
                 )
             )
         else:
@@ -538,12 +552,18 @@ def _create_api(d: _Deployer, logical_id: str, props: dict[str, Any]) -> Resourc
     # Nothing to create in moto: the local API server (api_gateway.py) serves the routes of the functions.
     _reject_unknown(logical_id, props, _API_PROPERTIES)
     auth = props.get("Auth") or {}
-    _reject_unknown(f"{logical_id}.Auth", auth, {"ApiKeyRequired", "UsagePlan"})
+    _reject_unknown(f"{logical_id}.Auth", auth, {"ApiKeyRequired", "UsagePlan", "DefaultAuthorizer"})
+    if auth.get("DefaultAuthorizer") not in (None, "AWS_IAM"):
+        raise UnsupportedResource(
+            f"{logical_id}.Auth: DefaultAuthorizer {auth['DefaultAuthorizer']} is not supported locally"
+        )
     api = LocalApi(
         logical_id,
         _token(d.suffix + logical_id, 10),
         str(props["StageName"]),
         bool(auth.get("ApiKeyRequired")),
+        # The local API server checks the SigV4 signature against the stack's credentials.
+        iam_auth=auth.get("DefaultAuthorizer") == "AWS_IAM",
     )
     d.deployment.apis[logical_id] = api
     if auth.get("UsagePlan"):

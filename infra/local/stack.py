@@ -19,6 +19,7 @@ import secrets
 import string
 import urllib.request
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -27,7 +28,7 @@ import boto3
 from moto.server import ThreadedMotoServer
 
 from infra.local import runtime
-from infra.local.api_gateway import ApiGateway
+from infra.local.api_gateway import ApiGateway, Caller
 from infra.local.deploy import DEFAULT_TEMPLATE, Deployment, deploy
 from infra.local.lambda_dispatch import LambdaDispatch
 from infra.local.scheduler import Scheduler
@@ -58,6 +59,12 @@ class _Environ:
             else:
                 os.environ[key] = value
         self._saved.clear()
+
+
+@dataclass(frozen=True)
+class Credentials:
+    access_key: str
+    secret_key: str
 
 
 class EmbeddedAws:
@@ -95,6 +102,9 @@ class EmbeddedAws:
         self._pollers: SqsPollers | None = None
         self._scheduler: Scheduler | None = None
         self._api: ApiGateway | None = None
+        # The IAM identities whose SigV4 signatures the local API Gateway accepts, by access key id: the
+        # stack's own credentials, and the operators add_operator() made.
+        self._callers: dict[str, Caller] = {}
         self._undo = contextlib.ExitStack()
 
     # -- what a test or the demo reads -------------------------------------------------------------------
@@ -118,9 +128,28 @@ class EmbeddedAws:
 
     @property
     def api_url(self) -> str:
-        """The base URL of the template's only Api."""
-        (url,) = self.api_urls.values()
-        return url
+        """The base URL of the template's only Api (of ScanApi, the scanners', when it has several)."""
+        urls = self.api_urls
+        if len(urls) == 1:
+            (url,) = urls.values()
+            return url
+        return urls["ScanApi"]
+
+    @property
+    def operator_api_url(self) -> str:
+        """The operator API's base URL: sign requests with SigV4 for `execute-api` (the stack's
+        AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or an operator's from add_operator())."""
+        return self.api_urls["OperatorApi"]
+
+    def add_operator(self, user_name: str) -> Credentials:
+        """An IAM user with an access key, created in the embedded AWS; the local API Gateway accepts its
+        signature and hands the Lambda its ARN, so its actions are audited as `operator:<user_name>`."""
+        iam = self.client("iam")
+        iam.create_user(UserName=user_name)
+        key = iam.create_access_key(UserName=user_name)["AccessKey"]
+        credentials = Credentials(key["AccessKeyId"], key["SecretAccessKey"])
+        self._register_caller(credentials)
+        return credentials
 
     def client(self, service: str) -> Any:
         return boto3.session.Session().client(service, region_name=self.region)  # type: ignore[call-overload]
@@ -232,12 +261,37 @@ class EmbeddedAws:
             self._environ.set(key, value)
         self._dispatch.register(self.deployment.functions.values())
 
+    def _register_caller(self, credentials: Credentials) -> None:
+        """Who these credentials are, as STS says (moto knows the IAM users it created)."""
+        sts = boto3.session.Session(
+            aws_access_key_id=credentials.access_key,
+            aws_secret_access_key=credentials.secret_key,
+            region_name=self.region,
+        ).client("sts")
+        identity = sts.get_caller_identity()
+        self._callers[credentials.access_key] = Caller(
+            access_key=credentials.access_key,
+            secret_key=credentials.secret_key,
+            user_arn=identity["Arn"],
+            caller=identity["UserId"],
+            account_id=identity["Account"],
+        )
+
     def _start_triggers(self) -> None:
         deployment = self._deployed
         functions = list(deployment.functions.values())
         if self._api is None and deployment.apis:  # kept across reset(): same routes, same URL
+            self._callers.clear()
+            self._register_caller(
+                Credentials(os.environ["AWS_ACCESS_KEY_ID"], os.environ["AWS_SECRET_ACCESS_KEY"])
+            )
             self._api = ApiGateway(
-                functions, deployment.apis, api_key=self.api_key, account_id=deployment.account_id
+                functions,
+                deployment.apis,
+                api_key=self.api_key,
+                account_id=deployment.account_id,
+                region=self.region,
+                callers=self._callers.get,
             )
             self._api.start()
             self._undo.callback(self._stop_api)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
+import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -61,6 +65,84 @@ class OrderView:
         if channel is None:
             raise ChannelNotFound(package.channel_code)
         return channel
+
+
+class InvalidCursor(ValueError):
+    """A list's `cursor` that this list did not hand out (another tab's, edited, truncated)."""
+
+
+def encode_cursor(position: dict[str, Any]) -> str:
+    """An opaque cursor: the position a list stopped at (DynamoDB's LastEvaluatedKey), base64url JSON."""
+    raw = json.dumps(position, sort_keys=True, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> dict[str, Any]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        position = json.loads(raw)
+    except (binascii.Error, ValueError) as exc:
+        raise InvalidCursor("cursor: not one this API handed out") from exc
+    if not isinstance(position, dict):
+        raise InvalidCursor("cursor: not one this API handed out")
+    return position
+
+
+def buyer_name_key(name: str) -> str:
+    """A buyer's name as a search compares it: case and accents folded, spaces collapsed ("Zoë  Ng" and
+    "zoe ng" are one buyer). The index holds this form; a search looks for names that begin with it."""
+    decomposed = unicodedata.normalize("NFKD", name)
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join(plain.casefold().split())
+
+
+# A name search needs this many characters: the index is partitioned by a name's first two.
+BUYER_PREFIX_CHARS = 2
+
+
+@dataclass(frozen=True)
+class OrderFilter:
+    """What an operator narrows a tab with; every given field must match (None: any)."""
+
+    store_id: str | None = None
+    channel_code: str | None = None
+    country_code: str | None = None
+    ship_by_before: datetime | None = None  # orders with a ship-by earlier than this (none: excluded)
+    sku: str | None = None  # a platform SKU of a line, or a warehouse SKU it was paired to
+
+    @property
+    def empty(self) -> bool:
+        return all(getattr(self, name) is None for name in self.__dataclass_fields__)
+
+    def matches(self, order: Order) -> bool:
+        if self.store_id is not None and order.store_id != self.store_id:
+            return False
+        if self.channel_code is not None and order.channel_code != self.channel_code:
+            return False
+        if self.country_code is not None and (
+            order.shipping_address is None or order.shipping_address.country_code != self.country_code
+        ):
+            return False
+        if self.ship_by_before is not None and (
+            order.ship_by is None or order.ship_by >= self.ship_by_before
+        ):
+            return False
+        if self.sku is not None:
+            skus = {line.sku for line in order.lines}
+            skus |= {sku for pairing in order.pairing or () for sku in pairing.warehouse}
+            if self.sku not in skus:
+                return False
+        return True
+
+
+@dataclass(frozen=True)
+class OrdersPage:
+    """One page of a tab: `next_cursor` None at the end. A filtered page may hold fewer than asked for
+    (even none) and still have a next page: the filter is applied to each page read from the index."""
+
+    orders: list[Order]
+    next_cursor: str | None
+    examined: int = 0  # index entries read for this page (filtering's cost)
 
 
 class Catalogue(Protocol):
@@ -137,6 +219,27 @@ class OrderBook(Protocol):
     def get_package(self, order_id: str, package_id: str) -> Package: ...
     def find_package_by_tracking(self, tracking_number: str) -> Package | None: ...
     def list_orders_by_status(self, status: FulfilmentStatus, limit: int = 100) -> list[Order]: ...
+    def count_orders_by_status(self, status: FulfilmentStatus) -> int:
+        """How many orders are in `status` (a tab's count), from the status index, paged through."""
+        ...
+
+    def page_orders_by_status(
+        self,
+        status: FulfilmentStatus,
+        *,
+        limit: int = 50,
+        cursor: str | None = None,
+        filters: OrderFilter | None = None,
+    ) -> OrdersPage:
+        """A tab's orders, oldest status change first, `limit` at most, from `cursor` on.
+        InvalidCursor for a cursor this tab did not hand out."""
+        ...
+
+    def find_orders_by_buyer(self, name: str, limit: int = 20) -> list[Order]:
+        """Orders whose buyer's name (buyer_name_key) begins with `name`'s key, by name then order id.
+        A key shorter than BUYER_PREFIX_CHARS finds nothing (the index could not narrow it)."""
+        ...
+
     def list_packages_by_status(self, status: FulfilmentStatus, limit: int = 100) -> list[Package]: ...
     def orders_in_status_since(self, status: FulfilmentStatus, changed_before: datetime) -> Iterable[Order]:
         """Every order in `status` since before `changed_before`, paged through, never capped."""

@@ -71,6 +71,7 @@ def test_real_template_deploys_every_resource_in_mock_aws() -> None:
         assert {index["IndexName"] for index in orders["GlobalSecondaryIndexes"]} == {
             "by-status",
             "by-tracking-number",
+            "by-buyer",
         }
         ttl = dynamodb.describe_time_to_live(TableName=ids["IdempotencyTable"])["TimeToLiveDescription"]
         assert ttl == {"TimeToLiveStatus": "ENABLED", "AttributeName": "expiration"}

@@ -13,6 +13,7 @@ from parcelflow.adapters.dynamodb import DynamoDbTable
 from parcelflow.domain.errors import ConcurrentChange, OrderNotFound, WaybillInProgress
 from parcelflow.domain.models import PlatformStatus, RateTable, RateZone, utcnow
 from parcelflow.domain.statuses import FulfilmentStatus, IllegalTransition
+from parcelflow.ports import InvalidCursor, OrderFilter
 from parcelflow.services.intake import take_platform_order
 from tests import factories
 from tests.memory import MemoryTable
@@ -299,3 +300,97 @@ def test_channels_keep_their_limits_and_rate_tables(repo: DynamoDbTable) -> None
     repo.put_channel(channel)
     assert repo.get_channel(channel.code) == channel
     assert repo.list_channels() == [channel]
+
+
+# --- the operator API's queries: tab counts, tab pages with a cursor and filters, buyer search ---------
+
+
+def _orders_of(repo: DynamoDbTable, count: int, **overrides: object) -> list[str]:
+    store = factories.store()
+    repo.put_store(store)
+    return [
+        take_platform_order(
+            store, factories.platform_order(f"111-0000000-{n:07d}", **overrides), orders=repo
+        ).order.order_id
+        for n in range(count)
+    ]
+
+
+def test_a_tab_is_counted_from_the_status_index(repo: DynamoDbTable) -> None:
+    ids = _orders_of(repo, 3)
+    repo.transition_order(ids[0], S.ON_HOLD, reason="held", by="t")
+    assert repo.count_orders_by_status(S.PENDING_REVIEW) == 2
+    assert repo.count_orders_by_status(S.ON_HOLD) == 1
+    assert repo.count_orders_by_status(S.TO_PRINT) == 0
+
+
+def test_a_tab_is_read_page_by_page_with_its_cursor_and_another_tabs_cursor_is_refused(
+    repo: DynamoDbTable,
+) -> None:
+    ids = _orders_of(repo, 5)
+    seen: list[str] = []
+    cursor = None
+    for _ in range(5):
+        page = repo.page_orders_by_status(S.PENDING_REVIEW, limit=2, cursor=cursor)
+        assert len(page.orders) <= 2
+        seen += [o.order_id for o in page.orders]
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    assert seen == ids  # oldest change first, each once
+    first = repo.page_orders_by_status(S.PENDING_REVIEW, limit=2)
+    assert first.next_cursor is not None
+    with pytest.raises(InvalidCursor):
+        repo.page_orders_by_status(S.ON_HOLD, cursor=first.next_cursor)
+    with pytest.raises(InvalidCursor):
+        repo.page_orders_by_status(S.PENDING_REVIEW, cursor="not-a-cursor!")
+
+
+def test_a_tab_is_filtered_by_store_country_ship_by_and_sku(repo: DynamoDbTable) -> None:
+    us = _orders_of(repo, 3)
+    gb = take_platform_order(
+        factories.store(),
+        factories.platform_order(
+            "222-0000000-0000001",
+            shipping_address=factories.address(country_code="GB", name="Ann Other"),
+            ship_by=factories.T0 + timedelta(hours=2),
+        ),
+        orders=repo,
+    ).order.order_id
+    country = OrderFilter(country_code="GB")
+    collected, cursor = [], None
+    while True:
+        page = repo.page_orders_by_status(S.PENDING_REVIEW, limit=1, cursor=cursor, filters=country)
+        collected += [o.order_id for o in page.orders]
+        if (cursor := page.next_cursor) is None:
+            break
+    assert collected == [gb]
+    soon = OrderFilter(ship_by_before=factories.T0 + timedelta(hours=3))
+    assert [o.order_id for o in repo.page_orders_by_status(S.PENDING_REVIEW, filters=soon).orders] == [gb]
+    sku = repo.get_order(us[0]).lines[0].sku
+    by_sku = repo.page_orders_by_status(S.PENDING_REVIEW, filters=OrderFilter(sku=sku)).orders
+    assert {o.order_id for o in by_sku} == {*us, gb}
+    assert repo.page_orders_by_status(S.PENDING_REVIEW, filters=OrderFilter(store_id="other")).orders == []
+
+
+def test_orders_are_found_by_the_start_of_the_buyers_name_whatever_its_case_and_accents(
+    repo: DynamoDbTable,
+) -> None:
+    store = factories.store()
+    repo.put_store(store)
+    zoe = take_platform_order(
+        store,
+        factories.platform_order("333-0000000-0000001", shipping_address=factories.address(name="Zoë  Ng")),
+        orders=repo,
+    ).order.order_id
+    _orders_of(repo, 1)  # Jane Buyer
+    assert [o.order_id for o in repo.find_orders_by_buyer("zoe ng")] == [zoe]
+    assert [o.order_id for o in repo.find_orders_by_buyer("ZOE")] == [zoe]
+    assert repo.find_orders_by_buyer("z") == []  # too short for the index
+    assert repo.find_orders_by_buyer("zoe x") == []
+    # A corrected name moves the order in the index.
+    address = repo.get_order(zoe).shipping_address
+    assert address is not None
+    repo.update_order_fields(zoe, {"shipping_address": address.model_copy(update={"name": "Yan Ng"})})
+    assert repo.find_orders_by_buyer("zoe") == []
+    assert [o.order_id for o in repo.find_orders_by_buyer("yan ng")] == [zoe]

@@ -50,7 +50,17 @@ from parcelflow.domain.statuses import (
     IllegalTransition,
     check_transition,
 )
-from parcelflow.ports import OrderView, WaybillClaim
+from parcelflow.ports import (
+    BUYER_PREFIX_CHARS,
+    InvalidCursor,
+    OrderFilter,
+    OrdersPage,
+    OrderView,
+    WaybillClaim,
+    buyer_name_key,
+    decode_cursor,
+    encode_cursor,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -59,6 +69,11 @@ M = TypeVar("M", bound=BaseModel)
 
 STATUS_INDEX = "by-status"
 TRACKING_INDEX = "by-tracking-number"
+# Sparse (only orders with an address carry its keys): buyer_key = a name's first two folded characters,
+# buyer_sort = `<folded name>#<order id>`, so a name search is one Query with begins_with.
+BUYER_INDEX = "by-buyer"
+# A filtered tab page reads at most this many index entries before it answers (short, with a cursor).
+_MAX_EXAMINED = 500
 _ATTEMPTS = 4
 # A rejected order's error is what an operator reads: a few lines, never the payload again.
 _MAX_ERROR_CHARS = 1000
@@ -130,6 +145,30 @@ def _item_bytes(item: Mapping[str, Any]) -> int:
 
 def _status_keys(kind: str, status: FulfilmentStatus, entity_id: str, at: datetime) -> dict[str, str]:
     return {"status_key": f"{kind}#{status}", "status_sort": f"{at.isoformat()}#{entity_id}"}
+
+
+def _buyer_keys(order_id: str, address: Any) -> dict[str, str]:
+    """The by-buyer index's keys for an order shipping to `address` (an Address or its dict); none
+    without a name, so the index stays sparse."""
+    name = address.get("name") if isinstance(address, dict) else getattr(address, "name", None)
+    key = buyer_name_key(name or "")
+    if not key:
+        return {}
+    return {"buyer_key": key[:BUYER_PREFIX_CHARS], "buyer_sort": f"{key}#{order_id}"}
+
+
+_CURSOR_KEYS = {"pk", "sk", "status_key", "status_sort"}
+
+
+def _tab_start(cursor: str, status_key: str) -> dict[str, Any]:
+    position = decode_cursor(cursor)
+    if (
+        set(position) != _CURSOR_KEYS
+        or not all(isinstance(v, str) for v in position.values())
+        or position["status_key"] != status_key
+    ):
+        raise InvalidCursor(f"cursor: not one handed out for {status_key.removeprefix('ORDER#')}")
+    return _to_item(position)
 
 
 class TableItems:
@@ -380,6 +419,10 @@ class DynamoDbTable(TableItems):
         if update.shipping_address is not None:
             sets += ", shipping_address = :addr"
             values[":addr"] = update.shipping_address
+            buyer = _buyer_keys(order_id, update.shipping_address)
+            if buyer:
+                sets += ", buyer_key = :bk, buyer_sort = :bs"
+                values |= {":bk": buyer["buyer_key"], ":bs": buyer["buyer_sort"]}
         try:
             result = self._db.update_item(
                 TableName=self._table,
@@ -454,6 +497,85 @@ class DynamoDbTable(TableItems):
     def list_packages_by_status(self, status: FulfilmentStatus, limit: int = 100) -> list[Package]:
         return [_as_model(Package, i) for i in self._query_status(f"PACKAGE#{status}", limit)]
 
+    def count_orders_by_status(self, status: FulfilmentStatus) -> int:
+        """Select=COUNT over the status index, page by page (a page counts at most 1 MB of entries)."""
+        kwargs: dict[str, Any] = {
+            "TableName": self._table,
+            "IndexName": STATUS_INDEX,
+            "KeyConditionExpression": "status_key = :s",
+            "ExpressionAttributeValues": _to_item({":s": f"ORDER#{status}"}),
+            "Select": "COUNT",
+        }
+        total = 0
+        while True:
+            page = self._db.query(**kwargs)
+            total += page["Count"]
+            if "LastEvaluatedKey" not in page:
+                return total
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def page_orders_by_status(
+        self,
+        status: FulfilmentStatus,
+        *,
+        limit: int = 50,
+        cursor: str | None = None,
+        filters: OrderFilter | None = None,
+    ) -> OrdersPage:
+        """The index is KEYS_ONLY, so a FilterExpression could not see the store, country or lines: the
+        filter runs here on the items of each index page (batch get), and the cursor is the index key of
+        the last entry looked at. A filtered page stops after _MAX_EXAMINED entries, short if need be."""
+        status_key = f"ORDER#{status}"
+        filtering = filters is not None and not filters.empty
+        kwargs: dict[str, Any] = {
+            "TableName": self._table,
+            "IndexName": STATUS_INDEX,
+            "KeyConditionExpression": "status_key = :s",
+            "ExpressionAttributeValues": _to_item({":s": status_key}),
+        }
+        if cursor:
+            kwargs["ExclusiveStartKey"] = _tab_start(cursor, status_key)
+        found: list[Order] = []
+        examined = 0
+        while True:
+            kwargs["Limit"] = min(100, _MAX_EXAMINED - examined) if filtering else limit - len(found)
+            page = self._db.query(**kwargs)
+            entries = page["Items"]
+            items = {
+                (i["pk"]["S"], i["sk"]["S"]): i
+                for i in self._batch_get([{"pk": e["pk"], "sk": e["sk"]} for e in entries])
+            }
+            for n, entry in enumerate(entries, start=1):
+                examined += 1
+                item = items.get((entry["pk"]["S"], entry["sk"]["S"]))
+                # The index is eventually consistent: what has moved on since it was read is skipped.
+                if item is not None and item.get("status_key", {}).get("S") == status_key:
+                    order = _as_model(Order, item)
+                    if filters is None or filters.matches(order):
+                        found.append(order)
+                if len(found) == limit and (n < len(entries) or "LastEvaluatedKey" in page):
+                    return OrdersPage(found, encode_cursor(_from_item(entry)), examined)
+            if "LastEvaluatedKey" not in page:
+                return OrdersPage(found, None, examined)
+            if examined >= _MAX_EXAMINED and filtering:
+                return OrdersPage(found, encode_cursor(_from_item(page["LastEvaluatedKey"])), examined)
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def find_orders_by_buyer(self, name: str, limit: int = 20) -> list[Order]:
+        key = buyer_name_key(name)
+        if len(key) < BUYER_PREFIX_CHARS:
+            return []
+        entries = self._db.query(
+            TableName=self._table,
+            IndexName=BUYER_INDEX,
+            KeyConditionExpression="buyer_key = :k AND begins_with(buyer_sort, :p)",
+            ExpressionAttributeValues=_to_item({":k": key[:BUYER_PREFIX_CHARS], ":p": key}),
+            Limit=limit,
+        )["Items"]
+        items = self._batch_get([{"pk": e["pk"], "sk": e["sk"]} for e in entries])
+        # A name corrected since the index was read no longer matches.
+        return [_as_model(Order, i) for i in items if i.get("buyer_sort", {}).get("S", "").startswith(key)]
+
     def orders_in_status_since(self, status: FulfilmentStatus, changed_before: datetime) -> Iterator[Order]:
         """Every order that has been in `status` since before `changed_before`, oldest first, page by page."""
         for item in self._stale(f"ORDER#{status}", changed_before):
@@ -471,6 +593,8 @@ class DynamoDbTable(TableItems):
     ) -> Order:
         """Fields that are not a status change (a flag, an alert, a corrected address), guarded only by the
         order existing; with a note, the change is also written to the order's history."""
+        if changes.get("shipping_address") is not None:  # the by-buyer index follows the name
+            changes = {**changes, **_buyer_keys(order_id, changes["shipping_address"])}
         sets, values, names = self._set_clauses(changes)
         sets.append("version = version + :one")
         values[":one"] = 1
@@ -835,6 +959,7 @@ class DynamoDbTable(TableItems):
             "sk": "ORDER",
             "kind": "order",
             **_status_keys("ORDER", order.status, order.order_id, now),
+            **_buyer_keys(order.order_id, order.shipping_address),
             **order.model_dump(mode="json"),
         }
 
