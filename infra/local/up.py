@@ -207,7 +207,10 @@ def environment(stack: EmbeddedAws) -> dict[str, str]:
     assert stack.deployment is not None
     functions_env = stack.deployment.environment()
     values: dict[str, str] = {}
-    operator_api_url = getattr(stack, "operator_api_url", None)
+    try:
+        operator_api_url = getattr(stack, "operator_api_url", None)
+    except KeyError:  # a stack that knows the operator API, on a template without it
+        operator_api_url = None
     if operator_api_url:
         values["PARCELFLOW_API_URL"] = str(operator_api_url)
     values["PARCELFLOW_SCAN_API_URL"] = stack.api_urls["ScanApi"]
