@@ -431,6 +431,14 @@ class MemoryTable(MemoryStock):
             self.orders[order_id] = updated
             return updated
 
+    def set_order_field_once(
+        self, order_id: str, field: str, value: Any, *, note: tuple[str, str] | None = None
+    ) -> Order | None:
+        with self._lock:
+            if getattr(self.get_order(order_id), field) not in (None, False):
+                return None
+            return self.update_order_fields(order_id, {field: value}, note=note)
+
     def update_package_fields(
         self, order_id: str, package_id: str, expected: FulfilmentStatus, changes: dict[str, Any]
     ) -> Package:

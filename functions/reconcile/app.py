@@ -1,11 +1,13 @@
-"""EventBridge schedule: the reconciler restarts workflows that died, sends lost confirmations again and
-marks the packages whose confirmation waits in the dead-letter queue."""
+"""EventBridge schedule: the reconciler restarts workflows that died, sends lost confirmations again,
+marks the packages whose confirmation waits in the dead-letter queue, sends the ship-by alerts and marks
+the orders that missed their ship-by."""
 
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from parcelflow import deps
+from parcelflow.config import get_settings
 from parcelflow.observability import logger
 from parcelflow.services.reconcile import reconcile
 
@@ -18,7 +20,9 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         workflow=deps.workflow(),
         confirmations=deps.confirmations(),
         dead_letters=deps.dead_letters(),
+        events=deps.order_events(),
+        due_within=get_settings().ship_by_alert_within,
     )
-    if report.gave_up or report.dead_lettered:
+    if report.gave_up or report.dead_lettered or report.late:
         logger.warning("reconciler needs an operator", extra={"report": report.model_dump(mode="json")})
     return report.model_dump(mode="json")

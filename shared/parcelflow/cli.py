@@ -225,6 +225,8 @@ def _run(args: argparse.Namespace) -> int:
             workflow=deps.workflow(),
             confirmations=deps.confirmations(),
             dead_letters=deps.dead_letters(),
+            events=deps.order_events(),
+            due_within=get_settings().ship_by_alert_within,
         )
         for order_id in report.restarted:
             print(f"RESTARTED\t{order_id}")
@@ -236,6 +238,11 @@ def _run(args: argparse.Namespace) -> int:
             print(f"STILL STUCK\t{order_id}\t(parcelflow retry {order_id})")
         for package_id in report.dead_lettered:
             print(f"DEAD LETTER\t{package_id}")
+        for due in report.due_soon:
+            ship_by = f"{due.ship_by:%Y-%m-%d %H:%M} UTC"
+            print(f"DUE SOON\t{due.order_id}\t{due.status}\tship by {ship_by} ({due.hours_left} h left)")
+        for order_id in report.late:
+            print(f"LATE\t{order_id}\t(past its ship-by, not shipped)")
     elif args.command == "products":
         return _products(args)
     elif args.command == "pairings":

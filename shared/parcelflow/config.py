@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from functools import lru_cache
 
 from pydantic import BaseModel, Field, ValidationError
@@ -20,6 +21,12 @@ class Settings(BaseModel):
     # How many confirm_shipment instances call one marketplace account at once (the event source's maximum
     # concurrency): each takes that part of the account's rate limits.
     confirm_rate_share: int = Field(default=1, ge=1, le=1000)
+    # The reconciler's ship-by alert: an order not shipped whose ship-by is this close gets one event.
+    ship_by_alert_hours: int = Field(default=24, ge=1, le=240)
+
+    @property
+    def ship_by_alert_within(self) -> timedelta:
+        return timedelta(hours=self.ship_by_alert_hours)
 
 
 class MissingSetting(RuntimeError):
@@ -36,6 +43,7 @@ _ENV = {
     "state_machine_arn": "STATE_MACHINE_ARN",
     "label_url_expiry_s": "LABEL_URL_EXPIRY_S",
     "confirm_rate_share": "CONFIRM_RATE_SHARE",
+    "ship_by_alert_hours": "SHIP_BY_ALERT_HOURS",
 }
 
 

@@ -22,6 +22,7 @@ from parcelflow.ports import (
     Catalogue,
     MarketplaceClient,
     OrderBook,
+    OrderEvents,
     RuleBook,
     Stock,
     SyncLedger,
@@ -52,6 +53,10 @@ def rulebook() -> RuleBook:
 @lru_cache(maxsize=1)
 def stock_events() -> EventBridgeEvents:
     return EventBridgeEvents(aws.events())
+
+
+def order_events() -> OrderEvents:
+    return stock_events()  # one EventBridge client and bus for both
 
 
 @lru_cache(maxsize=1)

@@ -308,6 +308,14 @@ class OrderBook(Protocol):
     def update_package_fields(
         self, order_id: str, package_id: str, expected: FulfilmentStatus, changes: dict[str, Any]
     ) -> Package: ...
+    def set_order_field_once(
+        self, order_id: str, field: str, value: Any, *, note: tuple[str, str] | None = None
+    ) -> Order | None:
+        """Sets `field` to `value` only while the order holds nothing there (absent, null or false), in one
+        conditional write: the order as written, or None when it was set already (another run was first).
+        For what must happen once per order (the ship-by alert, marking it late). OrderNotFound without
+        the order."""
+        ...
 
 
 class Stock(Protocol):
@@ -353,6 +361,13 @@ class Stock(Protocol):
 class StockEvents(Protocol):
     def low_stock(self, level: StockLevel) -> None:
         """Available stock fell to the SKU's reorder point (采购提醒): tell whoever buys."""
+        ...
+
+
+class OrderEvents(Protocol):
+    def ship_by_due_soon(self, order: Order, *, hours_left: float) -> None:
+        """An order not shipped yet must leave within `hours_left` hours (negative: its ship-by has
+        passed): tell whoever watches the deadlines. Raises if the event was not accepted."""
         ...
 
 

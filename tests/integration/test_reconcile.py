@@ -8,10 +8,13 @@ from datetime import timedelta
 import boto3
 import pytest
 
+from infra.local import runtime
 from infra.local.deploy import Deployment
+from parcelflow import deps
+from parcelflow.adapters.dynamodb import DynamoDbTable
 from parcelflow.adapters.sqs import SqsConfirmationQueue, SqsDeadLetters
 from parcelflow.domain.errors import MarketplaceUnavailable
-from parcelflow.domain.models import PlatformStatus, utcnow
+from parcelflow.domain.models import Order, PlatformStatus, utcnow
 from parcelflow.domain.statuses import FulfilmentStatus
 from parcelflow.services.confirmations import confirm_package
 from parcelflow.services.holds import hold_order
@@ -290,3 +293,90 @@ def test_an_order_kept_for_manual_review_is_not_restarted(seeded: MemoryTable, q
     workflow = FakeWorkflow()
     assert _run(seeded, queues, workflow=workflow, after=timedelta(days=1)).restarted == []
     assert workflow.started == []
+
+
+# --- ship-by deadlines: the event on EventBridge, from the deployed function -------------------------
+
+
+class TestShipByEventFromTheFunction:
+    """The ReconcileFunction with its template environment (SHIP_BY_ALERT_HOURS, the table) publishes on
+    moto's default bus; a rule sends `parcelflow.orders` events to a queue the test reads, as a seller's
+    alerting would subscribe."""
+
+    @pytest.fixture
+    def aws_resource_types(self) -> set[str]:
+        return {
+            "AWS::DynamoDB::Table",
+            "AWS::S3::Bucket",
+            "AWS::SQS::Queue",
+            "AWS::Logs::LogGroup",
+            "AWS::Serverless::LayerVersion",
+            "AWS::Serverless::Api",
+            "AWS::Serverless::Function",
+            "AWS::Serverless::StateMachine",
+        }
+
+    @pytest.fixture
+    def subscriber(self, aws: Deployment) -> str:
+        sqs, events = boto3.client("sqs"), boto3.client("events")
+        url = sqs.create_queue(QueueName="ship-by-alerts")["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        pattern = {"source": ["parcelflow.orders"], "detail-type": ["Ship-by due soon"]}
+        events.put_rule(Name="ship-by-alerts", EventPattern=json.dumps(pattern), EventBusName="default")
+        events.put_targets(Rule="ship-by-alerts", EventBusName="default", Targets=[{"Id": "q", "Arn": arn}])
+        return url
+
+    def test_one_event_per_due_order_once_and_the_late_one_marked(
+        self, aws: Deployment, subscriber: str, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        function = aws.functions["ReconcileFunction"]
+        assert function.environment["SHIP_BY_ALERT_HOURS"] == "24"
+        repo = DynamoDbTable(aws.physical_ids["OrdersTable"], boto3.client("dynamodb"))
+        now = utcnow()
+        due = factories.order(S.AWAITING_SCAN, ship_by=now + timedelta(hours=6, minutes=30))
+        later = factories.order(
+            S.TO_PRINT, platform_order_id="111-0000002-0000002", ship_by=now + timedelta(hours=30)
+        )
+        gone = factories.order(
+            S.SHIPPED, platform_order_id="111-0000003-0000003", ship_by=now - timedelta(hours=1)
+        )
+        past = factories.order(
+            S.ON_HOLD, platform_order_id="111-0000004-0000004", ship_by=now - timedelta(hours=2)
+        )
+        for order in (due, later, gone, past):
+            repo.create_order(
+                order.model_copy(update={"order_id": Order.key_for("amzus1", order.platform_order_id)})
+            )
+        due_id, past_id = (Order.key_for("amzus1", o.platform_order_id) for o in (due, past))
+        for name in aws.environment():
+            monkeypatch.delenv(name, raising=False)
+        for name, value in function.environment.items():
+            monkeypatch.setenv(name, value)
+        deps.reset()
+        try:
+            report = runtime.invoke(function, {"source": "aws.scheduler", "detail": {}})
+            again = runtime.invoke(function, {"source": "aws.scheduler", "detail": {}})
+        finally:
+            runtime.unload_handlers()
+            deps.reset()
+
+        assert sorted(d["order_id"] for d in report["due_soon"]) == sorted([due_id, past_id])
+        assert report["late"] == [past_id] and again["due_soon"] == [] and again["late"] == []
+        sqs = boto3.client("sqs")
+        received = sqs.receive_message(QueueUrl=subscriber, MaxNumberOfMessages=10)["Messages"]
+        envelopes = [json.loads(m["Body"]) for m in received]
+        assert {e["source"] for e in envelopes} == {"parcelflow.orders"}
+        assert {e["detail-type"] for e in envelopes} == {"Ship-by due soon"}
+        details = {e["detail"]["order_id"]: e["detail"] for e in envelopes}
+        assert set(details) == {due_id, past_id}
+        assert details[due_id] == {
+            "order_id": due_id,
+            "store_id": "amzus1",
+            "ship_by": due.model_dump(mode="json")["ship_by"],  # the order's JSON: UTC with `Z`
+            "hours_left": details[due_id]["hours_left"],
+            "status": "awaiting_scan",
+        }
+        assert 6.4 <= details[due_id]["hours_left"] <= 6.5 and details[past_id]["hours_left"] < -1.9
+        assert details[past_id]["status"] == "on_hold"
+        assert repo.get_order(due_id).due_alerted_at is not None and repo.get_order(past_id).late
+        assert not repo.get_order(due_id).late

@@ -233,6 +233,24 @@ def test_what_sits_in_a_status_past_a_cutoff_is_listed_and_nothing_newer(repo: D
     assert [o.order_id for o in later] == [order_id]
 
 
+def test_a_field_set_once_is_set_by_the_first_writer_only(repo: DynamoDbTable) -> None:
+    order_id = _stored_order(repo)
+    first, second = utcnow(), utcnow() + timedelta(minutes=5)
+    written = repo.set_order_field_once(order_id, "due_alerted_at", first, note=("due soon", "reconciler"))
+    assert written is not None and written.due_alerted_at == first
+    assert repo.set_order_field_once(order_id, "due_alerted_at", second, note=("again", "reconciler")) is None
+    order = repo.get_order(order_id)
+    assert order.due_alerted_at == first and [h.reason for h in order.history].count("again") == 0
+    assert order.history[-1].reason == "due soon" and order.version == written.version
+    # False is "nothing there" too (a flag), and a field cleared to null can be set again.
+    assert repo.set_order_field_once(order_id, "late", True) is not None
+    assert repo.set_order_field_once(order_id, "late", True) is None
+    repo.update_order_fields(order_id, {"due_alerted_at": None})
+    assert repo.set_order_field_once(order_id, "due_alerted_at", second) is not None
+    with pytest.raises(OrderNotFound):
+        repo.set_order_field_once("amzus1-nope", "late", True)
+
+
 def test_a_package_is_found_by_its_tracking_number(repo: DynamoDbTable) -> None:
     order_id, package_id = _processing(repo)
     repo.transition_package(order_id, package_id, S.WAYBILL_REQUESTED, reason="r", by="t")

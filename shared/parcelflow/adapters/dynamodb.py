@@ -620,6 +620,41 @@ class DynamoDbTable(TableItems):
             raise
         return _as_model(Order, result["Attributes"])
 
+    def set_order_field_once(
+        self, order_id: str, field: str, value: Any, *, note: tuple[str, str] | None = None
+    ) -> Order | None:
+        """One UpdateItem on the field holding nothing (absent, NULL or false); a failed condition is told
+        apart by the item it returns (ALL_OLD): no item is OrderNotFound, one is a write already made."""
+        sets = ["#f = :v", "version = version + :one"]
+        values: dict[str, Any] = {":v": value, ":one": 1, ":false": False}
+        if note is not None:
+            status = self.get_order(order_id).status
+            reason, by = note
+            entry = HistoryEntry(from_status=status, to_status=status, reason=reason, at=utcnow(), by=by)
+            sets.append("history = list_append(history, :entry)")
+            values[":entry"] = [entry]
+        try:
+            result = self._db.update_item(
+                TableName=self._table,
+                Key=_to_item({"pk": _order_pk(order_id), "sk": "ORDER"}),
+                UpdateExpression="SET " + ", ".join(sets),
+                ConditionExpression=(
+                    "attribute_exists(pk) AND (attribute_not_exists(#f) OR attribute_type(#f, :null) "
+                    "OR #f = :false)"
+                ),
+                ExpressionAttributeNames={"#f": field},
+                ExpressionAttributeValues=_to_item(values) | {":null": {"S": "NULL"}},
+                ReturnValues="ALL_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                if not exc.response.get("Item"):
+                    raise OrderNotFound(order_id) from exc
+                return None
+            raise
+        return _as_model(Order, result["Attributes"])
+
     # --- status changes ---------------------------------------------------------------------------
 
     def transition_order(

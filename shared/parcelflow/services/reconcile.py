@@ -5,20 +5,21 @@ carrier charged, an Express run that ran out of retries, a crash between storing
 it. Confirmations get lost: a scan whose write succeeded but whose queue send failed, a message that
 failed every delivery and sits in the dead-letter queue. The reconciler looks for what sits too long
 where it should only pass through, moves it on, and puts what it cannot move in front of the operator
-with the reason.
+with the reason. It also watches the ship-by deadlines: one event per order whose deadline is near, and
+the orders that missed it marked late.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from pydantic import BaseModel, Field
 
 from parcelflow.domain.errors import OrderNotFound, PackageNotFound
 from parcelflow.domain.models import Order, Package, utcnow
 from parcelflow.domain.statuses import STOP_STATUSES, FulfilmentStatus
-from parcelflow.ports import ConfirmationQueue, DeadLetters, OrderBook, WorkflowStarter
+from parcelflow.ports import ConfirmationQueue, DeadLetters, OrderBook, OrderEvents, WorkflowStarter
 from parcelflow.services.workflows import start_workflow
 
 BY = "reconciler"
@@ -31,6 +32,31 @@ UNCONFIRMED_AFTER = timedelta(minutes=30)
 # Automatic restarts of one order's workflow before the operator is asked to look.
 MAX_RESTARTS = 3
 _DIED = "no error was recorded: the task was stopped (timeout, out of memory or a crash)"
+# How close a ship-by is when its alert goes out, unless told (the setting SHIP_BY_ALERT_HOURS).
+DUE_WITHIN = timedelta(hours=24)
+# The order statuses before the parcel leaves, in which a ship-by can still be missed. An order waiting
+# for its payment is not the seller's to ship yet (and is never read); shipped, confirmed and cancelled
+# orders have nothing left to miss.
+UNSHIPPED = (
+    S.PENDING_REVIEW,
+    S.NEEDS_PAIRING,
+    S.OUT_OF_STOCK,
+    S.ON_HOLD,
+    S.PENDING_PROCESSING,
+    S.WAYBILL_REQUESTED,
+    S.WAYBILL_FAILED,
+    S.TO_PRINT,
+    S.AWAITING_SCAN,
+)
+
+
+class DueSoon(BaseModel):
+    """An order whose ship-by alert this run sent: what the event said."""
+
+    order_id: str
+    ship_by: datetime
+    hours_left: float = Field(description="hours until its ship-by, one decimal; negative once passed")
+    status: FulfilmentStatus
 
 
 class ReconcileReport(BaseModel):
@@ -39,6 +65,8 @@ class ReconcileReport(BaseModel):
     still_stuck: list[str] = Field(default_factory=list)  # given up earlier, waiting for `retry`
     requeued: list[str] = Field(default_factory=list)  # package ids whose confirmation was sent again
     dead_lettered: list[str] = Field(default_factory=list)  # package ids newly marked from the DLQ
+    due_soon: list[DueSoon] = Field(default_factory=list)  # the ship-by alerts this run sent
+    late: list[str] = Field(default_factory=list)  # order ids newly marked late
 
 
 def reconcile(
@@ -47,8 +75,12 @@ def reconcile(
     workflow: WorkflowStarter,
     confirmations: ConfirmationQueue,
     dead_letters: DeadLetters,
+    events: OrderEvents | None = None,
+    due_within: timedelta = DUE_WITHIN,
     now: Callable[[], datetime] = utcnow,
 ) -> ReconcileReport:
+    """One pass over everything above. Without `events` the ship-by deadlines are not watched in this run
+    (no alert, no late mark): the scheduled function and `parcelflow reconcile` always pass them."""
     moment = now()
     report = ReconcileReport()
     stuck_since = moment - STUCK_AFTER
@@ -69,6 +101,8 @@ def reconcile(
             _restart_or_give_up(order, package, orders, workflow, report)
     _mark_dead_letters(orders, dead_letters, moment, report)
     _requeue_lost_confirmations(orders, confirmations, moment, report)
+    if events is not None:
+        _watch_ship_by(orders, events, moment, due_within, report)
     return report
 
 
@@ -164,6 +198,49 @@ def _requeue_lost_confirmations(
             package.order_id, package.package_id, S.SHIPPED, {"confirm_queued_at": moment}
         )
         report.requeued.append(package.package_id)
+
+
+def _watch_ship_by(
+    orders: OrderBook, events: OrderEvents, moment: datetime, due_within: timedelta, report: ReconcileReport
+) -> None:
+    """Every order not shipped yet, status by status through the index: one `Ship-by due soon` event for an
+    order whose ship-by is within `due_within` (an order found already past it gets it too, with negative
+    hours left: nobody was told), and `late` for one past it. Each is a conditional write on the field
+    being unset, so two runs at once (the schedule, an operator) never send or note anything twice. The
+    claim is written before the event is sent; an event EventBridge refuses gives the claim back (the
+    next run sends it) and fails the run. A crash between the two loses that one alert: the order is still
+    marked late when its time comes."""
+    horizon = moment + due_within
+    for status in UNSHIPPED:
+        for order in orders.orders_in_status_since(status, moment):
+            if order.ship_by is None:
+                continue
+            ship_by = order.ship_by if order.ship_by.tzinfo else order.ship_by.replace(tzinfo=UTC)
+            if ship_by > horizon:
+                continue
+            if ship_by <= moment and not order.late:
+                note = (
+                    f"late: its ship-by {ship_by:%Y-%m-%d %H:%M} UTC passed before it shipped "
+                    f"(in {order.status})",
+                    BY,
+                )
+                if orders.set_order_field_once(order.order_id, "late", True, note=note) is not None:
+                    report.late.append(order.order_id)
+            if order.due_alerted_at is None:
+                claimed = orders.set_order_field_once(order.order_id, "due_alerted_at", moment)
+                if claimed is None:
+                    continue  # another run sent it
+                hours_left = round((ship_by - moment).total_seconds() / 3600, 1)
+                try:
+                    events.ship_by_due_soon(claimed, hours_left=hours_left)
+                except Exception:
+                    orders.update_order_fields(order.order_id, {"due_alerted_at": None})
+                    raise
+                report.due_soon.append(
+                    DueSoon(
+                        order_id=order.order_id, ship_by=ship_by, hours_left=hours_left, status=claimed.status
+                    )
+                )
 
 
 class RedriveOutcome(BaseModel):
