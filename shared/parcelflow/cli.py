@@ -186,6 +186,12 @@ def _run(args: argparse.Namespace) -> int:
         for order in deps.orders().list_orders_by_status(args.status):
             waiting = ", ".join(order.waiting_for)
             notes = [order.hold_reason or "", waiting, order.manual_review or "", order.alert or ""]
+            if order.status == FulfilmentStatus.WAYBILL_FAILED:  # the reason is on the packages
+                notes += [
+                    f"{p.package_id}: {p.failure_reason}"
+                    for p in deps.orders().get_packages(order.order_id)
+                    if p.status == FulfilmentStatus.WAYBILL_FAILED and p.failure_reason
+                ]
             print("\t".join([order.order_id, str(order.status), *notes]).rstrip())
     elif args.command == "rejected":
         for rejected in deps.ledger().list_rejected_orders():

@@ -510,6 +510,11 @@ def test_exceptions_list_what_needs_a_person(world: World) -> None:
     assert body["dead_letters"][0]["receive_count"] == 5 and body["confirmation_refused"] == []
     status, body = world.call("POST", "/exceptions/dead-letters/redrive")
     assert status == 200 and world.dead.redriven == 1
+    # On the 申请失败 tab each order says why its package stopped (the reason is on the package).
+    status, body = world.call("GET", "/orders", query={"status": "waybill_failed"})
+    assert status == 200
+    [summary] = [o for o in body["orders"] if o["order_id"] == order_id]
+    assert summary["package_problems"] == [f"{package.package_id}: postcode 00000 unknown"]
 
 
 def test_due_soon_marks_late_orders_and_freight_and_reconcile_answer(world: World) -> None:

@@ -184,6 +184,7 @@ def notes(order: Mapping[str, Any]) -> str:
         marks.get("alert"),
         marks.get("intercept"),
         marks.get("stuck_reason"),
+        *(marks.get("package_problems") or ()),
     ]
     return "; ".join(str(p) for p in parts if p)
 

@@ -5,7 +5,7 @@ here changes an order. Every read goes through an index (docs/architecture.md); 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
@@ -90,9 +90,13 @@ class OrderSummary(BaseModel):
     manual_review: str | None
     alert: str | None
     tags: list[str]
+    package_problems: list[str] = Field(
+        default_factory=list,
+        description="why its packages stopped (a carrier's or the customs check's refusal): '<package>: why'",
+    )
 
     @classmethod
-    def of(cls, order: Order, now: datetime) -> OrderSummary:
+    def of(cls, order: Order, now: datetime, packages: Sequence[Package] = ()) -> OrderSummary:
         address = order.shipping_address
         overdue = order.ship_by is not None and order.ship_by < now and order.status in DUE_STATUSES
         return cls(
@@ -115,6 +119,11 @@ class OrderSummary(BaseModel):
             manual_review=order.manual_review,
             alert=order.alert,
             tags=list(order.tags),
+            package_problems=[
+                f"{p.package_id}: {p.failure_reason}"
+                for p in packages
+                if p.status == FulfilmentStatus.WAYBILL_FAILED and p.failure_reason
+            ],
         )
 
 
@@ -157,6 +166,9 @@ class OrderDetail(BaseModel):
     history: list[HistoryEntry]
 
 
+_FAILED = FulfilmentStatus.WAYBILL_FAILED
+
+
 def tabs(orders: OrderBook) -> list[Tab]:
     return [Tab(status=s, label=label, count=orders.count_orders_by_status(s)) for s, label in TABS.items()]
 
@@ -172,7 +184,12 @@ def tab_page(
 ) -> TabPage:
     page = orders.page_orders_by_status(status, limit=limit, cursor=cursor, filters=filters)
     moment = now()
-    return TabPage(orders=[OrderSummary.of(o, moment) for o in page.orders], next_cursor=page.next_cursor)
+    summaries = [
+        # On 申请失败 the reason is on the packages: one more read per order, for that tab only.
+        OrderSummary.of(o, moment, orders.get_packages(o.order_id) if status == _FAILED else ())
+        for o in page.orders
+    ]
+    return TabPage(orders=summaries, next_cursor=page.next_cursor)
 
 
 def search(
