@@ -1,5 +1,6 @@
 """Each use case against the real repository on moto, with fakes for the outside world."""
 
+import re
 import threading
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -271,6 +272,25 @@ def test_an_address_correction_is_validated_and_names_the_field(seeded: MemoryTa
     order_id, _ = _approved(seeded)
     with pytest.raises(CorrectionRefused, match="country_code"):
         correct_address(order_id, {"country_code": "France"}, orders=seeded, by="operator:test")
+
+
+@pytest.mark.parametrize(
+    ("changes", "problem"),
+    [
+        ({"postcode": "1234"}, "postcode: '1234' is not a US postcode: expected 5 digits"),
+        ({"postcode": " "}, "postcode: US addresses need one"),
+        ({"country_code": "CA"}, "postcode: '62701' is not a CA postcode: expected A1A 1A1"),
+    ],
+)
+def test_a_postcode_the_carrier_would_reject_by_its_country_rule_is_refused_at_the_fix(
+    seeded: MemoryTable, changes: dict[str, str], problem: str
+) -> None:
+    order_id, _ = _approved(seeded)
+    before = seeded.get_order(order_id).shipping_address
+    with pytest.raises(CorrectionRefused, match=re.escape(problem)):
+        correct_address(order_id, changes, orders=seeded, by="operator:test")
+    assert seeded.get_order(order_id).shipping_address == before
+    correct_address(order_id, {"postcode": "62704-1234"}, orders=seeded, by="operator:test")  # 5+4 is fine
 
 
 def test_no_waybill_is_bought_for_an_order_held_meanwhile(seeded: MemoryTable) -> None:

@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from parcelflow.domain.errors import BusinessError, CredentialsRejected, MarketplaceRejected
 from parcelflow.domain.models import Address, Package, TrackingCorrection
+from parcelflow.domain.postcodes import postcode_problem
 from parcelflow.domain.statuses import FulfilmentStatus
 from parcelflow.ports import CarrierFactory, MarketplaceFactory, OrderBook, SyncLedger, WorkflowStarter
 from parcelflow.services.stores import mark_credentials_rejected
@@ -71,6 +72,11 @@ def correct_address(
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
         raise CorrectionRefused(problems) from exc
+    if "postcode" in changes or "country_code" in changes:
+        # Refused now, not by the carrier one retry later.
+        problem = postcode_problem(corrected.country_code, corrected.postcode)
+        if problem is not None:
+            raise CorrectionRefused(problem)
     said = ", ".join(f"{k} {before.get(k)!r} -> {v!r}" for k, v in changes.items() if before.get(k) != v)
     outcome = AddressCorrection(address=corrected)
     if with_waybill and carrier_for is not None:
