@@ -94,13 +94,14 @@ def world(template: Template | None = None) -> Iterator[World]:
             w = World(
                 stack=stack, amazon=amazon, aliexpress=aliexpress, carrier=carrier, fourpx=fourpx, http=http
             )
-            _register(w)
+            register(w)
             yield w
         finally:
             deps.reset()
 
 
-def _register(w: World) -> None:
+def register(w: World) -> None:
+    """The world's stores, channels, secrets, catalogue, pairings and opening stock, registered."""
     secrets = w.stack.client("secretsmanager")
     secrets.create_secret(Name=STORE_SECRET, SecretString=json.dumps(w.amazon.store_secret()))
     secrets.create_secret(Name=ALIEXPRESS_SECRET, SecretString=json.dumps(w.aliexpress.store_secret()))

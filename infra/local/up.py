@@ -194,7 +194,7 @@ def register_stores(w: scenario.World) -> None:
 def seed_demo(w: scenario.World) -> list[str]:
     """The demo's world (stores, channels, catalogue, pairings, stock), its review rules, and a batch of
     sample orders on the sandboxes, synced once and taken as far as they go by themselves."""
-    scenario._register(w)
+    scenario.register(w)
     deps.rulebook().put_rules(load_rules(scenario.RULES, filename="rules.yaml"))
     order_ids = scenario.seed_orders(w, SEED_ORDERS, bad_postcode_at=BAD_POSTCODE_AT)
     scenario.sync(w)

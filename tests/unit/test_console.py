@@ -517,10 +517,15 @@ def test_a_missing_setting_is_one_line(api: FakeApi, tmp_path: Path) -> None:
     assert_one_line(run(api, tmp_path, "--profile", "prod", "tabs", env=missing), "profile 'prod': not in")
 
 
-def test_register_store_says_the_api_has_no_route(api: FakeApi, tmp_path: Path, env_file: Path) -> None:
-    assert_one_line(
-        run(api, tmp_path, "register-store", "store.json"), "python -m parcelflow.cli register-store"
-    )
+def test_register_store_puts_the_store_under_its_id(api: FakeApi, tmp_path: Path, env_file: Path) -> None:
+    path = tmp_path / "store.json"
+    path.write_text(json.dumps({"store_id": "amzus1", "name": "Amazon US"}), encoding="utf-8")
+    api.routes[("PUT", "/stores/amzus1")] = {"store_id": "amzus1"}
+    result = run(api, tmp_path, "register-store", str(path))
+    assert result.exit_code == 0 and "store amzus1 registered" in result.stdout
+    assert api.bodies() == [{"store_id": "amzus1", "name": "Amazon US"}]
+    path.write_text("[]", encoding="utf-8")
+    assert_one_line(run(api, tmp_path, "register-store", str(path)), "store_id: a store file is one object")
 
 
 def test_register_channel_imports_the_one_channel(api: FakeApi, tmp_path: Path, env_file: Path) -> None:

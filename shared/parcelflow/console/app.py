@@ -628,12 +628,19 @@ def sync_now(
 
 
 @app.command(name="register-store")
-def register_store(file: Annotated[Path, typer.Argument(metavar="FILE")]) -> None:
-    """Add or replace a store (not in the operator API: a store's secrets stay with an administrator)."""
-    raise ConsoleError(
-        f"{file}: the operator API has no route to register a store (docs/operator-api.md); "
-        "an administrator runs `python -m parcelflow.cli register-store` with AWS access"
-    )
+def register_store(
+    ctx: typer.Context, file: Annotated[Path, typer.Argument(metavar="FILE")], as_json: Json = False
+) -> None:
+    """Add or replace a store from a JSON file (docs/examples/store.json); its secret is set apart, in
+    Secrets Manager (docs/connecting-a-store.md)."""
+    try:
+        store = json.loads(_read(file))
+    except ValueError as exc:
+        raise ConsoleError(f"{file}: not JSON: {exc}") from exc
+    if not isinstance(store, dict) or not isinstance(store.get("store_id"), str):
+        raise ConsoleError(f"{file}: store_id: a store file is one object with its store_id")
+    answer = _api(ctx).put(f"/stores/{store['store_id']}", store)
+    _show(ctx, answer, as_json, lambda c: render.say(c, f"store {store['store_id']} registered"))
 
 
 @app.command(name="register-channel")
