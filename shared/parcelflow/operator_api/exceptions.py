@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import inspect
 from datetime import UTC, date, datetime, time
-from typing import Annotated, Any
+from typing import Annotated
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
@@ -79,17 +78,11 @@ def get_freight(
     "/reconcile", summary="run the reconciler now: what it did and what it hands over", responses=ERRORS
 )
 def post_reconcile() -> ReconcileReport:
-    wiring: dict[str, Any] = {
-        "orders": deps.orders(),
-        "workflow": deps.workflow(),
-        "confirmations": deps.confirmations(),
-        "dead_letters": deps.dead_letters(),
-    }
-    # The reconciler is gaining the ship-by alerts (another change of issue 10): wired as its Lambda wires
-    # them, once its signature asks for them.
-    wanted = inspect.signature(reconcile).parameters
-    if "events" in wanted:
-        wiring["events"] = getattr(deps, "order_events")()  # noqa: B009
-    if "due_within" in wanted:
-        wiring["due_within"] = getattr(get_settings(), "ship_by_alert_within")  # noqa: B009
-    return reconcile(**wiring)
+    return reconcile(
+        orders=deps.orders(),
+        workflow=deps.workflow(),
+        confirmations=deps.confirmations(),
+        dead_letters=deps.dead_letters(),
+        events=deps.order_events(),
+        due_within=get_settings().ship_by_alert_within,
+    )
