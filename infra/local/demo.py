@@ -41,7 +41,7 @@ def main() -> int:
     logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)
     started = time.monotonic()
     print(
-        "Starting the embedded AWS (moto), the Amazon and AliExpress sandboxes and two carriers' sandboxes "
+        "Starting the embedded AWS (moto), the Amazon and AliExpress sandboxes and two carriers' sandboxes\n"
         f"(YunExpress, 4PX); the functions' JSON logs go to {LOG_FILE}",
         flush=True,
     )
@@ -49,7 +49,7 @@ def main() -> int:
         scan_api = w.stack.api_urls.get("ScanApi", "")
         print(f"  AWS at {w.stack.endpoint_url}, scan API at {scan_api}/scans")
         print(
-            f"Seeding {ORDERS} orders on Amazon and AliExpress; running sync -> review -> waybill -> label "
+            f"Seeding {ORDERS} orders on Amazon and AliExpress; running sync -> review -> waybill -> label\n"
             "-> print -> (a buyer cancels) -> scan -> confirm ...",
             flush=True,
         )
@@ -108,13 +108,13 @@ def main() -> int:
             print(f"  python -m parcelflow.cli fix-address {rejected} --postcode <postcode>")
             print(f"  python -m parcelflow.cli retry {rejected}")
         problems = _check(rows, run, w)
-        print(
-            "\nThe ERP at work (配对, 库存, 审核规则, 待处理): a bundle, rules choosing channels and "
+        intro = (
+            "The ERP at work (配对, 库存, 审核规则, 待处理): a bundle, rules choosing channels and "
             "holding a test order, a listing paired mid-run, a charger out of stock until stock arrives, "
             "rate shopping between YunExpress and 4PX, a heavy order split in two, a customs error caught "
-            "before pre-advice ...",
-            flush=True,
+            "before pre-advice ..."
         )
+        print("\n" + textwrap.fill(intro, width=100), flush=True)
         erp = scenario.run_erp(w)
         _print_paths(erp)
         _print_packing(erp)
@@ -135,9 +135,9 @@ def _print_paths(erp: scenario.ErpRun) -> None:
         if len(packages) > 1:
             channel += f" x{len(packages)}"
         note = order.hold_reason or ", ".join(order.waiting_for) or ""
-        print(
-            f"  {order_id:<30} {purpose:<44} {channel:<10} {' -> '.join(erp.paths[order_id])} {note}".rstrip()
-        )
+        print(f"  {order_id:<30} {purpose:<47} {channel}")
+        path = " -> ".join(erp.paths[order_id]) + (f": {note}" if note else "")
+        print(textwrap.fill(path, width=118, initial_indent="      ", subsequent_indent="        "))
 
 
 def _print_packing(erp: scenario.ErpRun) -> None:
@@ -147,7 +147,15 @@ def _print_packing(erp: scenario.ErpRun) -> None:
     for order_id, purpose in erp.purpose.items():
         if purpose[0].isdigit() or purpose.startswith(("no HS", "battery")):
             for package in orders.get_packages(order_id):
-                print(f"    {package.package_id:<32} {package.weight_g:>5} g  {package.channel_reason}")
+                print(f"    {package.package_id:<32} {package.weight_g:>5} g")
+                print(
+                    textwrap.fill(
+                        package.channel_reason or "",
+                        width=118,
+                        initial_indent=" " * 6,
+                        subsequent_indent=" " * 8,
+                    )
+                )
     print("\n  Freight (python -m parcelflow.cli freight --since today):")
     for row in freight_report(datetime.now(UTC) - timedelta(days=1), orders=orders):
         estimated = f" ({row.estimated} of them estimated)" if row.estimated else ""
