@@ -240,7 +240,7 @@ def summary(values: dict[str, str], pid: int) -> list[str]:
         lines.append(f"  operator API   {values['PARCELFLOW_API_URL']}")
     lines += [
         f"  environment    {_env_file()} (the CLIs read it by themselves)",
-        "Try: python -m parcelflow.cli stores   |   python -m parcelflow.cli orders --status to_print",
+        "Try: .venv/bin/parcelflow tabs   |   .venv/bin/parcelflow orders --status to_print",
     ]
     return lines
 
