@@ -358,8 +358,9 @@ _SAVE_AS_UTF8 = (
 )
 
 
-class _Problems:
-    """Problems of one file, in the order found, at most MAX_PROBLEMS kept."""
+class ProblemList:
+    """Problems of one imported file, in the order found, at most MAX_PROBLEMS kept (the rest counted).
+    Each import (products here, channels in domain/channels.py) turns them into its own result."""
 
     def __init__(self) -> None:
         self.kept: list[ImportProblem] = []
@@ -374,6 +375,8 @@ class _Problems:
     def __bool__(self) -> bool:
         return bool(self.kept)
 
+
+class _Problems(ProblemList):
     def result(self) -> ProductImport:
         return ProductImport(problems=tuple(self.kept), problems_not_shown=self.not_shown)
 

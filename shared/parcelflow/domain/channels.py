@@ -26,13 +26,12 @@ from pydantic import Field, ValidationError, model_validator
 from pydantic_core import ErrorDetails
 
 from parcelflow.domain import limits
-from parcelflow.domain.catalogue import ImportProblem
+from parcelflow.domain.catalogue import ImportProblem, ProblemList
 from parcelflow.domain.models import Channel, Model, Money, ParcelSize, RateTable, RateZone
 
 CENT = Decimal("0.01")
 MAX_FILE_BYTES = 1024 * 1024  # 300 zones × a few channels is tens of KB
 MAX_CHANNELS = 200  # items in one file
-MAX_PROBLEMS = 1_000  # problems kept of one file; the rest are only counted
 MAX_PRICE = Decimal(1_000_000)  # any price of a rate table, in its currency: far above any parcel's
 CHANNEL_CODE = re.compile(r"[A-Za-z0-9._-]{1,64}")
 _SYMBOLS = {"CNY": "¥", "USD": "$", "EUR": "€"}
@@ -241,20 +240,7 @@ class ChannelImport(Model):
         return not self.problems
 
 
-class _Problems:
-    def __init__(self) -> None:
-        self.kept: list[ImportProblem] = []
-        self.not_shown = 0
-
-    def add(self, line: int | None, field: str | None, reason: str) -> None:
-        if len(self.kept) < MAX_PROBLEMS:
-            self.kept.append(ImportProblem(line=line, field=field, reason=reason))
-        else:
-            self.not_shown += 1
-
-    def __bool__(self) -> bool:
-        return bool(self.kept)
-
+class _Problems(ProblemList):
     def result(self) -> ChannelImport:
         return ChannelImport(problems=tuple(self.kept), problems_not_shown=self.not_shown)
 
