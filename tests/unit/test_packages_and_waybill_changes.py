@@ -9,7 +9,12 @@ from decimal import Decimal
 import pytest
 from pypdf import PdfReader
 
-from parcelflow.domain.errors import CustomsDeclarationInvalid, WaybillNotCancellable, WaybillRejected
+from parcelflow.domain.errors import (
+    CarrierUnavailable,
+    CustomsDeclarationInvalid,
+    WaybillNotCancellable,
+    WaybillRejected,
+)
 from parcelflow.domain.models import LabelSource, Money, RateTable, RateZone
 from parcelflow.domain.statuses import FulfilmentStatus
 from parcelflow.ports import Waybill
@@ -249,6 +254,29 @@ def test_an_address_fix_after_the_waybill_cancels_it_first_then_pre_advises_as_r
     assert carrier.requests[-1].recipient.line1 == "9 New Street"
     assert carrier.live(package.package_id) == [f"{package.package_id}-R1"]
     assert outcome.tracking_number == "YT0000000000000002"
+
+
+def test_an_address_fix_cut_off_before_the_cancel_is_finished_by_running_it_again(table: MemoryTable) -> None:
+    order_id = _approved(table, ("A", 1))
+    [package] = table.get_packages(order_id)
+    carrier = FakeCarrier()
+    request_waybill(order_id, package.package_id, orders=table, carrier_for=carrier)
+
+    class Down(FakeCarrier):
+        def cancel_waybill(self, customer_order_number: str, waybill_number: str, reason: str) -> None:
+            raise CarrierUnavailable("connect timeout")
+
+    change = {"line1": "9 New Street"}
+    with pytest.raises(CarrierUnavailable):
+        correct_address(order_id, change, orders=table, by="ann", carrier_for=Down(), workflow=FakeWorkflow())
+    # The address is written, the waybill untouched: nothing is bought again to the old address.
+    assert table.get_order(order_id).shipping_address.line1 == "9 New Street"  # type: ignore[union-attr]
+    assert table.get_package(order_id, package.package_id).reissue == 0
+    again = correct_address(
+        order_id, change, orders=table, by="ann", carrier_for=carrier, workflow=FakeWorkflow()
+    )
+    assert again.reissued and again.restarted
+    assert table.get_package(order_id, package.package_id).reissue == 1
 
 
 def test_a_waybill_the_carrier_keeps_is_reported_and_stays_live(table: MemoryTable) -> None:

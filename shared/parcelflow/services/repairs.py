@@ -79,14 +79,17 @@ def correct_address(
             raise CorrectionRefused(problem)
     said = ", ".join(f"{k} {before.get(k)!r} -> {v!r}" for k, v in changes.items() if before.get(k) != v)
     outcome = AddressCorrection(address=corrected)
+    # The address first: a crash after it leaves the old waybills live (the command failed, and running it
+    # again cancels them), never a cancelled waybill that the reconciler buys again to the old address.
+    order = orders.update_order_fields(
+        order_id, {"shipping_address": corrected}, note=(f"address corrected: {said or 'no change'}", by)
+    )
     if with_waybill and carrier_for is not None:
         cancelled = reissue_for_address(
             order_id, orders=orders, carrier_for=carrier_for, reason=f"address corrected: {said}", by=by
         )
         outcome = outcome.model_copy(update={"reissued": cancelled.cancelled, "kept": cancelled.refused})
-    order = orders.update_order_fields(
-        order_id, {"shipping_address": corrected}, note=(f"address corrected: {said or 'no change'}", by)
-    )
+        order = orders.get_order(order_id)
     if outcome.reissued and workflow is not None and order.status not in (S.ON_HOLD, S.CANCELLED):
         start_workflow(order, orders=orders, workflow=workflow, note=("pre-advised again: new address", by))
         outcome = outcome.model_copy(update={"restarted": True})
