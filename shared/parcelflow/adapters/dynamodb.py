@@ -720,16 +720,7 @@ class DynamoDbTable(TableItems):
             for p in packages
         ]
         items: list[Any] = [{"Update": {"TableName": self._table, **update}}]
-        items += [
-            {
-                "Put": {
-                    "TableName": self._table,
-                    "Item": _to_item(self._package_attrs(p, now)),
-                    "ConditionExpression": "attribute_not_exists(pk)",
-                }
-            }
-            for p in created
-        ]
+        items += self._new_package_puts(created, now)
         try:
             self._db.transact_write_items(TransactItems=items)
         except ClientError as exc:
@@ -782,16 +773,7 @@ class DynamoDbTable(TableItems):
             p.model_copy(update={"history": [HistoryEntry(to_status=p.status, reason=reason, at=now, by=by)]})
             for p in add
         ]
-        items += [
-            {
-                "Put": {
-                    "TableName": self._table,
-                    "Item": _to_item(self._package_attrs(p, now)),
-                    "ConditionExpression": "attribute_not_exists(pk)",
-                }
-            }
-            for p in created
-        ]
+        items += self._new_package_puts(created, now)
         try:
             self._db.transact_write_items(TransactItems=items)
         except ClientError as exc:
@@ -997,6 +979,19 @@ class DynamoDbTable(TableItems):
             **_buyer_keys(order.order_id, order.shipping_address),
             **order.model_dump(mode="json"),
         }
+
+    def _new_package_puts(self, packages: list[Package], now: datetime) -> list[Any]:
+        """Transaction items creating these packages, each refused if its key is taken."""
+        return [
+            {
+                "Put": {
+                    "TableName": self._table,
+                    "Item": _to_item(self._package_attrs(p, now)),
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            }
+            for p in packages
+        ]
 
     def _package_attrs(self, package: Package, now: datetime) -> dict[str, Any]:
         attrs = {
