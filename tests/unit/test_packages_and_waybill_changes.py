@@ -33,6 +33,7 @@ from parcelflow.services.review import review_order
 from parcelflow.services.waybill_changes import (
     WaybillChangeRefused,
     attach_tracking,
+    cancel_package_waybill,
     cancel_waybill,
 )
 from parcelflow.services.waybills import request_waybill
@@ -317,6 +318,21 @@ def test_an_intercepted_parcels_waybill_is_cancelled_to_recover_the_freight(tabl
     with pytest.raises(WaybillChangeRefused, match="no waybill"):
         cancel_waybill(order_id, package.package_id, orders=table, carrier_for=carrier, note="x", by="ann")
     assert carrier.cancel_calls == 1
+
+
+def test_a_cancel_cut_off_before_the_intercept_was_lifted_is_finished_by_running_it_again(
+    table: MemoryTable,
+) -> None:
+    carrier = FakeCarrier()
+    order_id = _approved(table, ("A", 1))
+    [package] = table.get_packages(order_id)
+    request_waybill(order_id, package.package_id, orders=table, carrier_for=carrier)
+    hold_order(order_id, "stop", orders=table, stock=table, by="ann", intercept="stop")
+    view = table.get_order_view(order_id)
+    cancel_package_waybill(view, package.package_id, orders=table, carrier_for=carrier, reason="x", by="ann")
+    assert table.get_order(order_id).intercept == "stop"  # the run died here
+    cancel_waybill(order_id, package.package_id, orders=table, carrier_for=carrier, note="again", by="ann")
+    assert table.get_order(order_id).intercept is None and carrier.cancel_calls == 1
 
 
 def test_a_crash_after_the_carrier_cancelled_is_repaired_by_cancelling_again(table: MemoryTable) -> None:

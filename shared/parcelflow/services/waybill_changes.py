@@ -121,9 +121,12 @@ def cancel_waybill(
             "scan; then cancel its waybill"
         )
     then = S.CANCELLED if order.status == S.CANCELLED else S.PENDING_PROCESSING
-    package = cancel_package_waybill(
-        view, package_id, orders=orders, carrier_for=carrier_for, reason=note, by=by, then=then
-    )
+    package = view.package(package_id)
+    if not (order.intercept and package.cancelled_waybills and not package.waybill_number):
+        package = cancel_package_waybill(
+            view, package_id, orders=orders, carrier_for=carrier_for, reason=note, by=by, then=then
+        )
+    # else: an earlier run cancelled it and stopped before lifting the intercept; running again lifts it.
     remaining = [p for p in orders.get_packages(order_id) if p.waybill_number and p.status not in _GONE]
     if order.intercept and not remaining:
         # No live label is left: the intercept has done its work, and release may send it again.
