@@ -19,9 +19,11 @@ from parcelflow.domain.catalogue import Product
 from parcelflow.domain.errors import (
     ChannelNotFound,
     ConcurrentChange,
+    LabelNotPrintable,
     OrderNotFound,
     OrderNotStorable,
     PackageNotFound,
+    PrintBatchNotFound,
     StoreNotFound,
     WaybillInProgress,
 )
@@ -39,6 +41,7 @@ from parcelflow.domain.models import (
 )
 from parcelflow.domain.orders import PlatformUpdate, order_status_after
 from parcelflow.domain.pairing import Pairing, PairingBook
+from parcelflow.domain.printing import PrintBatch
 from parcelflow.domain.review_rules import RuleSet
 from parcelflow.domain.statuses import PACKAGE_PROGRESS, FulfilmentStatus, IllegalTransition, check_transition
 from parcelflow.ports import (
@@ -73,6 +76,7 @@ class MemoryTable(MemoryStock):
         self.orders: dict[str, Order] = {}
         self.packages: dict[str, dict[str, Package]] = {}  # order id -> package id -> package
         self._changed_at: dict[tuple[str, str], datetime] = {}  # ("ORDER"|"PACKAGE", id) -> status change
+        self.batches: dict[str, PrintBatch] = {}
 
     # --- Catalogue --------------------------------------------------------------------------------------
     def put_store(self, store: Store) -> None:
@@ -447,6 +451,41 @@ class MemoryTable(MemoryStock):
             if package.status != expected:
                 raise IllegalTransition(f"package {package_id}", package.status, expected)
             return self._set_package(package, changes)
+
+    def record_print(
+        self, order_id: str, package_id: str, *, batch_id: str | None, at: datetime, by: str
+    ) -> Package:
+        with self._lock:
+            package = self.get_package(order_id, package_id)
+            awaiting = FulfilmentStatus.AWAITING_SCAN
+            if package.status != awaiting:
+                raise LabelNotPrintable(package_id, f"it is {package.status}")
+            where = f" in batch {batch_id}" if batch_id else ""
+            entry = HistoryEntry(
+                from_status=awaiting, to_status=awaiting, reason=f"label reprinted{where}", at=at, by=by
+            )
+            return self._set_package(
+                package,
+                {
+                    "print_count": package.print_count + 1,
+                    "last_printed_at": at,
+                    "history": [*package.history, entry],
+                },
+            )
+
+    def put_batch(self, batch: PrintBatch) -> None:
+        with self._lock:
+            self.batches[batch.batch_id] = PrintBatch.model_validate_json(batch.model_dump_json())
+
+    def get_batch(self, batch_id: str) -> PrintBatch:
+        with self._lock:
+            if batch_id not in self.batches:
+                raise PrintBatchNotFound(batch_id)
+            return self.batches[batch_id].model_copy(deep=True)
+
+    def list_batches(self, limit: int = 50) -> list[PrintBatch]:
+        with self._lock:
+            return [self.batches[k].model_copy(deep=True) for k in sorted(self.batches, reverse=True)[:limit]]
 
     def claim_waybill(
         self,

@@ -30,6 +30,7 @@ from parcelflow.domain.models import (
 )
 from parcelflow.domain.orders import PlatformUpdate
 from parcelflow.domain.pairing import Pairing, PairingBook
+from parcelflow.domain.printing import PrintBatch
 from parcelflow.domain.review_rules import RuleSet
 from parcelflow.domain.statuses import FulfilmentStatus
 from parcelflow.domain.stock import Movement, Reservation, Shortage, StockLevel
@@ -308,6 +309,13 @@ class OrderBook(Protocol):
     def update_package_fields(
         self, order_id: str, package_id: str, expected: FulfilmentStatus, changes: dict[str, Any]
     ) -> Package: ...
+    def record_print(
+        self, order_id: str, package_id: str, *, batch_id: str | None, at: datetime, by: str
+    ) -> Package:
+        """A reprint of a label already printed (the package awaits its scan): one more print counted and a
+        history entry, in one conditional write; LabelNotPrintable when the package has moved on."""
+        ...
+
     def set_order_field_once(
         self, order_id: str, field: str, value: Any, *, note: tuple[str, str] | None = None
     ) -> Order | None:
@@ -315,6 +323,19 @@ class OrderBook(Protocol):
         conditional write: the order as written, or None when it was set already (another run was first).
         For what must happen once per order (the ship-by alert, marking it late). OrderNotFound without
         the order."""
+        ...
+
+
+class PrintBatchBook(Protocol):
+    """批量打印: the print batches, each an item of its own."""
+
+    def put_batch(self, batch: PrintBatch) -> None: ...
+    def get_batch(self, batch_id: str) -> PrintBatch:
+        """PrintBatchNotFound without it."""
+        ...
+
+    def list_batches(self, limit: int = 50) -> list[PrintBatch]:
+        """Newest first."""
         ...
 
 

@@ -23,9 +23,11 @@ from parcelflow.domain.catalogue import Product
 from parcelflow.domain.errors import (
     ChannelNotFound,
     ConcurrentChange,
+    LabelNotPrintable,
     OrderNotFound,
     OrderNotStorable,
     PackageNotFound,
+    PrintBatchNotFound,
     StoreNotFound,
     WaybillInProgress,
 )
@@ -43,6 +45,7 @@ from parcelflow.domain.models import (
 )
 from parcelflow.domain.orders import PlatformUpdate, order_status_after
 from parcelflow.domain.pairing import Pairing, PairingBook, context_scopes, keys_to_load
+from parcelflow.domain.printing import PrintBatch
 from parcelflow.domain.review_rules import RuleSet
 from parcelflow.domain.statuses import (
     PACKAGE_PROGRESS,
@@ -301,6 +304,28 @@ class DynamoDbTable(TableItems):
 
     def put_rules(self, rules: RuleSet) -> None:
         self._put({"pk": "RULES", "sk": "ACTIVE", "rules": rules.model_dump_json(), "at": utcnow()})
+
+    # --- print batches ---------------------------------------------------------------------------
+
+    def put_batch(self, batch: PrintBatch) -> None:
+        # One partition: a warehouse prints tens of batches a day, and the listing is newest first by key.
+        self._put({"pk": "PRINT_BATCHES", "sk": batch.batch_id, "batch": batch.model_dump_json()})
+
+    def get_batch(self, batch_id: str) -> PrintBatch:
+        item = self._get("PRINT_BATCHES", batch_id)
+        if item is None:
+            raise PrintBatchNotFound(batch_id)
+        return PrintBatch.model_validate_json(item["batch"]["S"])
+
+    def list_batches(self, limit: int = 50) -> list[PrintBatch]:
+        page = self._db.query(
+            TableName=self._table,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues=_to_item({":pk": "PRINT_BATCHES"}),
+            ScanIndexForward=False,
+            Limit=limit,
+        )
+        return [PrintBatch.model_validate_json(item["batch"]["S"]) for item in page["Items"]]
 
     def get_sync_cursor(self, store_id: str) -> SyncCursor | None:
         item = self._get("SYNC_CURSORS", store_id)
@@ -928,6 +953,40 @@ class DynamoDbTable(TableItems):
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
                 raise
+
+    def record_print(
+        self, order_id: str, package_id: str, *, batch_id: str | None, at: datetime, by: str
+    ) -> Package:
+        """The count goes up in the same conditional write as the history entry, so two reprints at once
+        count two and a package that moved on (scanned out, sent back) is refused, never reprinted."""
+        package = self.get_package(order_id, package_id)
+        awaiting = FulfilmentStatus.AWAITING_SCAN
+        where = f" in batch {batch_id}" if batch_id else ""
+        entry = HistoryEntry(
+            from_status=awaiting, to_status=awaiting, reason=f"label reprinted{where}", at=at, by=by
+        )
+        try:
+            result = self._db.update_item(
+                TableName=self._table,
+                Key=_to_item({"pk": _order_pk(order_id), "sk": _package_sk(package.seq)}),
+                UpdateExpression=(
+                    "SET print_count = if_not_exists(print_count, :zero) + :one, last_printed_at = :at, "
+                    "history = list_append(history, :entry), version = version + :one"
+                ),
+                ConditionExpression="#status_now = :expected",
+                ExpressionAttributeNames={"#status_now": "status"},
+                ExpressionAttributeValues=_to_item(
+                    {":zero": 0, ":one": 1, ":at": at, ":entry": [entry], ":expected": awaiting}
+                ),
+                ReturnValues="ALL_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+            now = _as_model(Package, exc.response["Item"])  # type: ignore[typeddict-item]
+            raise LabelNotPrintable(package_id, f"it is {now.status}") from exc
+        return _as_model(Package, result["Attributes"])
 
     def update_package_fields(
         self, order_id: str, package_id: str, expected: FulfilmentStatus, changes: dict[str, Any]

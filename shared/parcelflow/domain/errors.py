@@ -133,3 +133,18 @@ class SyncPaused(TransientError):
         super().__init__(f"{reason}; resume in {retry_after_s:.0f} s or later")
         self.reason = reason
         self.retry_after_s = retry_after_s
+
+
+class PrintBatchNotFound(BusinessError):
+    def __init__(self, batch_id: str) -> None:
+        super().__init__(f"no print batch {batch_id}")
+        self.batch_id = batch_id
+
+
+class LabelNotPrintable(BusinessError):
+    """A label asked to print that must not be: its parcel left, its order is held, it has no label yet."""
+
+    def __init__(self, package_id: str, reason: str) -> None:
+        super().__init__(f"the label of package {package_id} cannot be printed: {reason}")
+        self.package_id = package_id
+        self.reason = reason

@@ -12,7 +12,9 @@ order, package and weight; what to pick (配货信息) with the seller's and the
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, tzinfo
 
 from pypdf import PdfReader, PdfWriter
 from pypdf.errors import PdfReadError
@@ -58,7 +60,7 @@ _HEADER_HEIGHT = 13 * mm
 _BARCODE_HEIGHT = 29 * mm
 _RECIPIENT_HEIGHT = 41 * mm
 _SENDER_HEIGHT = 10.5 * mm
-_REFS_HEIGHT = 8.5 * mm
+_REFS_HEIGHT = 11.5 * mm
 
 _BAR_HEIGHT = 20 * mm
 _QUIET_MODULES = 10  # Code128 wants ten narrow bars of white space on either side
@@ -203,7 +205,38 @@ def _weight(grams: int) -> str:
     return f"{grams // 1000}.{grams % 1000:03d} kg"
 
 
-def _draw_refs(canvas: Canvas, order: Order, package: Package, top: float) -> None:
+@dataclass(frozen=True)
+class _Slip:
+    """What the references and the picking block show: the label's, or a carrier label's slip."""
+
+    order: Order
+    package: Package
+    bins: Mapping[str, str]
+    ship_date: date | None
+    tz: tzinfo
+
+
+def _dates(sheet: _Slip) -> Line:
+    """发货 the day the label is printed, and 最晚发货 the marketplace's ship-by, in the warehouse's time."""
+    spans: list[Span] = []
+    if sheet.ship_date is not None:
+        spans += [Span("SHIP 发货 ", 6.5), Span(sheet.ship_date.isoformat(), 8.5, True)]
+    if sheet.order.ship_by is not None:
+        ship_by = sheet.order.ship_by.astimezone(sheet.tz)
+        zone = ship_by.strftime("%z")
+        spans += [
+            Span("   SHIP BY 最晚发货 ", 6.5),
+            Span(
+                f"{ship_by:%Y-%m-%d %H:%M} {zone[:3]}:{zone[3:]}" if zone else f"{ship_by:%Y-%m-%d %H:%M}",
+                8.5,
+                True,
+            ),
+        ]
+    return tuple(spans) or (Span("", 6.5),)
+
+
+def _draw_refs(canvas: Canvas, sheet: _Slip, top: float) -> None:
+    order, package = sheet.order, sheet.package
     weight = (Span("WEIGHT ", 6.5), Span(_weight(package.weight_g), 11, True))
     weight_width = line_width(weight)
     package_line = (
@@ -212,24 +245,29 @@ def _draw_refs(canvas: Canvas, order: Order, package: Package, top: float) -> No
     )
     rest = _WIDTH - weight_width - line_width(package_line) - 2 * mm
     package_line = (*package_line, Span(fit(clean(package.package_id), 8, False, rest), 8))
-    baselines = draw_lines(
-        canvas, [caption_value("ORDER", clean(order.order_id), _WIDTH), package_line], _LEFT, top
-    )
+    lines = [caption_value("ORDER", clean(order.order_id), _WIDTH), package_line, _dates(sheet)]
+    baselines = draw_lines(canvas, clip(lines, _WIDTH, _REFS_HEIGHT), _LEFT, top)
     draw_line(canvas, weight, _LEFT + _WIDTH - weight_width, baselines[1])  # right-aligned
 
 
-def _item_line(line: PackageLine, scale: float, width: float) -> Line:
-    """`SKU × quantity` in bold, then as much of the product's title as fits."""
+def _item_line(line: PackageLine, bin_location: str | None, scale: float, width: float) -> Line:
+    """The bin (库位) to walk to, `SKU × quantity` in bold, then as much of the product's title as fits."""
     head_size, title_size = 10.5 * scale, 8.5 * scale
-    head = fit(f"{clean(line.sku)} × {line.quantity}", head_size, True, width)
-    room = width - text_width(head + "  ", head_size, True)
+    spans: list[Span] = []
+    if bin_location:
+        where = fit(f"[{clean(bin_location)}] ", 9 * scale, True, width / 3)
+        spans.append(Span(where, 9 * scale, True))
+    room = width - line_width(tuple(spans))
+    head = fit(f"{clean(line.sku)} × {line.quantity}", head_size, True, room)
+    room -= text_width(head + "  ", head_size, True)
     title = clean(line.title)
     if not title or room < 8 * title_size:
-        return (Span(head, head_size, True),)
-    return Span(head + "  ", head_size, True), Span(fit(title, title_size, False, room), title_size)
+        return (*spans, Span(head, head_size, True))
+    return *spans, Span(head + "  ", head_size, True), Span(fit(title, title_size, False, room), title_size)
 
 
-def _draw_picking(canvas: Canvas, order: Order, package: Package, top: float, height: float) -> None:
+def _draw_picking(canvas: Canvas, sheet: _Slip, top: float, height: float) -> None:
+    order, package = sheet.order, sheet.package
     pieces = sum(line.quantity for line in package.lines)
     heading = Para(f"配货 PICK  {len(package.lines)} SKU · {pieces} pcs", 7, bold=True)
     seller_note, buyer_note = clean(order.seller_note), clean(order.buyer_note)
@@ -240,7 +278,7 @@ def _draw_picking(canvas: Canvas, order: Order, package: Package, top: float, he
     scale = 1.0
     while True:
         fixed = wrap_paras([heading, *notes], _WIDTH, scale)
-        items = [_item_line(line, scale, _WIDTH) for line in package.lines]
+        items = [_item_line(line, sheet.bins.get(line.sku), scale, _WIDTH) for line in package.lines]
         if lines_height(fixed) + lines_height(items) <= height or scale <= MIN_SCALE:
             break
         scale = max(MIN_SCALE, scale - 0.05)
@@ -259,8 +297,69 @@ def label_key(store_id: str, package_id: str) -> str:
     return f"labels/{store_id}/{package_id}.pdf"
 
 
+@dataclass(frozen=True)
+class LabelSheet:
+    """Everything one label shows: the package of an order, its channel, the sender, where each SKU is
+    shelved (库位), the day it ships and the time zone the dates are printed in (the warehouse's)."""
+
+    order: Order
+    package: Package
+    channel: Channel
+    sender: Address
+    bins: Mapping[str, str] = field(default_factory=dict)
+    ship_date: date | None = None
+    tz: tzinfo = UTC
+
+    @property
+    def slip(self) -> _Slip:
+        return _Slip(self.order, self.package, self.bins, self.ship_date, self.tz)
+
+
+def _new_canvas(buffer: io.BytesIO, title: str) -> Canvas:
+    register_fonts()  # the fonts are registered before the canvas names one
+    canvas = Canvas(
+        buffer, pagesize=(PAGE_WIDTH, PAGE_HEIGHT), invariant=1, pageCompression=1, initialFontName=REGULAR
+    )
+    canvas.setTitle(title)
+    canvas.setCreator("parcelflow")
+    return canvas
+
+
+def _draw_label(canvas: Canvas, sheet: LabelSheet, *, draw_barcode: bool = True) -> None:
+    package = sheet.package
+    tracking_number = _tracking_number(package)
+    recipient = sheet.order.shipping_address
+    if recipient is None:
+        raise ValueError(f"order.shipping_address: order {sheet.order.order_id} has no shipping address yet")
+    canvas.setStrokeGray(0)
+    canvas.setFillGray(0)
+    top = PAGE_HEIGHT - _MARGIN
+    blocks = [_HEADER_HEIGHT, _BARCODE_HEIGHT, _RECIPIENT_HEIGHT, _SENDER_HEIGHT, _REFS_HEIGHT]
+    tops = []
+    for height in blocks:
+        tops.append(top)
+        top -= height + _GAP
+        _rule(canvas, top)
+        top -= _GAP
+    _draw_header(canvas, sheet.channel, recipient.country_code, tops[0])
+    _draw_barcode(canvas, tracking_number, tops[1], bars=draw_barcode)
+    _draw_recipient(canvas, recipient, tops[2])
+    _draw_sender(canvas, sheet.sender, tops[3])
+    _draw_refs(canvas, sheet.slip, tops[4])
+    _draw_picking(canvas, sheet.slip, top, top - _MARGIN)
+    canvas.showPage()
+
+
 def render_label(
-    order: Order, package: Package, channel: Channel, sender: Address, *, draw_barcode: bool = True
+    order: Order,
+    package: Package,
+    channel: Channel,
+    sender: Address,
+    *,
+    bins: Mapping[str, str] | None = None,
+    ship_date: date | None = None,
+    tz: tzinfo = UTC,
+    draw_barcode: bool = True,
 ) -> bytes:
     """The package's shipping label: a one-page 100 × 150 mm PDF, fonts embedded, to print at 203 dpi.
 
@@ -270,59 +369,47 @@ def render_label(
     Raises ValueError naming `package.tracking_number` if the package has none (or one Code128 cannot carry),
     or `order.shipping_address` if the order has no address yet.
     """
-    tracking_number = _tracking_number(package)
-    recipient = order.shipping_address
-    if recipient is None:
-        raise ValueError(f"order.shipping_address: order {order.order_id} has no shipping address yet")
-    register_fonts()  # the fonts are registered before the canvas names one
+    sheet = LabelSheet(order, package, channel, sender, bins or {}, ship_date, tz)
+    return render_labels([sheet], draw_barcode=draw_barcode)
+
+
+def render_labels(sheets: Sequence[LabelSheet], *, draw_barcode: bool = True) -> bytes:
+    """Many labels in one PDF, a page each in the order given: the fonts are embedded once for all."""
+    if not sheets:
+        raise ValueError("no label to render")
     buffer = io.BytesIO()
-    canvas = Canvas(
-        buffer, pagesize=(PAGE_WIDTH, PAGE_HEIGHT), invariant=1, pageCompression=1, initialFontName=REGULAR
-    )
-    canvas.setTitle(f"Label {package.package_id}")
-    canvas.setSubject(tracking_number)
-    canvas.setCreator("parcelflow")
-    canvas.setStrokeGray(0)
-    canvas.setFillGray(0)
-
-    top = PAGE_HEIGHT - _MARGIN
-    blocks = [_HEADER_HEIGHT, _BARCODE_HEIGHT, _RECIPIENT_HEIGHT, _SENDER_HEIGHT, _REFS_HEIGHT]
-    tops = []
-    for height in blocks:
-        tops.append(top)
-        top -= height + _GAP
-        _rule(canvas, top)
-        top -= _GAP
-    _draw_header(canvas, channel, recipient.country_code, tops[0])
-    _draw_barcode(canvas, tracking_number, tops[1], bars=draw_barcode)
-    _draw_recipient(canvas, recipient, tops[2])
-    _draw_sender(canvas, sender, tops[3])
-    _draw_refs(canvas, order, package, tops[4])
-    _draw_picking(canvas, order, package, top, top - _MARGIN)
-
-    canvas.showPage()
+    first = sheets[0].package
+    title = f"Label {first.package_id}" if len(sheets) == 1 else f"{len(sheets)} labels"
+    canvas = _new_canvas(buffer, title)
+    if len(sheets) == 1:
+        canvas.setSubject(_tracking_number(first))
+    for sheet in sheets:
+        _draw_label(canvas, sheet, draw_barcode=draw_barcode)
     canvas.save()
     return buffer.getvalue()
 
 
-def render_picking_slip(order: Order, package: Package) -> bytes:
+def render_picking_slip(
+    order: Order,
+    package: Package,
+    *,
+    bins: Mapping[str, str] | None = None,
+    ship_date: date | None = None,
+    tz: tzinfo = UTC,
+) -> bytes:
     """The picking slip alone, on a 100 × 150 mm page: what goes behind a carrier's own label (the order and
-    package references, every line with its quantity, the seller's and the buyer's notes)."""
-    register_fonts()
+    package references, every line with its bin and quantity, the seller's and the buyer's notes)."""
     buffer = io.BytesIO()
-    canvas = Canvas(
-        buffer, pagesize=(PAGE_WIDTH, PAGE_HEIGHT), invariant=1, pageCompression=1, initialFontName=REGULAR
-    )
-    canvas.setTitle(f"Picking slip {package.package_id}")
-    canvas.setCreator("parcelflow")
+    canvas = _new_canvas(buffer, f"Picking slip {package.package_id}")
     canvas.setStrokeGray(0)
     canvas.setFillGray(0)
+    sheet = _Slip(order, package, bins or {}, ship_date, tz)
     top = PAGE_HEIGHT - _MARGIN
-    _draw_refs(canvas, order, package, top)
+    _draw_refs(canvas, sheet, top)
     top -= _REFS_HEIGHT + _GAP
     _rule(canvas, top)
     top -= _GAP
-    _draw_picking(canvas, order, package, top, top - _MARGIN)
+    _draw_picking(canvas, sheet, top, top - _MARGIN)
     canvas.showPage()
     canvas.save()
     return buffer.getvalue()

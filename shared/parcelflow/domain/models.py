@@ -284,7 +284,12 @@ class Package(Model):
     carrier_label_key: str | None = None
     failure_reason: str | None = None
     label_key: str | None = None
+    # 打印: the first print (its batch and when), and how often the label was printed in all; every print
+    # after the first is a reprint, recorded in the history.
     printed_at: datetime | None = None
+    print_batch: str | None = None
+    print_count: int = Field(default=0, ge=0)
+    last_printed_at: datetime | None = None
     scanned_at: datetime | None = None
     # The last weighing at the scan station; a failed one kept the parcel back (CHECK WEIGHT).
     last_weight_check: WeightCheck | None = None
@@ -345,6 +350,13 @@ class RateTable(Model):
     volumetric_divisor: int | None = Field(default=None, gt=0)
 
 
+class LabelFormat(StrEnum):
+    """What a label is sent to the printer as."""
+
+    PDF = "pdf"
+    ZPL = "zpl"
+
+
 class LabelSource(StrEnum):
     OURS = "ours"  # our 100 × 150 mm label with the picking slip
     CARRIER = "carrier"  # the carrier's label as returned, our picking slip as a second page
@@ -379,6 +391,9 @@ class Channel(Model):
     requires_chinese_name: bool = True  # the carrier's customs system wants 中文品名 on every line
     rates: RateTable | None = None
     label_source: LabelSource = LabelSource.OURS
+    # What the warehouse's printer for this channel takes: a PDF (any printer) or ZPL (a Zebra-type thermal
+    # printer, 203 dpi). A print batch may ask for one format for all its labels instead (the printer's).
+    label_format: LabelFormat = LabelFormat.PDF
     # At the scan station: a weighed parcel further than this from the package's expected weight is
     # stopped (CHECK WEIGHT): the greater of the grams and the percentage of the expected weight.
     scan_weight_tolerance_g: int = Field(default=50, ge=0, le=10_000)
