@@ -6,6 +6,7 @@ import io
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from typing import Any
 
 from reportlab.pdfgen import canvas
 
@@ -27,8 +28,10 @@ from parcelflow.domain.models import (
     SyncCursor,
     TrackingCorrection,
 )
+from parcelflow.domain.printing import PrintFilter
 from parcelflow.domain.stock import StockLevel
 from parcelflow.ports import Waybill, WaybillRequest
+from parcelflow.services.printing import PrintedBatch, Printing, print_batch
 
 
 @dataclass
@@ -265,3 +268,20 @@ class FakeStockEvents:
 
     def low_stock(self, level: StockLevel) -> None:
         self.announced.append(level)
+
+
+def printing_for(repo: Any, labels: Any = None, *, tz: Any = UTC) -> Printing:
+    """Printing against one table (memory or DynamoDB) that is the order book, catalogue and batch book."""
+    return Printing(
+        orders=repo,
+        catalogue=repo,
+        batches=repo,
+        labels=labels if labels is not None else MemoryLabels(),
+        expires_in_s=900,
+        tz=tz,
+    )
+
+
+def print_all(repo: Any, labels: Any = None, *, by: str = "t") -> PrintedBatch:
+    """批量打印 of every label waiting, as an operator would with no filter."""
+    return print_batch(PrintFilter(), printing=printing_for(repo, labels), by=by)

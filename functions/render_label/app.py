@@ -6,6 +6,7 @@ from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from parcelflow import deps
+from parcelflow.config import get_settings
 from parcelflow.observability import logger
 from parcelflow.services.labels import render_package_label
 from parcelflow.services.outcomes import PackageTask
@@ -20,5 +21,7 @@ def handler(task: PackageTask, context: LambdaContext) -> dict[str, Any]:
         orders=deps.orders(),
         labels=deps.labels(),
         carrier_for=deps.carrier_for,
+        catalogue=deps.catalogue(),
+        tz=get_settings().warehouse_tz,
     )
     return outcome.model_dump(mode="json")

@@ -1,10 +1,11 @@
 """`make demo`: 20 orders from a sandbox Amazon store and a sandbox AliExpress store to confirmed shipments,
 on the embedded AWS.
 
-Prints a table of the orders (status, tracking number or the reason it stopped, the label's file), in 120
-columns, writes every printed label to out/labels/<tracking number>.pdf and its presigned link to
-out/labels/links.txt. The functions' JSON log lines go to out/logs/local.jsonl, not the terminal; their
-warnings are also said on stderr. Exits 1 if the flow did not end as it should.
+Prints a table of the orders (status, tracking number or the reason it stopped, the label's page), in 120
+columns, writes the print batch (批量打印) to out/labels/: the merged labels PDF, a page per label in the
+warehouse's order, and the pick list (拣货单), with their presigned links in out/labels/links.txt. The
+functions' JSON log lines go to out/logs/local.jsonl, not the terminal; their warnings are also said on
+stderr. Exits 1 if the flow did not end as it should.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from parcelflow.domain.models import Order
 from parcelflow.domain.statuses import FulfilmentStatus
 from parcelflow.observability import json_logs_to
 from parcelflow.services.packages import freight_report
+from parcelflow.services.printing import PrintedBatch
 
 ORDERS = 20
 OUT = Path("out/labels")
@@ -54,17 +56,7 @@ def main() -> int:
             flush=True,
         )
         run = scenario.run_flow(w, ORDERS)
-        OUT.mkdir(parents=True, exist_ok=True)
-        files = {}
-        for label in run.batch.printed:
-            pdf = w.http.get(label.url)
-            pdf.raise_for_status()
-            (OUT / f"{label.tracking_number}.pdf").write_bytes(pdf.content)
-            files[label.package_id] = f"{label.tracking_number}.pdf"
-        LINKS.write_text(
-            "".join(f"{p.package_id}\t{p.tracking_number}\t{p.url}\n" for p in run.batch.printed),
-            encoding="utf-8",
-        )
+        files = _save_batch(w, run.batch)
 
         orders = deps.orders()
         rows = []
@@ -86,7 +78,9 @@ def main() -> int:
         print()
         for line in table_lines(rows):
             print(line)
-        print(f"Labels' presigned links (15 min): {LINKS}")
+        print(
+            f"Print batch {run.batch.batch_id}: labels and pick list in {OUT}/, links (15 min) in {LINKS}"
+        )
         stop = [t for t, r in run.scans.items() if r.status_code == 409]
         print(f"\nScans: {len(run.scans)}; answered STOP: {len(stop)} {stop}")
         confirmed = scenario.confirmations(w)
@@ -207,6 +201,26 @@ def _check_erp(erp: scenario.ErpRun, w: scenario.World) -> list[str]:
     if not any(c["kind"] == "charge" for c in w.fourpx.charges):
         problems.append("4PX was never used: rate shopping did not pick it")
     return problems
+
+
+def _save_batch(w: scenario.World, batch: PrintedBatch) -> dict[str, str]:
+    """The batch's files into out/labels/; package id -> its page in the merged PDF."""
+    OUT.mkdir(parents=True, exist_ok=True)
+    for stale in OUT.glob("*.pdf"):
+        stale.unlink()
+    links = []
+    if batch.files is not None:
+        for name, url in (
+            ("labels.pdf", batch.files.labels_pdf_url),
+            ("pick-list.pdf", batch.files.pick_list_url),
+        ):
+            if url:
+                answer = w.http.get(url)
+                answer.raise_for_status()
+                (OUT / name).write_bytes(answer.content)
+                links.append(f"{name}\t{url}\n")
+    LINKS.write_text("".join(links), encoding="utf-8")
+    return {p.package_id: f"labels.pdf p{page}" for page, p in enumerate(batch.printed, start=1)}
 
 
 def table_lines(rows: list[Row], width: int = WIDTH) -> list[str]:

@@ -42,9 +42,10 @@ from parcelflow.domain.models import (
     Store,
 )
 from parcelflow.domain.pairing import Component, Match, Pairing, Scope
+from parcelflow.domain.printing import PrintFilter
 from parcelflow.domain.review_rules import load_rules
-from parcelflow.services.labels import PrintBatch, print_labels
 from parcelflow.services.packages import edit_declarations
+from parcelflow.services.printing import PrintedBatch, print_batch
 from parcelflow.services.repairs import retry_order
 from parcelflow.services.resume import add_pairing, receive_stock
 from parcelflow.services.sync import sync_now
@@ -401,11 +402,9 @@ def wait_for_workflows(w: World, timeout_s: float = 120) -> dict[str, int]:
         time.sleep(0.2)
 
 
-def print_all(w: World) -> PrintBatch:
-    """The operator's print run (the same service the CLI calls)."""
-    return print_labels(
-        orders=deps.orders(), labels=deps.labels(), expires_in_s=900, by="operator:demo", limit=1000
-    )
+def print_all(w: World) -> PrintedBatch:
+    """The operator's print run: one batch of every label waiting (the same service the CLI calls)."""
+    return print_batch(PrintFilter(limit=1000), printing=deps.printing(), by="operator:demo")
 
 
 def scan(w: World, code: str, scanner: str = "dock-1") -> httpx.Response:
@@ -422,7 +421,7 @@ class Run:
     order_ids: list[str]
     bad_postcode: str | None
     cancelled_after_printing: str | None
-    batch: PrintBatch
+    batch: PrintedBatch
     scans: dict[str, httpx.Response] = field(default_factory=dict)
     workflow_counts: dict[str, int] = field(default_factory=dict)
 

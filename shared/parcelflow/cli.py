@@ -3,7 +3,7 @@
 Commands (`python -m parcelflow.cli COMMAND --help` for each):
   register-store FILE       add or replace a store, from JSON (see docs/examples/store.json)
   register-channel FILE     add or replace a logistics channel (see docs/examples/channel.json)
-  print [--limit N]         the labels waiting to print, as presigned links; held orders are listed apart
+  print, print-again, reprint, batches, labels-report, note   打印 (see parcelflow/cli_print.py)
   orders --status STATUS    the orders on one tab (pending_review, on_hold, waybill_failed, ...)
   rejected                  orders a marketplace sent that could not be taken in, and why
   fix-address ORDER [--postcode P] [--line1 L] [--city C] ...   correct what the carrier rejected
@@ -60,7 +60,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from parcelflow import deps, envfile
+from parcelflow import cli_print, deps, envfile
 from parcelflow.config import get_settings
 from parcelflow.domain.channels import describe_rates, parse_channels
 from parcelflow.domain.errors import BusinessError
@@ -70,7 +70,6 @@ from parcelflow.domain.review_rules import RulesInvalid, load_rules
 from parcelflow.domain.statuses import FulfilmentStatus
 from parcelflow.services import decisions
 from parcelflow.services.catalogue import import_products
-from parcelflow.services.labels import print_labels
 from parcelflow.services.packages import edit_declarations, freight_report, merge_packages, split_order
 from parcelflow.services.reconcile import reconcile, redrive_confirmations
 from parcelflow.services.repairs import correct_address, correct_tracking, retry_order
@@ -90,8 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     for kind in ("store", "channel"):
         register = commands.add_parser(f"register-{kind}", help=f"add or replace a {kind} from a JSON file")
         register.add_argument("file", type=Path)
-    printing = commands.add_parser("print", help="hand out the labels waiting to print")
-    printing.add_argument("--limit", type=int, default=100)
+    cli_print.add_commands(commands)
     listing = commands.add_parser("orders", help="list the orders on one tab")
     listing.add_argument("--status", type=FulfilmentStatus, choices=list(FulfilmentStatus), required=True)
     commands.add_parser("rejected", help="orders the marketplaces sent that could not be taken in")
@@ -170,19 +168,9 @@ def _run(args: argparse.Namespace) -> int:
 
     if args.command in ("register-store", "register-channel"):
         return _register(args.command, args.file)
-    if args.command == "print":
-        batch = print_labels(
-            orders=deps.orders(),
-            labels=deps.labels(),
-            expires_in_s=get_settings().label_url_expiry_s,
-            by="operator:cli",
-            limit=args.limit,
-        )
-        for label in batch.printed:
-            print(f"{label.tracking_number}\t{label.package_id}\t{label.url}")
-        for held in batch.held:
-            print(f"HELD\t{held.package_id}\t{held.reason}", file=sys.stderr)
-    elif args.command == "orders":
+    if args.command in cli_print.COMMANDS:
+        return cli_print.run(args, OPERATOR)
+    if args.command == "orders":
         for order in deps.orders().list_orders_by_status(args.status):
             waiting = ", ".join(order.waiting_for)
             notes = [order.hold_reason or "", waiting, order.manual_review or "", order.alert or ""]

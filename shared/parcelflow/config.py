@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
-from datetime import timedelta
+from datetime import timedelta, tzinfo
 from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError, field_validator
 
 
 class Settings(BaseModel):
@@ -17,12 +18,27 @@ class Settings(BaseModel):
     confirm_dead_letter_queue_url: str | None = None
     sync_queue_url: str | None = None
     state_machine_arn: str | None = None
-    label_url_expiry_s: int = Field(default=900, ge=60, le=7 * 24 * 3600)
+    label_url_expiry_s: int = Field(default=900, ge=60, le=900)  # a leaked link shows an address
     # How many confirm_shipment instances call one marketplace account at once (the event source's maximum
     # concurrency): each takes that part of the account's rate limits.
     confirm_rate_share: int = Field(default=1, ge=1, le=1000)
     # The reconciler's ship-by alert: an order not shipped whose ship-by is this close gets one event.
     ship_by_alert_hours: int = Field(default=24, ge=1, le=240)
+    # The warehouse's clock: the ship date and the ship-by printed on labels are in this zone.
+    warehouse_timezone: str = "Asia/Shanghai"
+
+    @field_validator("warehouse_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r} (an IANA name such as Asia/Shanghai)") from exc
+        return value
+
+    @property
+    def warehouse_tz(self) -> tzinfo:
+        return ZoneInfo(self.warehouse_timezone)
 
     @property
     def ship_by_alert_within(self) -> timedelta:
@@ -44,6 +60,7 @@ _ENV = {
     "label_url_expiry_s": "LABEL_URL_EXPIRY_S",
     "confirm_rate_share": "CONFIRM_RATE_SHARE",
     "ship_by_alert_hours": "SHIP_BY_ALERT_HOURS",
+    "warehouse_timezone": "WAREHOUSE_TIMEZONE",
 }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import httpx
 
@@ -17,12 +18,17 @@ from parcelflow.adapters.stepfunctions import StepFunctionsWorkflow
 from parcelflow.adapters.stock import DynamoDbStock
 from parcelflow.config import get_settings, require
 from parcelflow.domain.models import Channel, Store
+
+if TYPE_CHECKING:
+    from parcelflow.services.printing import Printing
+
 from parcelflow.ports import (
     CarrierClient,
     Catalogue,
     MarketplaceClient,
     OrderBook,
     OrderEvents,
+    PrintBatchBook,
     RuleBook,
     Stock,
     SyncLedger,
@@ -48,6 +54,25 @@ def orders() -> OrderBook:
 
 def rulebook() -> RuleBook:
     return _table()
+
+
+def batches() -> PrintBatchBook:
+    return _table()
+
+
+def printing() -> Printing:
+    """What every print needs, from the settings: the table, the label bucket, the warehouse's clock."""
+    from parcelflow.services.printing import Printing  # only the functions that print load the renderers
+
+    settings = get_settings()
+    return Printing(
+        orders=orders(),
+        catalogue=catalogue(),
+        batches=batches(),
+        labels=labels(),
+        expires_in_s=settings.label_url_expiry_s,
+        tz=settings.warehouse_tz,
+    )
 
 
 @lru_cache(maxsize=1)

@@ -30,8 +30,8 @@ from parcelflow.adapters.stock import DynamoDbStock
 from parcelflow.domain.models import Order
 from parcelflow.domain.statuses import FulfilmentStatus
 from parcelflow.services.holds import hold_order
-from parcelflow.services.labels import print_labels
 from tests import factories
+from tests.fakes import print_all
 
 S = FulfilmentStatus
 TICK, SYNC, REVIEW, WAYBILL, LABEL, SCAN, CONFIRM = (
@@ -220,7 +220,7 @@ def printed(h: Lambdas) -> tuple[dict[str, str], str]:
     tracking = h.invoke(WAYBILL, task)["tracking_number"]
     h.invoke(LABEL, task)
     labels = S3LabelStorage(h.resource("LabelBucket"), boto3.client("s3"))
-    print_labels(orders=h.repo, labels=labels, expires_in_s=900, by="operator:test")
+    print_all(h.repo, labels, by="operator:test")
     return task, tracking
 
 

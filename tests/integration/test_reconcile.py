@@ -19,7 +19,7 @@ from parcelflow.domain.statuses import FulfilmentStatus
 from parcelflow.services.confirmations import confirm_package
 from parcelflow.services.holds import hold_order
 from parcelflow.services.intake import take_platform_order
-from parcelflow.services.labels import print_labels, render_package_label
+from parcelflow.services.labels import render_package_label
 from parcelflow.services.reconcile import MAX_RESTARTS, ReconcileReport, reconcile, redrive_confirmations
 from parcelflow.services.repairs import retry_order
 from parcelflow.services.review import review_order
@@ -35,6 +35,7 @@ from tests.fakes import (
     MemoryLabels,
     MemoryOnce,
     TaskKilled,
+    print_all,
 )
 from tests.memory import MemoryTable, seeded_table
 
@@ -88,7 +89,7 @@ def _shipped(repo: MemoryTable, platform_id: str = "111-S") -> tuple[str, str]:
     order_id, package_id = _approved(repo, platform_id)
     request_waybill(order_id, package_id, orders=repo, carrier_for=FakeCarrier())
     render_package_label(order_id, package_id, orders=repo, labels=MemoryLabels())
-    print_labels(orders=repo, labels=MemoryLabels(), expires_in_s=900, by="t")
+    print_all(repo, MemoryLabels(), by="t")
     tracking = repo.get_package(order_id, package_id).tracking_number
     assert tracking
     # The scan's write succeeded; its queue send did not (the queue here drops it).

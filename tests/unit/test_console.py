@@ -332,7 +332,18 @@ def test_the_remaining_commands_call_their_routes(api: FakeApi, tmp_path: Path, 
         (["reconcile"], "POST", "/reconcile", {}),
         (["redrive-confirmations"], "POST", "/exceptions/dead-letters/redrive", {}),
         (["freight", "--since", "2026-11-01"], "GET", "/freight", None),
-        (["print", "--limit", "5"], "POST", "/labels/print", {"limit": 5}),
+        (["print", "--limit", "5"], "POST", "/print-batches", {"limit": 5}),
+        (
+            ["print", "--channel", "YT-GLOBAL", "--channel", "FPX-A1", "--sku", "CASE", "--format", "zpl"],
+            "POST",
+            "/print-batches",
+            {"limit": 500, "channels": ["YT-GLOBAL", "FPX-A1"], "skus": ["CASE"], "label_format": "zpl"},
+        ),
+        (["print-again", "PB-1"], "POST", "/print-batches/PB-1/print", {}),
+        (["reprint", "o1", "o1-1"], "POST", "/orders/o1/packages/o1-1/print", {}),
+        (["batches"], "GET", "/print-batches", None),
+        (["labels-report"], "GET", "/labels/report", None),
+        (["note", "o1", "易碎"], "PUT", "/orders/o1/seller-note", {"note": "易碎"}),
     ]
     for args, method, path, body in calls:
         api.routes[(method, path)] = {"changed": ["A: hs_code"]} if path == "/customs/edit" else {}
@@ -347,19 +358,37 @@ def test_the_remaining_commands_call_their_routes(api: FakeApi, tmp_path: Path, 
     assert api.requests[-1].url.params["low"] == "true"
 
 
-def test_print_can_download_the_labels_with_a_progress_bar(
+def test_print_can_download_the_batch_files_with_a_progress_bar(
     api: FakeApi, tmp_path: Path, env_file: Path
 ) -> None:
-    api.routes[("POST", "/labels/print")] = {
+    api.routes[("POST", "/print-batches")] = {
+        "batch_id": "PB-1",
+        "print_number": 1,
         "printed": [
-            {"order_id": "o1", "package_id": "o1-P1", "tracking_number": "T1", "url": f"{API}/s3/o1-P1.pdf"},
+            {
+                "order_id": "o1",
+                "package_id": "o1-P1",
+                "tracking_number": "T1",
+                "channel_code": "C",
+                "label_format": "pdf",
+            },
         ],
         "held": [{"order_id": "o2", "package_id": "o2-P1", "reason": "intercepted: buyer cancelled"}],
+        "skipped": {},
+        "files": {
+            "labels_pdf_url": f"{API}/s3/labels.pdf",
+            "labels_zpl_url": None,
+            "pick_list_url": f"{API}/s3/pick-list.pdf",
+            "expires_in_s": 900,
+        },
+        "printed_at": "2026-12-02T08:00:00Z",
     }
-    api.routes[("GET", "/s3/o1-P1.pdf")] = lambda r: httpx.Response(200, content=b"%PDF-label")
+    api.routes[("GET", "/s3/labels.pdf")] = lambda r: httpx.Response(200, content=b"%PDF-labels")
+    api.routes[("GET", "/s3/pick-list.pdf")] = lambda r: httpx.Response(200, content=b"%PDF-pick")
     result = run(api, tmp_path, "print", "--save", str(tmp_path / "labels"))
     assert result.exit_code == 0, result.stderr
-    assert (tmp_path / "labels" / "o1-P1.pdf").read_bytes() == b"%PDF-label"
+    assert (tmp_path / "labels" / "PB-1-1-labels.pdf").read_bytes() == b"%PDF-labels"
+    assert (tmp_path / "labels" / "PB-1-1-pick-list.pdf").read_bytes() == b"%PDF-pick"
     assert "intercepted: buyer cancelled" in result.stderr
 
 

@@ -155,6 +155,7 @@ def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
         "ledger": w.table,
         "rulebook": w.table,
         "stock": w.table,
+        "batches": w.table,
         "stock_events": RecordedEvents(),
         "labels": w.labels,
         "workflow": w.workflow,
@@ -378,12 +379,40 @@ def test_customs_edit_and_label_printing(world: World) -> None:
     assert status == 400
     status, body = world.call("POST", "/customs/edit", {"changes": {"hs_code": "1"}})
     assert status == 400 and "order_ids" in body["message"]
-    _, package_id = world.labelled("111-0000000-0000701")
-    status, body = world.call("POST", "/labels/print", {"limit": 10})
+    order_id, package_id = world.labelled("111-0000000-0000701")
+    status, body = world.call("PUT", f"/orders/{order_id}/seller-note", {"note": "易碎 轻放"})
+    assert status == 200 and body == {"order_id": order_id, "seller_note": "易碎 轻放"}
+    status, body = world.call("PUT", f"/orders/{order_id}/seller-note", {"note": "bad\x00note"})
+    assert status == 422 and "note" in body["message"]
+    status, body = world.call("POST", "/print-batches", {"channels": ["NOPE"]})
+    assert status == 200 and body["printed"] == [] and body["files"] is None
+    status, body = world.call("POST", "/print-batches", {"limit": 10, "ship_by_before": "2026-12-03T18:00"})
+    assert status == 422 and "ship_by_before" in body["message"]
+    status, body = world.call("POST", "/print-batches", {"limit": 10})
     assert status == 200 and [p["package_id"] for p in body["printed"]] == [package_id]
-    assert body["printed"][0]["url"].startswith("https://labels.example/") and body["held"] == []
-    status, body = world.call("POST", "/labels/print")
+    assert body["files"]["labels_pdf_url"].startswith("https://labels.example/print-batches/")
+    assert body["files"]["pick_list_url"].endswith("pick-list.pdf?X-Amz-Expires=900") and body["held"] == []
+    batch_id = body["batch_id"]
+    status, body = world.call("POST", "/print-batches")
     assert status == 200 and body["printed"] == []
+    status, body = world.call("POST", f"/print-batches/{batch_id}/print")
+    assert (
+        status == 200
+        and body["print_number"] == 2
+        and [p["package_id"] for p in body["printed"]] == [package_id]
+    )
+    status, body = world.call(
+        "POST", f"/orders/{order_id}/packages/{package_id}/print", {"label_format": "zpl"}
+    )
+    assert status == 200 and body["print_count"] == 3 and body["url"].endswith(".zpl?X-Amz-Expires=900")
+    status, body = world.call("GET", "/labels/report")
+    assert status == 200 and [p["package_id"] for p in body["printed_more_than_once"]] == [package_id]
+    status, body = world.call("GET", "/print-batches")
+    assert status == 200 and [(b["batch_id"], b["prints"]) for b in body["batches"]] == [(batch_id, 2)]
+    status, body = world.call("GET", f"/print-batches/{batch_id}")
+    assert status == 200 and [p["number"] for p in body["prints"]] == [1, 2]
+    status, body = world.call("GET", "/print-batches/PB-nope")
+    assert status == 404 and "PB-nope" in body["message"]
 
 
 # --- warehouse ----------------------------------------------------------------------------------------
@@ -544,7 +573,10 @@ def test_every_route_of_the_contract_is_served() -> None:
         ("POST", "/orders/{order_id}/packages/{package_id}/tracking"),
         ("POST", "/orders/{order_id}/packages/{package_id}/cancel-waybill"),
         ("POST", "/orders/{order_id}/packages/{package_id}/correct-tracking"),
-        ("POST", "/customs/edit"), ("POST", "/labels/print"), ("GET", "/pairings"), ("POST", "/pairings"),
+        ("POST", "/customs/edit"), ("POST", "/print-batches"), ("GET", "/print-batches"),
+        ("GET", "/print-batches/{batch_id}"), ("POST", "/print-batches/{batch_id}/print"),
+        ("POST", "/orders/{order_id}/packages/{package_id}/print"), ("GET", "/labels/report"),
+        ("PUT", "/orders/{order_id}/seller-note"), ("GET", "/pairings"), ("POST", "/pairings"),
         ("GET", "/products"), ("POST", "/products/import"), ("GET", "/stock"), ("POST", "/stock/receive"),
         ("POST", "/stock/import"), ("PUT", "/stock/{sku}/reorder-point"), ("GET", "/stock/{sku}/movements"),
         ("GET", "/stock/purchase-list"), ("GET", "/rules"), ("PUT", "/rules"),

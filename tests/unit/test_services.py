@@ -20,7 +20,7 @@ from parcelflow.ports import Waybill, WaybillRequest
 from parcelflow.services.confirmations import confirm_package
 from parcelflow.services.holds import hold_order
 from parcelflow.services.intake import take_platform_order
-from parcelflow.services.labels import print_labels, render_package_label
+from parcelflow.services.labels import render_package_label
 from parcelflow.services.repairs import CorrectionRefused, correct_address, retry_order
 from parcelflow.services.review import review_order
 from parcelflow.services.scanning import ScanVerdict, scan_parcel
@@ -35,6 +35,7 @@ from tests.fakes import (
     MemoryLabels,
     MemoryOnce,
     TaskKilled,
+    print_all,
 )
 from tests.memory import MemoryTable, seeded_table
 
@@ -313,11 +314,11 @@ def test_print_scan_confirm(seeded: MemoryTable) -> None:
     assert package.label_key == f"labels/amzus1/{package_id}.pdf"
     assert labels.objects[package.label_key].startswith(b"%PDF")
 
-    batch = print_labels(orders=seeded, labels=labels, expires_in_s=900, by="operator:test")
+    batch = print_all(seeded, labels, by="operator:test")
     assert [(p.package_id, p.tracking_number) for p in batch.printed] == [(package_id, tracking)]
-    assert "X-Amz-Expires=900" in batch.printed[0].url
+    assert batch.files is not None and "X-Amz-Expires=900" in (batch.files.labels_pdf_url or "")
     assert seeded.get_package(order_id, package_id).status == S.AWAITING_SCAN
-    assert print_labels(orders=seeded, labels=labels, expires_in_s=900, by="operator:test").printed == []
+    assert print_all(seeded, labels, by="operator:test").printed == []
 
     first = scan_parcel(f" {tracking}\n", orders=seeded, confirmations=queue, scanner="dock-1", stock=seeded)
     assert first.verdict == ScanVerdict.SHIPPED
@@ -343,7 +344,7 @@ def test_print_scan_confirm(seeded: MemoryTable) -> None:
 def test_scan_says_stop_for_an_order_held_after_printing(seeded: MemoryTable) -> None:
     carrier, labels, queue = FakeCarrier(), MemoryLabels(), FakeQueue()
     order_id, _package_id, tracking = _labelled(seeded, carrier, labels)
-    print_labels(orders=seeded, labels=labels, expires_in_s=900, by="operator:test")
+    print_all(seeded, labels, by="operator:test")
     hold_order(order_id, "buyer asked to cancel", orders=seeded, by="test", stock=seeded)
     result = scan_parcel(tracking, orders=seeded, confirmations=queue, scanner="dock-1", stock=seeded)
     assert result.verdict == ScanVerdict.STOP and "buyer asked to cancel" in result.message
@@ -354,7 +355,7 @@ def test_a_held_order_s_label_is_not_handed_out_for_printing(seeded: MemoryTable
     carrier, labels = FakeCarrier(), MemoryLabels()
     order_id, package_id, _ = _labelled(seeded, carrier, labels)
     hold_order(order_id, "operator hold", orders=seeded, by="test", stock=seeded)
-    batch = print_labels(orders=seeded, labels=labels, expires_in_s=900, by="operator:test")
+    batch = print_all(seeded, labels, by="operator:test")
     assert batch.printed == [] and [h.package_id for h in batch.held] == [package_id]
 
 
@@ -372,7 +373,7 @@ def test_scan_of_an_unknown_or_unprinted_code(seeded: MemoryTable) -> None:
 def test_a_refused_confirmation_is_kept_on_the_package_and_flagged(seeded: MemoryTable) -> None:
     carrier, labels, queue = FakeCarrier(), MemoryLabels(), FakeQueue()
     order_id, package_id, tracking = _labelled(seeded, carrier, labels)
-    print_labels(orders=seeded, labels=labels, expires_in_s=900, by="t")
+    print_all(seeded, labels, by="t")
     scan_parcel(tracking, orders=seeded, confirmations=queue, scanner="d", stock=seeded)
     marketplace = FakeMarketplace(refuse_with="InvalidInput: shipDate is before the order date")
     confirm_package(

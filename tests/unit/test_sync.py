@@ -20,7 +20,7 @@ from parcelflow.domain.models import (
 from parcelflow.domain.statuses import FulfilmentStatus
 from parcelflow.services.confirmations import confirm_package
 from parcelflow.services.intake import take_platform_order
-from parcelflow.services.labels import print_labels, render_package_label
+from parcelflow.services.labels import render_package_label
 from parcelflow.services.repairs import CorrectionRefused, correct_tracking
 from parcelflow.services.review import review_order
 from parcelflow.services.scanning import ScanVerdict, scan_parcel
@@ -44,6 +44,7 @@ from tests.fakes import (
     FakeWorkflow,
     MemoryLabels,
     MemoryOnce,
+    print_all,
 )
 from tests.memory import MemoryTable, seeded_table
 
@@ -350,7 +351,7 @@ def test_a_cancellation_after_the_label_intercepts_the_parcel_at_the_scan(
     seeded: MemoryTable,
 ) -> None:
     order_id, _, tracking = _labelled(seeded, "111-B")
-    print_labels(orders=seeded, labels=MemoryLabels(), expires_in_s=900, by="t")
+    print_all(seeded, MemoryLabels(), by="t")
     report = _sync(seeded, _cancel(["111-B"]))
     order = seeded.get_order(order_id)
     assert order.status == S.ON_HOLD and report.intercepted == [order_id]
@@ -366,7 +367,7 @@ def test_a_cancellation_or_dispute_after_shipping_is_reported_to_the_operator(
     seeded: MemoryTable, status: PlatformStatus
 ) -> None:
     order_id, _, tracking = _labelled(seeded, "111-C")
-    print_labels(orders=seeded, labels=MemoryLabels(), expires_in_s=900, by="t")
+    print_all(seeded, MemoryLabels(), by="t")
     scan_parcel(tracking, orders=seeded, confirmations=FakeQueue(), scanner="dock-1", stock=seeded)
     report = _sync(seeded, _cancel(["111-C"], status))
     order = seeded.get_order(order_id)
@@ -417,7 +418,7 @@ def _two_packages_shipped(repo: MemoryTable) -> tuple[str, list[str]]:
     for package in packages:
         request_waybill(order.order_id, package.package_id, orders=repo, carrier_for=carrier)
         render_package_label(order.order_id, package.package_id, orders=repo, labels=labels)
-    print_labels(orders=repo, labels=labels, expires_in_s=900, by="t")
+    print_all(repo, labels, by="t")
     for package in repo.get_packages(order.order_id):
         assert package.tracking_number
         scan_parcel(package.tracking_number, orders=repo, confirmations=queue, scanner="d", stock=repo)

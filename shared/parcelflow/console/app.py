@@ -26,7 +26,7 @@ from parcelflow.console import render
 from parcelflow.console.client import OperatorApi, connect, segment
 from parcelflow.console.errors import ConsoleError
 from parcelflow.console.settings import resolve
-from parcelflow.domain.models import Marketplace
+from parcelflow.domain.models import LabelFormat, Marketplace
 from parcelflow.domain.pairing import MatchKind
 from parcelflow.domain.statuses import FulfilmentStatus
 
@@ -518,44 +518,208 @@ def correct_tracking(
 
 # ---- printing ----
 
+Save = Annotated[
+    Path | None, typer.Option(help="download the files into this folder (the links expire in 15 minutes)")
+]
+Format = Annotated[
+    LabelFormat | None, typer.Option("--format", help="the printer's format (default: each channel's own)")
+]
+
 
 @app.command(name="print")
 def print_labels(
     ctx: typer.Context,
-    limit: Annotated[int, typer.Option(min=1, help="at most this many labels")] = 100,
-    save: Annotated[
-        Path | None, typer.Option(help="download each label as DIR/<package>.pdf (the links expire)")
+    channel: Annotated[list[str] | None, typer.Option(help="channel code; may repeat")] = None,
+    carrier: Annotated[list[str] | None, typer.Option(help="yunexpress, fourpx…; may repeat")] = None,
+    store: Annotated[list[str] | None, typer.Option(help="store id; may repeat")] = None,
+    sku: Annotated[list[str] | None, typer.Option(help="packages holding this SKU; may repeat")] = None,
+    ship_by_before: Annotated[
+        str | None, typer.Option(help="orders due before this ISO time, with its zone (…T18:00+08:00)")
     ] = None,
+    limit: Annotated[int, typer.Option(min=1, max=1000, help="at most this many labels")] = 500,
+    label_format: Format = None,
+    save: Save = None,
     as_json: Json = False,
 ) -> None:
-    """Hand out the labels waiting to print, as presigned links; held orders are listed apart."""
-    answer = _spinning(ctx, as_json, "printing", lambda: _api(ctx).post("/labels/print", {"limit": limit}))
+    """批量打印: the labels waiting to print (those matching every option) as one merged file, sorted by
+    channel, SKU and bin, with a pick list; held orders are listed apart."""
+    body: dict[str, Any] = {"limit": limit}
+    for key, values in (("channels", channel), ("carriers", carrier), ("stores", store), ("skus", sku)):
+        if values:
+            body[key] = values
+    if ship_by_before:
+        body["ship_by_before"] = ship_by_before
+    if label_format:
+        body["label_format"] = str(label_format)
+    answer = _spinning(ctx, as_json, "printing", lambda: _api(ctx).post("/print-batches", body))
+    _show_batch(ctx, answer, save, as_json)
+
+
+@app.command(name="print-again")
+def print_again(
+    ctx: typer.Context,
+    batch_id: Annotated[str, typer.Argument(metavar="BATCH")],
+    save: Save = None,
+    as_json: Json = False,
+) -> None:
+    """A batch again (a jammed printer, an expired link): new links; every reprint goes into the package's
+    history; parcels already scanned out or held are skipped, named."""
+    path = f"/print-batches/{segment(batch_id)}/print"
+    answer = _spinning(ctx, as_json, "printing", lambda: _api(ctx).post(path))
+    _show_batch(ctx, answer, save, as_json)
+
+
+@app.command()
+def reprint(
+    ctx: typer.Context,
+    order_id: Annotated[str, typer.Argument(metavar="ORDER")],
+    package_id: Annotated[str, typer.Argument(metavar="PACKAGE")],
+    label_format: Format = None,
+    save: Save = None,
+    as_json: Json = False,
+) -> None:
+    """One label again (or its first print); counted and recorded in the package's history."""
+    path = f"/orders/{segment(order_id)}/packages/{segment(package_id)}/print"
+    body = {"label_format": str(label_format)} if label_format else {}
+    answer = _api(ctx).post(path, body)
+    name = f"{Path(str(answer.get('package_id'))).name}.{answer.get('label_format', 'pdf')}"
+    saved = _download(ctx, [(name, answer.get("url"))], save, as_json) if save else {}
+
+    def draw(console: Console) -> None:
+        render.fields(
+            console,
+            answer,
+            (
+                ("package", "package_id"),
+                ("tracking", "tracking_number"),
+                ("printed", lambda a: f"{a.get('print_count')} times"),
+                ("link expires in", lambda a: f"{a.get('expires_in_s')} s"),
+            ),
+        )
+        if saved:
+            render.say(console, f"saved {saved[name]}")
+        else:
+            render.links(console, [(str(answer.get("package_id")), answer.get("url"))], "label")
+
+    _show(ctx, answer, as_json, draw)
+
+
+@app.command()
+def batches(ctx: typer.Context, as_json: Json = False) -> None:
+    """The print batches, newest first: how many labels, how often printed, by whom."""
+    answer = _api(ctx).get("/print-batches")
+    columns: Sequence[tuple[str, render.Cell]] = (
+        ("batch", "batch_id"),
+        ("status", "status"),
+        ("labels", "labels"),
+        ("prints", "prints"),
+        ("by", "created_by"),
+        ("last printed", "last_printed_at"),
+        ("what", "filters"),
+    )
+    _show(
+        ctx,
+        answer,
+        as_json,
+        lambda c: render.table(
+            c, _items(answer, "batches"), columns, title="print batches", empty="none yet"
+        ),
+    )
+
+
+@app.command(name="labels-report")
+def labels_report(ctx: typer.Context, as_json: Json = False) -> None:
+    """Labels never printed, and labels printed more than once whose parcel has not been scanned out."""
+    answer = _api(ctx).get("/labels/report")
+    columns: Sequence[tuple[str, render.Cell]] = (
+        ("package", "package_id"),
+        ("tracking", "tracking_number"),
+        ("channel", "channel_code"),
+        ("printed", "print_count"),
+        ("batch", "print_batch"),
+        ("last printed", "last_printed_at"),
+    )
+
+    def draw(console: Console) -> None:
+        render.table(
+            console,
+            _items(answer, "never_printed"),
+            columns,
+            title="never printed",
+            empty="every label printed",
+        )
+        render.table(
+            console,
+            _items(answer, "printed_more_than_once"),
+            columns,
+            title="printed more than once: one copy per parcel",
+            empty="no label printed twice",
+        )
+        for batch_id in _items(answer, "unfinished_batches"):
+            render.say(render.err(), f"batch {batch_id} did not finish: `parcelflow print-again {batch_id}`")
+
+    _show(ctx, answer, as_json, draw)
+
+
+@app.command()
+def note(
+    ctx: typer.Context,
+    order_id: Annotated[str, typer.Argument(metavar="ORDER")],
+    text: Annotated[str, typer.Argument(metavar="TEXT", help="empty ('') clears it")],
+    as_json: Json = False,
+) -> None:
+    """卖家备注: the seller's note printed on the order's labels (易碎, 送小礼物…)."""
+    answer = _api(ctx).put(f"/orders/{segment(order_id)}/seller-note", {"note": text})
+    line = f"{answer.get('order_id')}: {answer.get('seller_note') or '(no note)'}"
+    _show(ctx, answer, as_json, lambda c: render.say(c, line))
+
+
+def _show_batch(ctx: typer.Context, answer: Any, save: Path | None, as_json: bool) -> None:
     printed, held = _items(answer, "printed"), _items(answer, "held")
-    saved = _save_labels(ctx, printed, save, as_json) if save else {}
+    files = answer.get("files") or {}
+    batch_id, number = answer.get("batch_id"), answer.get("print_number")
+    wanted = [
+        (f"{batch_id}-{number}-{name}", files.get(key))
+        for name, key in (
+            ("labels.pdf", "labels_pdf_url"),
+            ("labels.zpl", "labels_zpl_url"),
+            ("pick-list.pdf", "pick_list_url"),
+        )
+        if files.get(key)
+    ]
+    saved = _download(ctx, wanted, save, as_json) if save and wanted else {}
 
     def draw(console: Console) -> None:
         columns: list[tuple[str, render.Cell]] = [
             ("order", "order_id"),
             ("package", "package_id"),
             ("tracking", "tracking_number"),
-            ("link expires in", lambda p: p.get("expires_in_s") and f"{p['expires_in_s']} s"),
+            ("channel", "channel_code"),
+            ("format", "label_format"),
         ]
-        if save:
-            columns.append(("file", lambda p: saved.get(str(p.get("package_id")))))
-        render.table(console, printed, columns, title="printed", empty="no label is waiting to print")
-        if not save:
-            render.links(console, [(str(p.get("package_id")), p.get("url")) for p in printed], "label")
+        title = f"batch {batch_id}, print {number}" if printed else "printed"
+        render.table(console, printed, columns, title=title, empty="no label is waiting to print")
+        if saved:
+            for path in saved.values():
+                render.say(console, f"saved {path}")
+        elif wanted:
+            render.links(console, wanted, "file")
+            render.say(console, f"links expire in {files.get('expires_in_s')} s")
         if held:
             render.table(
                 render.err(), held, (("held", "package_id"), ("order", "order_id"), ("why", "reason"))
             )
+        for package_id, why in (answer.get("skipped") or {}).items():
+            render.say(render.err(), f"skipped {package_id}: {why}")
 
     _show(ctx, answer, as_json, draw)
 
 
-def _save_labels(
-    ctx: typer.Context, printed: list[dict[str, Any]], folder: Path, as_json: bool
+def _download(
+    ctx: typer.Context, files: Sequence[tuple[str, Any]], folder: Path | None, as_json: bool
 ) -> dict[str, str]:
+    if folder is None:
+        return {}
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -566,20 +730,19 @@ def _save_labels(
         httpx.Client(transport=runtime.transport, timeout=60, trust_env=runtime.transport is None) as http,
         render.progress(render.err(), disable=_json_wanted(ctx, as_json)) as bar,
     ):
-        task = bar.add_task("downloading labels", total=len(printed))
-        for label in printed:
-            package_id = str(label.get("package_id"))
+        task = bar.add_task("downloading", total=len(files))
+        for name, url in files:
             try:
-                answer = http.get(str(label.get("url")))
+                answer = http.get(str(url))
                 answer.raise_for_status()
             except httpx.HTTPError as exc:
-                raise ConsoleError(f"{package_id}: cannot download the label: {exc}") from exc
-            target = folder / f"{Path(package_id).name}.pdf"
+                raise ConsoleError(f"{name}: cannot download: {exc}") from exc
+            target = folder / Path(name).name
             try:
                 target.write_bytes(answer.content)
             except OSError as exc:
                 raise ConsoleError(f"{target}: cannot write: {exc.strerror or exc}") from exc
-            saved[package_id] = str(target)
+            saved[name] = str(target)
             bar.advance(task)
     return saved
 

@@ -21,6 +21,7 @@ from parcelflow.domain.errors import (
     ChannelNotFound,
     OrderNotFound,
     PackageNotFound,
+    PrintBatchNotFound,
     StoreNotFound,
     TransientError,
 )
@@ -30,7 +31,13 @@ from parcelflow.observability import logger
 from parcelflow.ports import InvalidCursor
 from parcelflow.request_body import BadRequestBody
 
-NOT_FOUND: list[type[Exception]] = [OrderNotFound, PackageNotFound, StoreNotFound, ChannelNotFound]
+NOT_FOUND: list[type[Exception]] = [
+    OrderNotFound,
+    PackageNotFound,
+    StoreNotFound,
+    ChannelNotFound,
+    PrintBatchNotFound,
+]
 
 
 class BadInput(Exception):

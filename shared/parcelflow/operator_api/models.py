@@ -1,5 +1,5 @@
 """Request and response bodies of the operator API (docs/operator-api.md). Responses that a service already
-returns as a model (Decisions, PrintBatch, OrderDetail…) are that model; these are the rest."""
+returns as a model (Decisions, PrintedBatch, OrderDetail…) are that model; these are the rest."""
 
 from __future__ import annotations
 
@@ -9,19 +9,23 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from parcelflow.domain import limits
 from parcelflow.domain.catalogue import Product
 from parcelflow.domain.channels import describe_rates
-from parcelflow.domain.models import Channel, Package, StoreHealth
+from parcelflow.domain.models import Channel, LabelFormat, Package, StoreHealth
 from parcelflow.domain.pairing import MatchKind, Pairing
+from parcelflow.domain.printing import MAX_BATCH
 from parcelflow.domain.stock import Movement, StockLevel
 from parcelflow.services.operator_queries import DueOrder, OrderSummary, Tab
+from parcelflow.services.printing import BatchSummary
 from parcelflow.services.stock_report import PurchaseLine
 
 OrderId = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 Note = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
 Sku = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 # Files travel base64-encoded in JSON; API Gateway takes 10 MB, a Lambda invocation 6 MB.
 Base64 = Annotated[str, StringConstraints(min_length=1, max_length=5_000_000)]
 
@@ -161,8 +165,50 @@ class CustomsEditResponse(BaseModel):
     refused: list[str]
 
 
-class PrintRequest(Request):
-    limit: int = Field(default=100, ge=1, le=500)
+class PrintBatchRequest(Request):
+    """What to print; every criterion given must match (none: every label waiting to print)."""
+
+    channels: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
+        default_factory=list, max_length=50
+    )
+    carriers: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
+        default_factory=list, max_length=20
+    )
+    stores: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
+        default_factory=list, max_length=100
+    )
+    skus: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(
+        default_factory=list, max_length=100
+    )
+    ship_by_before: AwareDatetime | None = Field(default=None, description="with its time zone")
+    limit: int = Field(default=500, ge=1, le=MAX_BATCH)
+    label_format: LabelFormat | None = Field(
+        default=None, description="the printer's format for every label; omitted: each channel's own"
+    )
+
+
+class LabelPrintRequest(Request):
+    label_format: LabelFormat | None = Field(default=None, description="omitted: the channel's own")
+
+
+class BatchListResponse(BaseModel):
+    batches: list[BatchSummary]
+
+
+class SellerNoteRequest(Request):
+    note: Annotated[str, Field(max_length=limits.MAX_NOTE_CHARS)] = Field(
+        description="易碎, 送小礼物…; empty clears it"
+    )
+
+    @field_validator("note")
+    @classmethod
+    def _printable(cls, value: str) -> str:
+        return limits.bounded_note(value)
+
+
+class SellerNoteResponse(BaseModel):
+    order_id: str
+    seller_note: str | None
 
 
 # --- warehouse ---------------------------------------------------------------------------------------

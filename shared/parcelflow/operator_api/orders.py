@@ -1,5 +1,6 @@
-"""Orders: the tabs, a tab's orders, search, one order, the operators' decisions and repairs, customs and
-printing. Each route reads its input, calls one service and returns its answer: no business rule here."""
+"""Orders: the tabs, a tab's orders, search, one order, the operators' decisions and repairs, customs
+(printing is in printing.py). Each route reads its input, calls one service and returns its answer: no
+business rule here."""
 
 from __future__ import annotations
 
@@ -30,7 +31,6 @@ from parcelflow.operator_api.models import (
     CustomsEditResponse,
     MergeRequest,
     PackagesResponse,
-    PrintRequest,
     SearchResponse,
     SplitRequest,
     TabsResponse,
@@ -38,7 +38,6 @@ from parcelflow.operator_api.models import (
 )
 from parcelflow.ports import OrderFilter
 from parcelflow.services import decisions, operator_queries
-from parcelflow.services.labels import PrintBatch, print_labels
 from parcelflow.services.operator_queries import OrderDetail, TabPage
 from parcelflow.services.packages import edit_declarations, merge_packages, split_order
 from parcelflow.services.repairs import (
@@ -268,17 +267,3 @@ def edit_customs(request: Annotated[CustomsEditRequest, Body()]) -> CustomsEditR
         changes, orders=deps.orders(), order_ids=request.order_ids, skus=request.skus, by=_by()
     )
     return CustomsEditResponse(changed=outcome.changed, refused=outcome.refused)
-
-
-@router.post(
-    "/labels/print", summary="打印面单: the labels waiting to print, as presigned links", responses=ERRORS
-)
-def print_waiting(request: Annotated[PrintRequest | None, Body()] = None) -> PrintBatch:
-    request = request or PrintRequest()
-    return print_labels(
-        orders=deps.orders(),
-        labels=deps.labels(),
-        expires_in_s=get_settings().label_url_expiry_s,
-        by=_by(),
-        limit=request.limit,
-    )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 
 from pydantic import BaseModel
 
@@ -10,7 +10,7 @@ from parcelflow.domain.errors import CarrierUnavailable, OrderNotActive
 from parcelflow.domain.label import carrier_label_with_slip, label_key, render_label, render_picking_slip
 from parcelflow.domain.models import Channel, LabelSource, Order, Package, utcnow
 from parcelflow.domain.statuses import STOP_STATUSES, FulfilmentStatus
-from parcelflow.ports import CarrierFactory, LabelStorage, OrderBook
+from parcelflow.ports import CarrierFactory, Catalogue, LabelStorage, OrderBook
 from parcelflow.services.outcomes import PackageOutcome
 
 S = FulfilmentStatus
@@ -23,9 +23,12 @@ def render_package_label(
     orders: OrderBook,
     labels: LabelStorage,
     carrier_for: CarrierFactory | None = None,
+    catalogue: Catalogue | None = None,
+    tz: tzinfo = UTC,
 ) -> PackageOutcome:
     """Our label; or, when the channel says to print the carrier's (or an operator uploaded it), the
-    carrier's label as it returned it with our picking slip as a second page."""
+    carrier's label as it returned it with our picking slip as a second page. With the catalogue, each SKU
+    shows its bin. The ship date is left for the print (a batch prints the day it is printed)."""
     view = orders.get_order_view(order_id)
     order, package = view.order, view.package(package_id)
     if package.status in (S.TO_PRINT, S.AWAITING_SCAN, S.SHIPPED, S.CONFIRMED):
@@ -34,14 +37,18 @@ def render_package_label(
         raise OrderNotActive(order_id, order.status, order.hold_reason)
     channel, store = view.channel_of(package), view.store
     key = label_key(order.store_id, package_id)
+    bins: dict[str, str] = {}
+    if catalogue is not None:
+        products = catalogue.get_products({line.sku for line in package.lines})
+        bins = {sku: p.bin_location for sku, p in products.items() if p.bin_location}
     if package.carrier_label_key or channel.label_source == LabelSource.CARRIER:
         carrier_pdf = _carrier_label(orders, labels, carrier_for, order, package, channel)
         try:
-            pdf = carrier_label_with_slip(carrier_pdf, render_picking_slip(order, package))
+            pdf = carrier_label_with_slip(carrier_pdf, render_picking_slip(order, package, bins=bins, tz=tz))
         except ValueError as exc:
             raise CarrierUnavailable(f"label of {package_id}: {exc}") from exc
     else:
-        pdf = render_label(order, package, channel, store.sender)
+        pdf = render_label(order, package, channel, store.sender, bins=bins, tz=tz)
     labels.put_label(key, pdf)
     rendered = orders.transition_package(
         order_id,
