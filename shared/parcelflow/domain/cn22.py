@@ -1,12 +1,13 @@
 """CN 22: a package's customs declaration, as a compact block on its label or as a page of its own.
 
-The form followed is the UPU's CN 22 as revised in 2018, the one with six category boxes (Gift, Documents,
-Commercial sample, Returned goods, Sale of goods, Other) rather than the older four (Gift, Commercial sample,
-Documents, Other). Our parcels are sold merchandise, so "Sale of goods" is ticked. Its numbered fields are
-printed in the form's order: quantity and detailed description of contents (1), weight (2), value (3),
-HS tariff number (4), country of origin (5), total weight (6), total value (7), then the sender's
-certification, and the date and signature (8). The weight in (6) is the packed parcel's gross weight. The
-form's "Designated operator" heading is left out: the carrier's is not ours to print.
+The form followed is the UPU's current CN 22, as postal operators have published it since 2018: six
+category boxes (Gift, Documents, Commercial sample, Returned goods, Sale of goods, Other) rather than the
+older four (Gift, Commercial sample, Documents, Other). Our parcels are sold merchandise: "Sale of goods".
+Its numbered fields are printed in the form's order: quantity and detailed description of contents (1),
+weight (2), value (3), HS tariff number (4), country of origin (5), total weight (6), total value (7),
+then the sender's certification, and the date and signature (8). The weight in (6) is the packed
+parcel's gross weight. The form's "Designated operator" heading is left out: the carrier's is not ours to
+print.
 
 A compact block goes on the label (`draw_cn22`, sized with `cn22_height`) when the declaration has at
 most `CN22_MAX_ITEMS_ON_LABEL` items and the label has room for it (`cn22_fits_on_label`). Otherwise the
@@ -512,10 +513,12 @@ def _height(rows: Sequence[_Row]) -> float:
 
 
 def cn22_height(package: Package, width: float) -> float:
-    """The height (points) `draw_cn22` needs at `width` to show all of its rows: every item up to
-    `CN22_MAX_ITEMS_ON_LABEL` (with the Chinese names), the totals, the certification, date and signature, at
-    its smallest type. Given more, its type grows; given less, it leaves out Chinese names, then items."""
+    """The height (points) `draw_cn22` needs at `width` to show all of its rows at its smallest type: every
+    item with its Chinese name (past `CN22_MAX_ITEMS_ON_LABEL` items, the first ones and "+N more items"),
+    the totals, the certification, date and signature. Given more, its type grows; given less, it leaves
+    out the Chinese names, then items."""
     inset, inner_width, _ = _inset(width, 0)
+    # Only heights are read here: no signatory or date is drawn, and neither changes a row's height.
     rows, _ = _compact_rows(
         package, "", date.min, inner_width, MIN_SCALE, local=True, shown=_first_shown(package)
     )
@@ -536,7 +539,7 @@ def cn22_fits_on_label(package: Package, width: float, height: float) -> bool:
 
 
 def _compact_plan(package: Package, signatory: str, on: date, width: float, height: float) -> list[_Row]:
-    """The largest type that shows everything; else, at the smallest, no Chinese names, then fewer items."""
+    """The largest type that shows everything; else the same without Chinese names; else fewer items."""
     shown = _first_shown(package)
     for local in (True, False):
         for scale in _scales():
