@@ -10,8 +10,15 @@ import pytest
 
 from infra.local.deploy import Deployment
 from parcelflow.adapters.dynamodb import DynamoDbTable
-from parcelflow.domain.errors import ConcurrentChange, OrderNotFound, WaybillInProgress
-from parcelflow.domain.models import PlatformStatus, RateTable, RateZone, utcnow
+from parcelflow.domain.errors import (
+    ConcurrentChange,
+    LabelNotPrintable,
+    OrderNotFound,
+    PrintBatchNotFound,
+    WaybillInProgress,
+)
+from parcelflow.domain.models import LabelFormat, PlatformStatus, RateTable, RateZone, utcnow
+from parcelflow.domain.printing import BatchPackage, BatchStatus, PrintBatch, PrintFilter
 from parcelflow.domain.statuses import FulfilmentStatus, IllegalTransition
 from parcelflow.ports import InvalidCursor, OrderFilter
 from parcelflow.services.intake import take_platform_order
@@ -412,3 +419,74 @@ def test_orders_are_found_by_the_start_of_the_buyers_name_whatever_its_case_and_
     repo.update_order_fields(zoe, {"shipping_address": address.model_copy(update={"name": "Yan Ng"})})
     assert repo.find_orders_by_buyer("zoe") == []
     assert [o.order_id for o in repo.find_orders_by_buyer("yan ng")] == [zoe]
+
+
+# --- print batches and reprints --------------------------------------------------------------------------
+
+
+def _awaiting_scan(repo: DynamoDbTable) -> tuple[str, str]:
+    order_id, package_id = _processing(repo)
+    for status, changes in (
+        (FulfilmentStatus.WAYBILL_REQUESTED, {}),
+        (
+            FulfilmentStatus.TO_PRINT,
+            {"tracking_number": "YT1", "waybill_number": "YT1", "label_key": "l.pdf"},
+        ),
+        (FulfilmentStatus.AWAITING_SCAN, {"print_count": 1, "print_batch": "PB-1"}),
+    ):
+        repo.transition_package(order_id, package_id, status, reason="test", by="test", changes=changes)
+    return order_id, package_id
+
+
+def test_a_reprint_is_counted_and_written_to_the_history_in_one_write(repo: DynamoDbTable) -> None:
+    order_id, package_id = _awaiting_scan(repo)
+    at = utcnow()
+    first = repo.record_print(order_id, package_id, batch_id="PB-1", at=at, by="operator:ann")
+    second = repo.record_print(order_id, package_id, batch_id=None, at=at, by="operator:bob")
+    assert (first.print_count, second.print_count) == (2, 3)
+    stored = repo.get_package(order_id, package_id)
+    assert stored.print_count == 3 and stored.last_printed_at == at and stored.print_batch == "PB-1"
+    assert [(e.reason, e.by) for e in stored.history[-2:]] == [
+        ("label reprinted in batch PB-1", "operator:ann"),
+        ("label reprinted", "operator:bob"),
+    ]
+    assert stored.history[-1].from_status == stored.history[-1].to_status == FulfilmentStatus.AWAITING_SCAN
+
+
+def test_a_package_that_moved_on_is_not_reprinted(repo: DynamoDbTable) -> None:
+    order_id, package_id = _processing(repo)
+    with pytest.raises(LabelNotPrintable, match="pending_processing"):
+        repo.record_print(order_id, package_id, batch_id="PB-1", at=utcnow(), by="t")
+    assert repo.get_package(order_id, package_id).print_count == 0
+
+
+def test_print_batches_are_kept_whole_and_listed_newest_first(repo: DynamoDbTable) -> None:
+    def batch(batch_id: str) -> PrintBatch:
+        return PrintBatch(
+            batch_id=batch_id,
+            status=BatchStatus.READY,
+            filters=PrintFilter(channels=["YT-US"], ship_by_before=utcnow()),
+            packages=[
+                BatchPackage(
+                    order_id="o",
+                    package_id=f"o-{n}",
+                    tracking_number=f"YT{n}",
+                    channel_code="YT-US",
+                    skus=["CASE-BLK"],
+                    label_format=LabelFormat.PDF,
+                )
+                for n in range(300)  # a big batch: one item, well under DynamoDB's 400 KB
+            ],
+            left_out={"o-x": "order held: 易碎"},
+            created_at=utcnow(),
+            created_by="operator:ann",
+        )
+
+    older, newer = batch("PB-20261202-080000-aaaaaa"), batch("PB-20261202-090000-bbbbbb")
+    repo.put_batch(older)
+    repo.put_batch(newer)
+    assert repo.get_batch(older.batch_id) == older
+    assert [b.batch_id for b in repo.list_batches()] == [newer.batch_id, older.batch_id]
+    assert [b.batch_id for b in repo.list_batches(limit=1)] == [newer.batch_id]
+    with pytest.raises(PrintBatchNotFound):
+        repo.get_batch("PB-nope")

@@ -60,7 +60,7 @@ _HEADER_HEIGHT = 13 * mm
 _BARCODE_HEIGHT = 29 * mm
 _RECIPIENT_HEIGHT = 41 * mm
 _SENDER_HEIGHT = 10.5 * mm
-_REFS_HEIGHT = 11.5 * mm
+_REFS_HEIGHT = 12.5 * mm  # three lines: order; package and weight; ship date and ship-by
 
 _BAR_HEIGHT = 20 * mm
 _QUIET_MODULES = 10  # Code128 wants ten narrow bars of white space on either side
