@@ -17,14 +17,10 @@ from reportlab.pdfgen.canvas import Canvas
 from parcelflow.domain.cn22 import (
     CATEGORIES,
     CERTIFICATION,
-    CN22_MAX_ITEMS_ON_LABEL,
     PAGE_HEIGHT,
     PAGE_WIDTH,
     TITLE,
-    cn22_fits_on_label,
-    cn22_height,
-    cn22_min_height,
-    draw_cn22,
+    draw_cn22_pages,
     render_cn22_page,
     totals_by_currency,
 )
@@ -203,21 +199,6 @@ def decode(page: pymupdf.Page) -> list[Any]:
     return list(zxingcpp.read_barcodes(pixels))
 
 
-def render_block(
-    a_package: Package, height: float, width: float = LABEL_WIDTH
-) -> tuple[pymupdf.Page, pymupdf.Rect]:
-    """The compact block drawn alone on a blank 100 × 150 mm page; the page and its box (pymupdf's y down)."""
-    register_fonts()
-    x, top = 3 * MM, PAGE_HEIGHT - 20 * MM
-    buffer = io.BytesIO()
-    canvas = Canvas(buffer, pagesize=(PAGE_WIDTH, PAGE_HEIGHT), invariant=1, initialFontName=REGULAR)
-    draw_cn22(canvas, a_package, sender(), on=ON, x=x, top=top, width=width, height=height)
-    canvas.showPage()
-    canvas.save()
-    page = open_pdf(buffer.getvalue())[0]
-    return page, pymupdf.Rect(x, PAGE_HEIGHT - top, x + width, PAGE_HEIGHT - top + height)
-
-
 def assert_inside(page: pymupdf.Page, box: pymupdf.Rect) -> None:
     tolerance = pymupdf.Rect(box.x0 - 0.01, box.y0 - 0.01, box.x1 + 0.01, box.y1 + 0.01)
     found = spans(page)
@@ -361,12 +342,10 @@ def test_totals_are_kept_per_currency() -> None:
     assert list(totals_by_currency(MIXED)) == ["USD", "EUR"]  # in the order the declaration has them
 
 
-def test_the_page_and_the_block_never_add_across_currencies() -> None:
-    page_text = flat_text(render_page(package(MIXED))[0])
-    block, _ = render_block(package(MIXED), cn22_height(package(MIXED), LABEL_WIDTH))
-    for text in (page_text, flat_text(block)):
-        assert "13.50 USD; 4.50 EUR" in text
-        assert "18.00" not in text
+def test_the_page_never_adds_across_currencies() -> None:
+    text = flat_text(render_page(package(MIXED))[0])
+    assert "13.50 USD; 4.50 EUR" in text
+    assert "18.00" not in text
 
 
 def test_amounts_are_printed_as_declared_not_rounded() -> None:
@@ -374,96 +353,22 @@ def test_amounts_are_printed_as_declared_not_rounded() -> None:
     assert "0.999 USD" in text
 
 
-# --- the compact block on the label -------------------------------------------------------------------------
+@pytest.mark.parametrize("count", [1, 8, 30])
+def test_the_form_never_leaves_its_frame(count: int) -> None:
+    document = render_page(package(long_items(count)))
+    frame = pymupdf.Rect(3 * MM, 3 * MM, PAGE_WIDTH - 3 * MM, PAGE_HEIGHT - 3 * MM)
+    for page in document:
+        assert_inside(page, frame)
 
 
-def test_cn22_height_grows_with_the_items() -> None:
-    heights = [
-        cn22_height(package([CASE] * count), LABEL_WIDTH) for count in range(1, CN22_MAX_ITEMS_ON_LABEL + 1)
-    ]
-    assert heights == sorted(heights)
-    assert len(set(heights)) == len(heights)
-    assert cn22_min_height(package([CASE]), LABEL_WIDTH) < heights[0]
-
-
-def test_the_block_shows_the_whole_declaration_in_cn22_height() -> None:
-    a_package = package([CASE, GLASS, item("C", "Charging cable", "数据线", 3, "1.50", 40)])
-    page, box = render_block(a_package, cn22_height(a_package, LABEL_WIDTH))
-    text = flat_text(page)
-    for expected in [
-        TITLE,
-        "Phone case",
-        "手机壳",
-        "Tempered glass screen protector",
-        "手机钢化膜",
-        "Charging cable",
-        "数据线",
-        "0.240",
-        "10.00 USD",
-        "700719",
-        "0.350 kg",
-        "18.00 USD",
-        CERTIFICATION,
-        "2026-11-20",
-        "Shenzhen Warehouse",
-    ]:
-        assert expected in text, expected
-    assert "more item" not in text
-    assert on_the_same_row(page, "Tempered glass", "VN")
-    assert ticked_boxes(page) == {"Sale of goods"}
-    assert has_signature_line(page, "Shenzhen Warehouse")
-    assert_inside(page, box)
-    assert cn22_fits_on_label(a_package, LABEL_WIDTH, cn22_height(a_package, LABEL_WIDTH))
-
-
-def test_cn22_height_is_no_more_than_the_block_needs() -> None:
-    a_package = package([CASE, GLASS])
-    page, box = render_block(a_package, cn22_height(a_package, LABEL_WIDTH) - 1)
-    assert "手机壳" not in flat_text(page)  # a point less and the Chinese names are the first to go
-    assert "Phone case" in flat_text(page)
-    assert_inside(page, box)
-    assert not cn22_fits_on_label(a_package, LABEL_WIDTH, cn22_height(a_package, LABEL_WIDTH) - 1)
-
-
-def test_more_items_than_the_label_holds_point_to_the_cn22_page() -> None:
-    items = [item(f"S{n}", f"Item number {n}", "商品", 1, "2.00", 10) for n in range(5)]
-    a_package = package(items)
-    page, box = render_block(a_package, 60 * MM)
-    text = flat_text(page)
-    shown = CN22_MAX_ITEMS_ON_LABEL - 1
-    assert all(f"Item number {n}" in text for n in range(shown))
-    assert not any(f"Item number {n}" in text for n in range(shown, 5))
-    assert f"+{5 - shown} more items, see CN22 page" in text
-    assert "10.00 USD" in text  # the totals are still of the whole declaration
-    assert not cn22_fits_on_label(a_package, LABEL_WIDTH, 150 * MM)
-    assert_inside(page, box)
-
-
-@pytest.mark.parametrize("width_mm", [94, 60])
-@pytest.mark.parametrize("height_mm", [8, 16, 24, 32, 40])
-def test_the_block_never_leaves_its_box(width_mm: int, height_mm: int) -> None:
-    a_package = package(long_items(8))
-    page, box = render_block(a_package, height_mm * MM, width_mm * MM)
-    assert_inside(page, box)
-    text = flat_text(page)
-    assert "CUSTOMS DECLARATION" in text
-    if height_mm * MM >= cn22_min_height(a_package, width_mm * MM):
-        assert "more items, see CN22 page" in text
-        assert "Total value" in text
-        assert "Shenzhen" in text  # the signatory, cut to fit if it must be
-        assert CERTIFICATION[:20] in text
-
-
-def test_the_block_leaves_the_canvas_as_it_found_it() -> None:
+def test_the_pages_drawn_on_a_label_s_canvas_follow_what_it_holds() -> None:
     register_fonts()
     buffer = io.BytesIO()
     canvas = Canvas(buffer, pagesize=(PAGE_WIDTH, PAGE_HEIGHT), invariant=1, initialFontName=REGULAR)
-    canvas.setLineWidth(5)
-    canvas.setFillColorRGB(1, 0, 0)
-    draw_cn22(canvas, package(), sender(), on=ON, x=10, top=400, width=LABEL_WIDTH, height=150)
-    canvas.rect(10, 10, 50, 50, stroke=1, fill=1)  # drawn after the block, outside its box
+    canvas.drawString(20, 20, "the label")
     canvas.showPage()
+    drawn = draw_cn22_pages(canvas, package(long_items(30)), sender(), on=ON, tracking_number=TRACKING)
     canvas.save()
-    [after] = [d for d in open_pdf(buffer.getvalue())[0].get_drawings() if d["rect"].y0 > PAGE_HEIGHT - 100]
-    assert after["width"] == pytest.approx(5)
-    assert after["fill"] == pytest.approx((1, 0, 0))
+    document = open_pdf(buffer.getvalue())
+    assert drawn > 1 and document.page_count == 1 + drawn
+    assert "the label" in document[0].get_text() and TITLE in document[1].get_text()

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pymupdf
 import pytest
 import zxingcpp
 
-from parcelflow.domain.label import render_label
+from parcelflow.domain.label import LabelSheet, label_blocks, render_label
 from parcelflow.domain.models import (
     Address,
     Channel,
+    CustomsForm,
     DeclarationLine,
     Marketplace,
     Money,
@@ -109,9 +111,10 @@ def package(**overrides: Any) -> Package:
 
 
 def render(an_order: Order | None = None, a_package: Package | None = None) -> pymupdf.Page:
+    """The label's page (its CN 22 page follows it: a parcel leaving China)."""
     pdf = render_label(an_order or order(), a_package or package(), channel(), sender())
     document = pymupdf.open(stream=pdf, filetype="pdf")
-    assert document.page_count == 1
+    assert document.page_count == 2 and "CUSTOMS DECLARATION CN 22" in document[1].get_text()
     return document[0]
 
 
@@ -220,16 +223,9 @@ def test_very_long_text_is_shortened_and_stays_on_the_page() -> None:
         package(lines=lines),
     )
 
-    page_rect = page.rect
-    spans = [
-        span
-        for block in page.get_text("dict")["blocks"]
-        for line in block.get("lines", [])
-        for span in line["spans"]
-    ]
-    assert spans
-    for span in spans:
-        assert pymupdf.Rect(span["bbox"]) in page_rect, span["text"]
+    assert_every_text_in_its_block(
+        page, LabelSheet(order(address), package(lines=lines), channel(), sender())
+    )
     text = page.get_text()
     for kept in [
         "125009",
@@ -247,3 +243,81 @@ def test_the_same_package_renders_to_the_same_bytes() -> None:
     assert render_label(order(), package(), channel(), sender()) == render_label(
         order(), package(), channel(), sender()
     )
+
+
+def spans_of(page: pymupdf.Page) -> list[dict[str, Any]]:
+    return [
+        span
+        for block in page.get_text("dict")["blocks"]
+        for line in block.get("lines", [])
+        for span in line["spans"]
+        if span["text"].strip()
+    ]
+
+
+def assert_every_text_in_its_block(page: pymupdf.Page, sheet: LabelSheet) -> None:
+    """Each span lies wholly inside one of the label's blocks: long text never runs into the next block."""
+    height = page.rect.height
+    boxes = [
+        (
+            box.name,
+            pymupdf.Rect(
+                box.left - 0.5, height - box.top - 0.5, box.left + box.width + 0.5, height - box.bottom + 0.5
+            ),
+        )
+        for box in label_blocks(sheet)
+    ]
+    found = spans_of(page)
+    assert found
+    for span in found:
+        rect = pymupdf.Rect(span["bbox"])
+        homes = [name for name, box in boxes if rect in box]
+        assert homes, (span["text"], rect)
+
+
+def test_every_text_of_an_ordinary_label_is_inside_its_block() -> None:
+    assert_every_text_in_its_block(render(), LabelSheet(order(), package(), channel(), sender()))
+
+
+def test_the_picking_block_shows_each_sku_s_bin_the_ship_date_and_the_ship_by() -> None:
+    ship_by = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
+    pdf = render_label(
+        order(ship_by=ship_by),
+        package(),
+        channel(),
+        sender(),
+        bins={"CASE-BLK": "A-03-2"},
+        ship_date=date(2026, 11, 20),
+        tz=ZoneInfo("Asia/Shanghai"),
+    )
+    text = pymupdf.open(stream=pdf, filetype="pdf")[0].get_text()
+    assert "[A-03-2] CASE-BLK × 2" in text
+    assert "GLASS-15PM × 1" in text  # no bin known: the SKU alone
+    assert "2026-11-20" in text and "2026-11-21 18:00 +08:00" in text
+
+
+def test_the_cn22_page_behind_the_label_carries_the_declaration_and_the_tracking_number() -> None:
+    document = pymupdf.open(
+        stream=render_label(order(), package(), channel(), sender(), ship_date=date(2026, 11, 20)),
+        filetype="pdf",
+    )
+    text = document[1].get_text()
+    for expected in (TRACKING, "Phone case", "手机壳", "10.00 USD", "Sale of goods", "2026-11-20"):
+        assert expected in text, expected
+    pixmap = document[1].get_pixmap(dpi=203, colorspace=pymupdf.csGRAY)
+    pixels = np.frombuffer(pixmap.samples, dtype=np.uint8).reshape(pixmap.height, pixmap.stride)[
+        :, : pixmap.width
+    ]
+    assert [b.text for b in zxingcpp.read_barcodes(pixels)] == [TRACKING]
+
+
+@pytest.mark.parametrize(
+    ("a_channel", "country"),
+    [(factories.channel(code="YT-RU", customs_form=CustomsForm.NONE), "RU"), (channel(), "CN")],
+    ids=["the carrier declares", "a parcel within China"],
+)
+def test_no_cn22_when_the_carrier_declares_or_the_parcel_stays_in_the_country(
+    a_channel: Channel, country: str
+) -> None:
+    pdf = render_label(order(recipient(country_code=country)), package(), a_channel, sender())
+    assert pymupdf.open(stream=pdf, filetype="pdf").page_count == 1

@@ -129,11 +129,13 @@ def test_a_batch_takes_the_matching_labels_in_channel_sku_bin_order(
     assert stored.status == BatchStatus.READY and stored.created_by == "operator:ann"
     [first] = stored.prints
     assert first.labels_pdf_key and first.pick_list_key
+    # Each label with its CN 22 page right behind it (the parcels leave China).
     pages = pdf_text(labels.objects[first.labels_pdf_key])
-    assert len(pages) == 3
+    assert len(pages) == 6 and all("CUSTOMS DECLARATION CN 22" in page for page in pages[1::2])
     tracking = [repo.get_package(*p).tracking_number for p in (p_fpx, p_blk, p_red)]
-    for page, number in zip(pages, tracking, strict=True):
-        assert number and number in page
+    for label, cn22, number in zip(pages[::2], pages[1::2], tracking, strict=True):
+        assert number and number in label and number in cn22
+    pages = pages[::2]
     assert "[A-10] CASE-BLK × 1" in pages[1] and "[B-1] A × 1" in pages[0]
     assert "2026-12-02" in pages[0]  # the ship date, in the warehouse's zone
     assert "2026-12-02 15:30 +08:00" in pages[0]  # the ship-by, in the warehouse's zone
@@ -319,10 +321,11 @@ def test_a_zpl_batch_for_a_thermal_printer_decodes_to_the_tracking_numbers(
     [record] = repo.get_batch(batch.batch_id).prints
     assert record.labels_zpl_key
     text = labels.objects[record.labels_zpl_key].decode()
-    assert text.count("^XA") == 2 and "^PW812" in text and "^LL1218" in text
+    assert text.count("^XA") == 4 and "^PW812" in text and "^LL1218" in text  # each label and its CN 22
     images = render_zpl(text)
     decoded = [[b.text for b in zxingcpp.read_barcodes(image.grey())] for image in images]
-    assert decoded == [[repo.get_package(*p).tracking_number] for p in ids]
+    numbers = [repo.get_package(*p).tracking_number for p in ids]
+    assert decoded == [[numbers[0]], [numbers[0]], [numbers[1]], [numbers[1]]]
 
 
 def test_a_channel_can_ask_for_zpl_and_a_carrier_label_prints_as_returned(
@@ -344,8 +347,8 @@ def test_a_channel_can_ask_for_zpl_and_a_carrier_label_prints_as_returned(
     merged = PdfReader(io.BytesIO(labels.objects[record.labels_pdf_key]))
     # "YT-OWN" < "YT-US" < "YT-ZPL": the carrier's label and its slip come first, then ours.
     stored = labels.objects[repo.get_package(*carriers).label_key or ""]
-    assert len(merged.pages) == len(PdfReader(io.BytesIO(stored)).pages) + 1
-    assert labels.objects[record.labels_zpl_key].decode().count("^XA") == 1
+    assert len(merged.pages) == len(PdfReader(io.BytesIO(stored)).pages) + 2  # ours: label and CN 22
+    assert labels.objects[record.labels_zpl_key].decode().count("^XA") == 2
 
 
 def test_bins_sort_as_people_read_them() -> None:

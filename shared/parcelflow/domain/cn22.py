@@ -1,4 +1,4 @@
-"""CN 22: a package's customs declaration, as a compact block on its label or as a page of its own.
+"""CN 22: a package's customs declaration, as a 100 × 150 mm page printed right behind its label.
 
 The form followed is the UPU's current CN 22, as postal operators have published it since 2018: six
 category boxes (Gift, Documents, Commercial sample, Returned goods, Sale of goods, Other) rather than the
@@ -9,10 +9,10 @@ then the sender's certification, and the date and signature (8). The weight in (
 parcel's gross weight. The form's "Designated operator" heading is left out: the carrier's is not ours to
 print.
 
-A compact block goes on the label (`draw_cn22`, sized with `cn22_height`) when the declaration has at
-most `CN22_MAX_ITEMS_ON_LABEL` items and the label has room for it (`cn22_fits_on_label`). Otherwise the
-whole form goes on a page of its own (`render_cn22_page`), which the carrier accepts with the parcel. The
-page carries the tracking number so that it can be matched to its parcel.
+The form goes on a page of its own (`render_cn22_page`, or `draw_cn22_pages` onto the label's canvas),
+which the carrier accepts with the parcel: our label has no room for it (the smallest whole form needs
+about 29 mm of the label's height; the recipient, barcode and picking list leave about 16). The page
+carries the tracking number so that it can be matched to its parcel.
 
 Pure: nothing is read but the bundled fonts (domain/label_text.py). The same package renders to the same
 bytes.
@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
@@ -47,10 +47,6 @@ from parcelflow.domain.label_text import (
     wrap,
 )
 from parcelflow.domain.models import Address, DeclarationLine, Package
-
-# More items than this and the label keeps the first ones and points to the CN 22 page for the rest: a
-# compact block with more rows would take the room of the picking list.
-CN22_MAX_ITEMS_ON_LABEL = 3
 
 # These repeat label.py's page and dot sizes rather than import them: label.py is the module that draws this
 # block, and an import of it from here would be circular.
@@ -131,16 +127,12 @@ def _total_value(package: Package) -> str:
     )
 
 
-def _more_items(hidden: int) -> str:
-    return f"+{hidden} more item{'s' if hidden > 1 else ''}, see CN22 page"
-
-
 # --- rows ---------------------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class _Style:
-    """Type sizes (points) and spacing of one rendering of the form; `scaled` shrinks it to fit a box."""
+    """Type sizes (points) and spacing of the form."""
 
     title: float
     caption: float  # column headings, the boxes' words, the captions of totals and signature
@@ -154,36 +146,7 @@ class _Style:
     pad: float  # between the frame and what is inside it
     gap: float  # above and below a separator
 
-    def scaled(self, scale: float) -> _Style:
-        def size(points: float) -> float:
-            return max(_MIN_TYPE, points * scale)
 
-        return replace(
-            self,
-            title=size(self.title),
-            caption=size(self.caption),
-            item=size(self.item),
-            local=size(self.local),
-            total=size(self.total),
-            certification=size(self.certification),
-            signature=size(self.signature),
-            gap=self.gap * scale,
-        )
-
-
-_COMPACT = _Style(
-    title=8,
-    caption=5.5,
-    item=7,
-    local=5.5,
-    total=7,
-    certification=5,
-    signature=7,
-    description_lines=2,
-    signature_own_line=False,
-    pad=1 * mm,
-    gap=0.6 * mm,
-)
 _PAGE = _Style(
     title=12,
     caption=6.5,
@@ -461,96 +424,8 @@ def _signatory(sender: Address) -> str:
     return clean(sender.name)
 
 
-# --- the compact block --------------------------------------------------------------------------------------
-
-
-def _scales() -> list[float]:
-    scales = [1.0]
-    while scales[-1] > MIN_SCALE:
-        scales.append(max(MIN_SCALE, round(scales[-1] - 0.05, 2)))
-    return scales
-
-
-def _compact_rows(
-    package: Package, signatory: str, on: date, width: float, scale: float, *, local: bool, shown: int
-) -> tuple[list[_Row], bool]:
-    """The block's rows at `scale`, with the first `shown` items; and whether its columns fit at that size."""
-    style = _COMPACT.scaled(scale)
-    items = package.declaration[:shown]
-    columns = _columns([_cells(line) for line in items], style, width)
-    rows = [
-        _two_ends_row((Span(TITLE, style.title, True),), (Span(MAY_BE_OPENED, style.caption),), width),
-        *_box_rows(style, width),
-        _rule_row(width, style),
-        *([_heading_row(columns, style)] if items else []),
-        *(_item_row(line, columns, style, local=local) for line in items),
-    ]
-    hidden = len(package.declaration) - shown
-    if hidden:
-        rows.append(_lines_row([(Span(_more_items(hidden), style.item, True),)], width))
-    rows += [
-        _rule_row(width, style),
-        *_totals_rows(package, style, width),
-        _certification_row(style, width),
-        _signature_row(signatory, on, style, width),
-    ]
-    return rows, columns.fits
-
-
-def _first_shown(package: Package) -> int:
-    count = len(package.declaration)
-    return count if count <= CN22_MAX_ITEMS_ON_LABEL else CN22_MAX_ITEMS_ON_LABEL - 1
-
-
-def _inset(width: float, height: float) -> tuple[float, float, float]:
-    """(inset, inner width, inner height) of a block of `width` × `height` inside its frame."""
-    inset = _RULE + _COMPACT.pad
-    return inset, width - 2 * inset, height - 2 * inset
-
-
 def _height(rows: Sequence[_Row]) -> float:
     return sum(row.height for row in rows)
-
-
-def cn22_height(package: Package, width: float) -> float:
-    """The height (points) `draw_cn22` needs at `width` to show all of its rows at its smallest type: every
-    item with its Chinese name (past `CN22_MAX_ITEMS_ON_LABEL` items, the first ones and "+N more items"),
-    the totals, the certification, date and signature. Given more, its type grows; given less, it leaves
-    out the Chinese names, then items."""
-    inset, inner_width, _ = _inset(width, 0)
-    # Only heights are read here: no signatory or date is drawn, and neither changes a row's height.
-    rows, _ = _compact_rows(
-        package, "", date.min, inner_width, MIN_SCALE, local=True, shown=_first_shown(package)
-    )
-    return _height(rows) + 2 * inset
-
-
-def cn22_min_height(package: Package, width: float) -> float:
-    """The height (points) below which `draw_cn22` cannot show even the form without its items (title,
-    boxes, "+N more items", totals, certification, date and signature): draw no block, print the page."""
-    inset, inner_width, _ = _inset(width, 0)
-    rows, _ = _compact_rows(package, "", date.min, inner_width, MIN_SCALE, local=False, shown=0)
-    return _height(rows) + 2 * inset
-
-
-def cn22_fits_on_label(package: Package, width: float, height: float) -> bool:
-    """The compact block shows the whole declaration in `width` × `height`; if not, print the CN 22 page."""
-    return len(package.declaration) <= CN22_MAX_ITEMS_ON_LABEL and cn22_height(package, width) <= height
-
-
-def _compact_plan(package: Package, signatory: str, on: date, width: float, height: float) -> list[_Row]:
-    """The largest type that shows everything; else the same without Chinese names; else fewer items."""
-    shown = _first_shown(package)
-    for local in (True, False):
-        for scale in _scales():
-            rows, fits = _compact_rows(package, signatory, on, width, scale, local=local, shown=shown)
-            if (fits or scale == MIN_SCALE) and _height(rows) <= height:
-                return rows
-    for fewer in range(shown - 1, -1, -1):
-        rows, _ = _compact_rows(package, signatory, on, width, MIN_SCALE, local=False, shown=fewer)
-        if _height(rows) <= height:
-            return rows
-    return rows  # lower than cn22_min_height: _draw_rows draws the rows that fit, from the top
 
 
 def _draw_rows(canvas: Canvas, rows: Sequence[_Row], x: float, top: float, height: float) -> None:
@@ -565,41 +440,6 @@ def _draw_rows(canvas: Canvas, rows: Sequence[_Row], x: float, top: float, heigh
 def _draw_frame(canvas: Canvas, x: float, top: float, width: float, height: float) -> None:
     canvas.setLineWidth(_RULE)
     canvas.rect(x + _RULE / 2, top - height + _RULE / 2, width - _RULE, height - _RULE, stroke=1, fill=0)
-
-
-def draw_cn22(
-    canvas: Canvas,
-    package: Package,
-    sender: Address,
-    *,
-    on: date,
-    x: float,
-    top: float,
-    width: float,
-    height: float,
-) -> None:
-    """Draw the compact CN 22 of `package` in the box from (x, top - height) to (x + width, top), in points.
-
-    Nothing is drawn outside the box: the type shrinks, descriptions wrap, Chinese names go, then the last
-    items give way to "+N more items, see CN22 page" (the totals are always of the whole declaration).
-    With more than `CN22_MAX_ITEMS_ON_LABEL` items that line is always there: print `render_cn22_page` too.
-    `on` is the date of the declaration; `sender` is the signatory. The canvas's state is left as it was.
-    """
-    register_fonts()  # the fonts are registered before the canvas names one
-    inset, inner_width, inner_height = _inset(width, height)
-    canvas.saveState()
-    # Clipped as well as fitted: a glyph that overhangs its measured width still cannot reach the label.
-    box = canvas.beginPath()
-    box.rect(x, top - height, width, height)
-    canvas.clipPath(box, stroke=0, fill=0)
-    canvas.setStrokeGray(0)
-    canvas.setFillGray(0)
-    if width > 2 * _RULE and height > 2 * _RULE:
-        _draw_frame(canvas, x, top, width, height)
-    if inner_width > 0 and inner_height > 0:
-        rows = _compact_plan(package, _signatory(sender), on, inner_width, inner_height)
-        _draw_rows(canvas, rows, x + inset, top - inset, inner_height)
-    canvas.restoreState()
 
 
 # --- the page -----------------------------------------------------------------------------------------------
@@ -676,6 +516,25 @@ def render_cn22_page(package: Package, sender: Address, *, on: date, tracking_nu
     page number, so that it can be matched to its parcel. `on` is the date of the declaration.
     """
     register_fonts()  # the fonts are registered before the canvas names one
+    buffer = io.BytesIO()
+    canvas = Canvas(
+        buffer, pagesize=(PAGE_WIDTH, PAGE_HEIGHT), invariant=1, pageCompression=1, initialFontName=REGULAR
+    )
+    canvas.setTitle(f"CN 22 {package.package_id}")
+    if tracking_number:
+        canvas.setSubject(tracking_number)
+    canvas.setCreator("parcelflow")
+    draw_cn22_pages(canvas, package, sender, on=on, tracking_number=tracking_number)
+    canvas.save()
+    return buffer.getvalue()
+
+
+def draw_cn22_pages(
+    canvas: Canvas, package: Package, sender: Address, *, on: date, tracking_number: str | None
+) -> int:
+    """The pages of `render_cn22_page`, drawn on `canvas` (100 × 150 mm pages) after what it holds, so that
+    a label and its CN 22 page share one document and its fonts. Returns how many pages were drawn."""
+    register_fonts()
     style = _PAGE
     x, top = _PAGE_MARGIN, PAGE_HEIGHT - _PAGE_MARGIN
     width, height = PAGE_WIDTH - 2 * _PAGE_MARGIN, PAGE_HEIGHT - 2 * _PAGE_MARGIN
@@ -695,14 +554,6 @@ def render_cn22_page(package: Package, sender: Address, *, on: date, tracking_nu
     head_height = _height(_head_rows(package, tracking_number, 1, 1, inner_width)) + heading.height
     pages = _paginate(items, inner_height - head_height, _height(end), continued.height)
 
-    buffer = io.BytesIO()
-    canvas = Canvas(
-        buffer, pagesize=(PAGE_WIDTH, PAGE_HEIGHT), invariant=1, pageCompression=1, initialFontName=REGULAR
-    )
-    canvas.setTitle(f"CN 22 {package.package_id}")
-    if tracking_number:
-        canvas.setSubject(tracking_number)
-    canvas.setCreator("parcelflow")
     for number, page_items in enumerate(pages, start=1):
         canvas.setStrokeGray(0)
         canvas.setFillGray(0)
@@ -716,5 +567,4 @@ def render_cn22_page(package: Package, sender: Address, *, on: date, tracking_nu
         _draw_frame(canvas, x, top, width, height)
         _draw_rows(canvas, rows, x + inset, top - inset, inner_height)
         canvas.showPage()
-    canvas.save()
-    return buffer.getvalue()
+    return len(pages)

@@ -1,12 +1,14 @@
-"""打印面单: the 100 × 150 mm thermal shipping label of one package, as a one-page PDF.
+"""打印面单: the 100 × 150 mm thermal shipping label of one package, as PDF pages.
 
-Pure: nothing is read but the fonts bundled in ``parcelflow/assets/fonts``, registered with reportlab once per
-process on first use. Every text is made to fit its box (smaller type, then fewer lines, then an ellipsis), so
-no order, however long its address, can push text off the label or over another block. The same package
-renders to the same bytes.
+Pure: nothing is read but the fonts bundled in ``parcelflow/assets/fonts`` (domain/label_text.py). Every
+text is made to fit its box (smaller type, then fewer lines, then an ellipsis), so no order, however long its
+address, can push text off the label or over another block (`label_blocks` says where each block is). The
+same package renders to the same bytes.
 
 From the top: channel and destination country; the tracking number's Code128; the recipient; the sender;
-order, package and weight; what to pick (配货信息) with the seller's and the buyer's notes.
+order, package, weight, the ship date and the order's ship-by; what to pick (配货信息), each SKU with its
+bin (库位), with the seller's and the buyer's notes. A parcel leaving the sender's country has its CN 22
+on a page of its own right behind the label (domain/cn22.py), unless its channel says the carrier declares.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from reportlab.graphics.barcode.code128 import Code128
 from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 
+from parcelflow.domain.cn22 import draw_cn22_pages
 from parcelflow.domain.label_text import (
     MIN_SCALE,
     REGULAR,
@@ -42,7 +45,7 @@ from parcelflow.domain.label_text import (
     text_width,
     wrap_paras,
 )
-from parcelflow.domain.models import Address, Channel, Order, Package, PackageLine
+from parcelflow.domain.models import Address, Channel, CustomsForm, Order, Package, PackageLine
 
 PAGE_WIDTH = 100 * mm
 PAGE_HEIGHT = 150 * mm
@@ -266,7 +269,7 @@ def _item_line(line: PackageLine, bin_location: str | None, scale: float, width:
     return *spans, Span(head + "  ", head_size, True), Span(fit(title, title_size, False, room), title_size)
 
 
-def _draw_picking(canvas: Canvas, sheet: _Slip, top: float, height: float) -> None:
+def _picking_paras(sheet: _Slip) -> tuple[Para, list[Para]]:
     order, package = sheet.order, sheet.package
     pieces = sum(line.quantity for line in package.lines)
     heading = Para(f"配货 PICK  {len(package.lines)} SKU · {pieces} pcs", 7, bold=True)
@@ -275,6 +278,12 @@ def _draw_picking(canvas: Canvas, sheet: _Slip, top: float, height: float) -> No
         Para(f"卖家备注 NOTE: {seller_note}" if seller_note else "", 10, bold=True, max_lines=3),
         Para(f"买家留言 BUYER: {buyer_note}" if buyer_note else "", 8, max_lines=2),
     ]
+    return heading, notes
+
+
+def _draw_picking(canvas: Canvas, sheet: _Slip, top: float, height: float) -> None:
+    package = sheet.package
+    heading, notes = _picking_paras(sheet)
     scale = 1.0
     while True:
         fixed = wrap_paras([heading, *notes], _WIDTH, scale)
@@ -314,6 +323,24 @@ class LabelSheet:
     def slip(self) -> _Slip:
         return _Slip(self.order, self.package, self.bins, self.ship_date, self.tz)
 
+    @property
+    def needs_cn22(self) -> bool:
+        """A parcel leaving the sender's country, on a channel where we print the declaration."""
+        recipient = self.order.shipping_address
+        return (
+            self.channel.customs_form != CustomsForm.NONE
+            and recipient is not None
+            and recipient.country_code != self.sender.country_code
+        )
+
+    @property
+    def declared_on(self) -> date:
+        """The CN 22's date: the ship date, else the day the waybill was bought (in the warehouse's zone)."""
+        if self.ship_date is not None:
+            return self.ship_date
+        when = self.package.waybill_at or self.order.ordered_at
+        return when.astimezone(self.tz).date()
+
 
 def _new_canvas(buffer: io.BytesIO, title: str) -> Canvas:
     register_fonts()  # the fonts are registered before the canvas names one
@@ -325,6 +352,34 @@ def _new_canvas(buffer: io.BytesIO, title: str) -> Canvas:
     return canvas
 
 
+@dataclass(frozen=True)
+class Box:
+    """A block of the label, in points from the page's bottom-left corner (PDF's origin)."""
+
+    name: str
+    left: float
+    bottom: float
+    width: float
+    height: float
+
+    @property
+    def top(self) -> float:
+        return self.bottom + self.height
+
+
+def label_blocks(sheet: LabelSheet) -> list[Box]:
+    """The label's blocks, top to bottom: every text of the label is drawn inside one of them (the tests
+    check it)."""
+    names = ["header", "barcode", "recipient", "sender", "references"]
+    heights = [_HEADER_HEIGHT, _BARCODE_HEIGHT, _RECIPIENT_HEIGHT, _SENDER_HEIGHT, _REFS_HEIGHT]
+    boxes = []
+    top = PAGE_HEIGHT - _MARGIN
+    for name, height in zip(names, heights, strict=True):
+        boxes.append(Box(name, _LEFT, top - height, _WIDTH, height))
+        top -= height + 2 * _GAP
+    return [*boxes, Box("picking", _LEFT, _MARGIN, _WIDTH, top - _MARGIN)]
+
+
 def _draw_label(canvas: Canvas, sheet: LabelSheet, *, draw_barcode: bool = True) -> None:
     package = sheet.package
     tracking_number = _tracking_number(package)
@@ -333,21 +388,29 @@ def _draw_label(canvas: Canvas, sheet: LabelSheet, *, draw_barcode: bool = True)
         raise ValueError(f"order.shipping_address: order {sheet.order.order_id} has no shipping address yet")
     canvas.setStrokeGray(0)
     canvas.setFillGray(0)
-    top = PAGE_HEIGHT - _MARGIN
-    blocks = [_HEADER_HEIGHT, _BARCODE_HEIGHT, _RECIPIENT_HEIGHT, _SENDER_HEIGHT, _REFS_HEIGHT]
-    tops = []
-    for height in blocks:
-        tops.append(top)
-        top -= height + _GAP
-        _rule(canvas, top)
-        top -= _GAP
-    _draw_header(canvas, sheet.channel, recipient.country_code, tops[0])
-    _draw_barcode(canvas, tracking_number, tops[1], bars=draw_barcode)
-    _draw_recipient(canvas, recipient, tops[2])
-    _draw_sender(canvas, sheet.sender, tops[3])
-    _draw_refs(canvas, sheet.slip, tops[4])
-    _draw_picking(canvas, sheet.slip, top, top - _MARGIN)
+    boxes = {box.name: box for box in label_blocks(sheet)}
+    for box in list(boxes.values())[:-1]:
+        _rule(canvas, box.bottom - _GAP)
+    _draw_header(canvas, sheet.channel, recipient.country_code, boxes["header"].top)
+    _draw_barcode(canvas, tracking_number, boxes["barcode"].top, bars=draw_barcode)
+    _draw_recipient(canvas, recipient, boxes["recipient"].top)
+    _draw_sender(canvas, sheet.sender, boxes["sender"].top)
+    _draw_refs(canvas, sheet.slip, boxes["references"].top)
+    picking = boxes["picking"]
+    _draw_picking(canvas, sheet.slip, picking.top, picking.height)
     canvas.showPage()
+    if sheet.needs_cn22:  # the declaration on a page of its own, right behind its label
+        draw_cn22_pages(canvas, package, sheet.sender, on=sheet.declared_on, tracking_number=tracking_number)
+
+
+@dataclass(frozen=True)
+class LabelDocument:
+    """Labels rendered into one PDF; `first_pages[i]` is the 0-based page where label i starts (a label
+    may have its CN 22 page behind it)."""
+
+    pdf: bytes
+    first_pages: list[int]
+    page_count: int
 
 
 def render_label(
@@ -374,7 +437,12 @@ def render_label(
 
 
 def render_labels(sheets: Sequence[LabelSheet], *, draw_barcode: bool = True) -> bytes:
-    """Many labels in one PDF, a page each in the order given: the fonts are embedded once for all."""
+    """Many labels in one PDF, in the order given: the fonts are embedded once for all."""
+    return render_label_document(sheets, draw_barcode=draw_barcode).pdf
+
+
+def render_label_document(sheets: Sequence[LabelSheet], *, draw_barcode: bool = True) -> LabelDocument:
+    """`render_labels`, saying where each label starts."""
     if not sheets:
         raise ValueError("no label to render")
     buffer = io.BytesIO()
@@ -383,10 +451,13 @@ def render_labels(sheets: Sequence[LabelSheet], *, draw_barcode: bool = True) ->
     canvas = _new_canvas(buffer, title)
     if len(sheets) == 1:
         canvas.setSubject(_tracking_number(first))
+    first_pages = []
     for sheet in sheets:
+        first_pages.append(canvas.getPageNumber() - 1)
         _draw_label(canvas, sheet, draw_barcode=draw_barcode)
+    pages = canvas.getPageNumber() - 1
     canvas.save()
-    return buffer.getvalue()
+    return LabelDocument(buffer.getvalue(), first_pages, pages)
 
 
 def render_picking_slip(

@@ -357,6 +357,13 @@ class LabelFormat(StrEnum):
     ZPL = "zpl"
 
 
+class CustomsForm(StrEnum):
+    """Whether we print the CN 22 for a channel's parcels (always on a page of its own behind the label)."""
+
+    PAGE = "page"
+    NONE = "none"  # the carrier's label carries it, or the carrier declares electronically
+
+
 class LabelSource(StrEnum):
     OURS = "ours"  # our 100 × 150 mm label with the picking slip
     CARRIER = "carrier"  # the carrier's label as returned, our picking slip as a second page
@@ -394,6 +401,7 @@ class Channel(Model):
     # What the warehouse's printer for this channel takes: a PDF (any printer) or ZPL (a Zebra-type thermal
     # printer, 203 dpi). A print batch may ask for one format for all its labels instead (the printer's).
     label_format: LabelFormat = LabelFormat.PDF
+    customs_form: CustomsForm = CustomsForm.PAGE
     # At the scan station: a weighed parcel further than this from the package's expected weight is
     # stopped (CHECK WEIGHT): the greater of the grams and the percentage of the expected weight.
     scan_weight_tolerance_g: int = Field(default=50, ge=0, le=10_000)

@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field
 from pypdf import PdfReader, PdfWriter
 
 from parcelflow.domain.errors import ConcurrentChange, LabelNotPrintable
-from parcelflow.domain.label import LabelSheet, barcode_geometry, label_key, render_labels
+from parcelflow.domain.label import LabelSheet, barcode_geometry, label_key, render_label_document
 from parcelflow.domain.models import Channel, LabelFormat, Order, Package, utcnow
 from parcelflow.domain.pick_list import build_pick_list, render_pick_list
 from parcelflow.domain.printing import (
@@ -434,11 +434,15 @@ def _carrier_sourced(package: Package) -> bool:
 def _pdf_pages(
     entries: Sequence[_Entry], *, printing: Printing, bins: dict[str, str], now: datetime
 ) -> bytes:
+    """The labels in print order, each with its CN 22 page when it has one; ours rendered in one document
+    (the fonts embedded once), the carrier's as stored."""
     ours = [e for e in entries if not _carrier_sourced(e.package)]
-    own_pdf = render_labels([_sheet(e, bins, now, printing.tz) for e in ours]) if ours else b""
-    if len(ours) == len(entries):
-        return own_pdf
-    own = iter(PdfReader(io.BytesIO(own_pdf)).pages) if ours else iter(())
+    document = render_label_document([_sheet(e, bins, now, printing.tz) for e in ours]) if ours else None
+    if document is not None and len(ours) == len(entries):
+        return document.pdf
+    own_pages = list(PdfReader(io.BytesIO(document.pdf)).pages) if document else []
+    starts = iter([*document.first_pages, document.page_count] if document else [])
+    start = next(starts, 0)
     writer = PdfWriter()
     for entry in entries:
         if _carrier_sourced(entry.package):
@@ -446,7 +450,10 @@ def _pdf_pages(
             for page in PdfReader(io.BytesIO(stored)).pages:
                 writer.add_page(page)
         else:
-            writer.add_page(next(own))
+            end = next(starts)
+            for page in own_pages[start:end]:
+                writer.add_page(page)
+            start = end
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
@@ -464,18 +471,28 @@ def _zpl_labels(entries: Sequence[_Entry], *, printing: Printing, bins: dict[str
     from parcelflow.domain import zpl  # PDFium loads only where a ZPL label is made
 
     ours = [e for e in entries if not _carrier_sourced(e.package)]
-    own: Iterator[str] = iter(())
+    own: list[str] = []
+    starts: Iterator[int] = iter(())
     if ours:
-        pdf = render_labels([_sheet(e, bins, now, printing.tz) for e in ours], draw_barcode=False)
+        document = render_label_document(
+            [_sheet(e, bins, now, printing.tz) for e in ours], draw_barcode=False
+        )
         numbers = [e.package.tracking_number or "" for e in ours]
-        barcodes = {page: (number, barcode_geometry(number)) for page, number in enumerate(numbers)}
-        own = iter(zpl.pdf_to_zpl_labels(pdf, barcodes=barcodes))
+        barcodes = {
+            page: (number, barcode_geometry(number))
+            for page, number in zip(document.first_pages, numbers, strict=True)
+        }
+        own = zpl.pdf_to_zpl_labels(document.pdf, barcodes=barcodes)
+        starts = iter([*document.first_pages, document.page_count])
+    start = next(starts, 0)
     parts = []
     for entry in entries:
         if _carrier_sourced(entry.package):
             parts.append(zpl.pdf_to_zpl(printing.labels.get_label(_stored_label(entry.package))))
         else:
-            parts.append(next(own))
+            end = next(starts)
+            parts.extend(own[start:end])  # the label, then its CN 22 page if it has one
+            start = end
     return zpl.join_labels(parts)
 
 
