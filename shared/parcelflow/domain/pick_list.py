@@ -215,8 +215,8 @@ _WIDTH = _RIGHT - _LEFT
 _TOP = PAGE_HEIGHT - MARGIN
 _BOTTOM = MARGIN
 
-PAD_X = 3.0  # between a cell's rules and its text
-PAD_Y = 2.5
+_PAD_X = 3.0  # between a cell's rules and its text
+_PAD_Y = 2.5
 _MIN_ROW_HEIGHT = 18.0  # room for the tick box, and a row a finger can follow
 _CELL_HEIGHT = 64.0  # most text a cell holds: a name shrinks, then loses lines, rather than grow past it
 _BOX = 9.0  # side of the tick box
@@ -237,11 +237,11 @@ class Column:
 
     @property
     def inner_width(self) -> float:
-        return self.right - self.left - 2 * PAD_X
+        return self.right - self.left - 2 * _PAD_X
 
 
 def _columns() -> tuple[Column, ...]:
-    # Widths in mm; the name takes what is left of the 186 mm.
+    # Widths in mm; the name takes what the others leave of the width between the margins.
     fixed = [
         ("bin", "库位", "Bin", 24.0),
         ("sku", "SKU", "", 36.0),
@@ -263,8 +263,8 @@ def _columns() -> tuple[Column, ...]:
 COLUMNS = _columns()  # left to right; a table's text stays between its column's left and right
 _BIN, _SKU, _NAME, _QUANTITY, _PACKAGES, _PICKED = COLUMNS
 
-Align = Literal["left", "right"]
-Lines = Sequence[Line]
+_Align = Literal["left", "right"]
+_Lines = Sequence[Line]
 _NUMBERS = {"quantity", "packages"}  # columns whose titles and values are right-aligned
 
 
@@ -272,8 +272,8 @@ _NUMBERS = {"quantity", "packages"}  # columns whose titles and values are right
 class _Cell:
     left: float
     right: float
-    lines: Lines
-    align: Align = "left"
+    lines: _Lines
+    align: _Align = "left"
 
 
 @dataclass(frozen=True)
@@ -286,7 +286,7 @@ class _Row:
 
     @cached_property
     def height(self) -> float:
-        return max(_MIN_ROW_HEIGHT, *(lines_height(cell.lines) + 2 * PAD_Y for cell in self.cells))
+        return max(_MIN_ROW_HEIGHT, *(lines_height(cell.lines) + 2 * _PAD_Y for cell in self.cells))
 
     def draw(self, canvas: Canvas, top: float) -> None:
         height = self.height
@@ -297,25 +297,25 @@ class _Row:
                 canvas.setFillGray(0)
             canvas.setLineWidth(_RULE)
             canvas.rect(cell.left, top - height, cell.right - cell.left, height, stroke=1, fill=0)
-            y = top - PAD_Y
+            y = top - _PAD_Y
             for line in cell.lines:
-                x = cell.left + PAD_X
+                x = cell.left + _PAD_X
                 if cell.align == "right":
-                    x = cell.right - PAD_X - line_width(line)
+                    x = cell.right - _PAD_X - line_width(line)
                 draw_lines(canvas, [line], x, y)
                 y -= line_height(line)
         if self.tick_box:
             centre = (_PICKED.left + _PICKED.right) / 2
             canvas.setLineWidth(0.8)
-            canvas.rect(centre - _BOX / 2, top - PAD_Y - 1 - _BOX, _BOX, _BOX, stroke=1, fill=0)
+            canvas.rect(centre - _BOX / 2, top - _PAD_Y - 1 - _BOX, _BOX, _BOX, stroke=1, fill=0)
 
 
 @dataclass(frozen=True)
 class _Text:
-    """Lines across the page's width (a channel's heading, the batch's totals), with a space above."""
+    """_Lines across the page's width (a channel's heading, the batch's totals), with a space above."""
 
-    lines: Lines
-    right: Lines = field(default_factory=list)  # right-aligned beside the first lines
+    lines: _Lines
+    right: _Lines = field(default_factory=list)  # right-aligned beside the first lines
     space_before: float = 6.0
 
     @property
@@ -333,7 +333,7 @@ class _Text:
 _Block = _Row | _Text
 
 
-def _sized(text: str, size: float, bold: bool, width: float, *, smallest: float, max_lines: int) -> Lines:
+def _sized(text: str, size: float, bold: bool, width: float, *, smallest: float, max_lines: int) -> _Lines:
     """`text` on one line, in smaller type down to `smallest` if it must; else wrapped at that size.
 
     A SKU or a bin read in one piece is found faster on a shelf than one broken over lines.
@@ -344,13 +344,13 @@ def _sized(text: str, size: float, bold: bool, width: float, *, smallest: float,
     return [(Span(part, size, bold),) for part in wrap(text, size, bold, width, max_lines)]
 
 
-def _number(value: int, size: float, bold: bool, width: float) -> Lines:
+def _number(value: int, size: float, bold: bool, width: float) -> _Lines:
     # A count is never cut: it shrinks to whatever size fits.
     text = str(value)
     return [(Span(text, min(size, width / text_width(text, 1, bold)), bold),)]
 
 
-def _name_lines(line: PickListLine) -> Lines:
+def _name_lines(line: PickListLine) -> _Lines:
     paras = []
     if not line.in_catalogue:  # first, so that no cut of a long name can take the warning away
         paras.append(Para(NOT_IN_CATALOGUE, 7.5, bold=True))
@@ -360,17 +360,18 @@ def _name_lines(line: PickListLine) -> Lines:
     return layout(paras, _NAME.inner_width, _CELL_HEIGHT)
 
 
-def _cell(column: Column, lines: Lines) -> _Cell:
+def _cell(column: Column, lines: _Lines) -> _Cell:
     return _Cell(column.left, column.right, lines, "right" if column.key in _NUMBERS else "left")
 
 
 def _line_row(line: PickListLine) -> _Row:
+    # Room enough for any SKU or bin the catalogue and the limits allow: a picker must read them whole.
     bins = (
-        _sized(line.bin_location, 11, True, _BIN.inner_width, smallest=7, max_lines=3)
+        _sized(line.bin_location, 11, True, _BIN.inner_width, smallest=7, max_lines=4)
         if line.bin_location
         else [(Span(_NO_BIN, 11),)]
     )
-    sku = _sized(line.sku, 9, True, _SKU.inner_width, smallest=6.5, max_lines=4)
+    sku = _sized(line.sku, 9, True, _SKU.inner_width, smallest=6.5, max_lines=8)
     return _Row(
         (
             _cell(_BIN, bins),
@@ -409,7 +410,7 @@ def _summary(totals: PickListTotals) -> str:
 
 def _group_total(group: PickListGroup) -> _Row:
     text = f"合计 Total {group.channel_code} · {_plural(group.totals.skus, 'SKU', 'SKUs')}"
-    width = _NAME.right - _BIN.left - 2 * PAD_X
+    width = _NAME.right - _BIN.left - 2 * _PAD_X
     return _Row(
         (
             _Cell(_BIN.left, _NAME.right, [(Span(fit(clean(text), 9, True, width), 9, True),)]),
@@ -425,7 +426,7 @@ def _heading(group: PickListGroup, *, continued: bool) -> _Text:
     summary = _summary(group.totals)
     right = (Span(summary, 9),)
     name = group.channel_name if group.channel_name is not None else "channel not in the settings 渠道未配置"
-    text = clean(f"{group.channel_code}  {name}") + (" (continued 续)" if continued else "")
+    text = f"{clean(group.channel_code)} · {clean(name)}" + (" (continued 续)" if continued else "")
     room = _WIDTH - line_width(right) - 12
     return _Text([(Span(fit(text, 12, True, room), 12, True),)], [right], space_before=10.0)
 
@@ -442,7 +443,7 @@ def _batch_total(pick_list: PickList) -> _Text:
     )
 
 
-def _header_lines(pick_list: PickList) -> Lines:
+def _header_lines(pick_list: PickList) -> _Lines:
     created = f"{pick_list.created_at:%Y-%m-%d %H:%M} {pick_list.created_at.tzname() or ''}".rstrip()
     return [
         (Span("拣货单 PICK LIST", 16, True),),
@@ -458,7 +459,7 @@ def _header_lines(pick_list: PickList) -> Lines:
 _HEADER_HEIGHT = (16 + 10 + 3 * 8.5) * 1.2 + 6  # title, batch, created, two lines of filters, a gap
 
 
-def _draw_header(canvas: Canvas, lines: Lines, number: int, count: int) -> None:
+def _draw_header(canvas: Canvas, lines: _Lines, number: int, count: int) -> None:
     draw_lines(canvas, lines, _LEFT, _TOP)
     page = (Span(f"page {number}/{count}", 10, True),)
     draw_lines(canvas, [page], _RIGHT - line_width(page), _TOP)
