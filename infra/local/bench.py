@@ -1,6 +1,13 @@
 """`make bench`: speed figures, printed as `name: value` lines (never asserted by tests).
 
-- label.render_ms_per_label: median time to render one label PDF, fonts warm (as in a warm Lambda).
+- label.render_ms_per_label: median time to render one label PDF (with its CN 22 page), fonts warm (as in a
+  warm Lambda).
+- label.render_vs_bare: that time against bare reportlab drawing the same content in the same run (each
+  line of text where our label put it, the rules, the Code128), want at most 1.2: what fitting every
+  text to its box, a font per character and shaping cost.
+- label.pdf_bytes: the size of that PDF (fonts embedded as subsets).
+- print.batch_500_s: seconds to make a 500-label print batch's files in process: the merged PDF (each
+  label with its CN 22 page, the fonts embedded once) and its pick list.
 - pipeline.orders_per_s: 100 orders through the local stack, from the first sync to the last confirmation
   (moto copies the whole table for every transaction, so the figure falls as the table grows).
 - sync.amazon.calls_per_1000_orders: HTTP calls (LWA token included) to read 1,000 new orders through the
@@ -20,12 +27,17 @@
 
 from __future__ import annotations
 
+import io
 import statistics
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import httpx
+from reportlab.graphics.barcode.code128 import Code128
+from reportlab.lib.units import mm
+from reportlab.pdfgen.canvas import Canvas
 
 from infra.local import scenario
 from infra.local.sandboxes.aliexpress import AliExpressSandbox
@@ -35,17 +47,21 @@ from parcelflow.adapters.marketplaces.aliexpress import AliExpressClient
 from parcelflow.adapters.marketplaces.amazon import AmazonSpApiClient
 from parcelflow.adapters.marketplaces.amazon import map_order as amazon_map_order
 from parcelflow.domain import packing, splitting
-from parcelflow.domain.label import render_label
+from parcelflow.domain.label import DOT, PAGE_HEIGHT, PAGE_WIDTH, LabelSheet, render_label_document
+from parcelflow.domain.label_text import BOLD, CJK, REGULAR, register_fonts
 from parcelflow.domain.models import (
     Address,
+    Channel,
     LinePairing,
     Marketplace,
     Order,
     OrderLine,
+    Package,
     PlatformStatus,
     SyncCursor,
     utcnow,
 )
+from parcelflow.domain.pick_list import build_pick_list, render_pick_list
 from parcelflow.domain.statuses import FulfilmentStatus
 from parcelflow.domain.stock import Reservation
 from parcelflow.ports import MarketplaceClient
@@ -56,10 +72,11 @@ PIPELINE_ORDERS = 100
 REVIEW_ORDERS = 100
 RACERS = 8
 LABELS = 300
+BATCH = 500
 SYNC_ORDERS = 1000
 
 
-def bench_labels() -> float:
+def _sample_label() -> tuple[Order, Package, Channel, Address]:
     store = scenario.sample_store("http://127.0.0.1", "ATVPDKIKX0DER")
     channel = scenario.sample_channel("http://127.0.0.1")
     order = Order(
@@ -96,13 +113,106 @@ def bench_labels() -> float:
     products = {p.sku: p for p in scenario.sample_products()}
     [package] = packing.pack(paired, products, [channel])
     package = package.model_copy(update={"tracking_number": "YT2600000000000001"})
-    render_label(order, package, channel, store.sender)  # the fonts load once per warm Lambda
-    times = []
-    for _ in range(LABELS):
+    return order, package, channel, store.sender
+
+
+def _median_ms(render: Callable[[], object], times: int = LABELS) -> float:
+    render()  # the fonts load once per warm Lambda
+    taken = []
+    for _ in range(times):
         started = time.perf_counter()
-        render_label(order, package, channel, store.sender)
-        times.append((time.perf_counter() - started) * 1000)
-    return statistics.median(times)
+        render()
+        taken.append((time.perf_counter() - started) * 1000)
+    return statistics.median(taken)
+
+
+def bench_labels() -> tuple[float, float, int]:
+    """(ms per label, ours against bare reportlab drawing the same content, bytes of one label's PDF)."""
+    order, package, channel, sender = _sample_label()
+    sheet = LabelSheet(order, package, channel, sender, {"CASE-IP15-BLK": "A-03-2"}, utcnow().date())
+    ours = render_label_document([sheet]).pdf
+    bare = _bare_drawing(ours)
+    ours_ms = _median_ms(lambda: render_label_document([sheet]))
+    bare_ms = _median_ms(lambda: _draw_bare(bare))
+    return ours_ms, ours_ms / bare_ms, len(ours)
+
+
+# What bare reportlab is given: per page, each line of text where our label put it (font, size, position)
+# and each line and rectangle; no fitting, no font choice per character, no layout.
+_BareText = tuple[str, str, float, float, float]  # font, text, size, x, y
+_BarePage = tuple[list[_BareText], list[tuple[float, float, float, float, float]], str | None]
+
+
+def _bare_drawing(pdf: bytes) -> list[_BarePage]:
+    import pymupdf  # a dev dependency: read our label once to know what bare reportlab must draw
+
+    register_fonts()
+    pages: list[_BarePage] = []
+    for page in pymupdf.open(stream=pdf, filetype="pdf"):
+        height = page.rect.height
+        texts: list[_BareText] = []
+        for block in page.get_text("dict")["blocks"]:
+            for line in block.get("lines", []):
+                for span in line["spans"]:
+                    if span["text"].strip():
+                        cjk = any(ord(c) > 0x2E80 for c in span["text"])
+                        font = CJK if cjk else (BOLD if "Bold" in span["font"] else REGULAR)
+                        x, y = span["origin"]
+                        texts.append((font, span["text"], span["size"], x, height - y))
+        strokes = [
+            (d["rect"].x0, height - d["rect"].y1, d["rect"].width, d["rect"].height, d.get("width") or 1.0)
+            for d in page.get_drawings()
+            if d["rect"].width > 3 or d["rect"].height > 3  # rules and frames; bars come from Code128
+        ]
+        number = next((t[1] for t in texts if t[1] == "YT2600000000000001"), None)
+        pages.append((texts, strokes, number))
+    return pages
+
+
+def _draw_bare(pages: list[_BarePage]) -> bytes:
+    buffer = io.BytesIO()
+    canvas = Canvas(buffer, pagesize=(PAGE_WIDTH, PAGE_HEIGHT), invariant=1, pageCompression=1)
+    for texts, strokes, number in pages:
+        for x, y, width, height, line in strokes:
+            canvas.setLineWidth(line)
+            canvas.rect(x, y, width, height, stroke=1, fill=0)
+        if number:
+            Code128(number, barWidth=4 * DOT, barHeight=20 * mm, quiet=0).drawOn(
+                canvas, 40, PAGE_HEIGHT - 120
+            )
+        for font, text, size, x, y in texts:
+            canvas.setFont(font, size)
+            canvas.drawString(x, y, text)
+        canvas.showPage()
+    canvas.save()
+    return buffer.getvalue()
+
+
+def bench_batch() -> float:
+    """Seconds to make a 500-label batch's files: the merged PDF (each label with its CN 22 page) and the
+    pick list, in process (the claims and the reads are DynamoDB's, measured by the pipeline)."""
+    order, package, channel, sender = _sample_label()
+    products = {p.sku: p for p in scenario.sample_products()}
+    bins = {sku: f"A-{n:02d}-{n % 4 + 1}" for n, sku in enumerate(products)}
+    packages = [
+        package.model_copy(
+            update={
+                "package_id": f"amzus1-111-{n}-1",
+                "tracking_number": f"YT26{n:014d}",
+                "order_id": f"o{n}",
+            }
+        )
+        for n in range(BATCH)
+    ]
+    sheets = [LabelSheet(order, p, channel, sender, bins, utcnow().date()) for p in packages]
+    render_label_document(sheets[:1])
+    started = time.perf_counter()
+    render_label_document(sheets)
+    pick_list = build_pick_list(
+        "PB-bench", utcnow(), "bench", "every label", packages, {channel.code: channel}, products
+    )
+    render_pick_list(pick_list)
+    return time.perf_counter() - started
 
 
 def bench_pipeline() -> float:
@@ -204,7 +314,11 @@ def main() -> None:
     print(
         f"sync.aliexpress.calls_per_1000_orders: {bench_aliexpress_sync() * 1000 // SYNC_ORDERS}", flush=True
     )
-    print(f"label.render_ms_per_label: {bench_labels():.2f}", flush=True)
+    label_ms, versus_bare, pdf_bytes = bench_labels()
+    print(f"label.render_ms_per_label: {label_ms:.2f}", flush=True)
+    print(f"label.render_vs_bare: {versus_bare:.2f}", flush=True)
+    print(f"label.pdf_bytes: {pdf_bytes}", flush=True)
+    print(f"print.batch_500_s: {bench_batch():.2f}", flush=True)
     reviews_per_s, winners = bench_review_and_stock()
     print(f"review.orders_per_s: {reviews_per_s:.1f}", flush=True)
     print(f"stock.last_unit_winners: {winners}", flush=True)
