@@ -23,9 +23,9 @@ from parcelflow.domain.pick_list import (
     PAGE_WIDTH,
     PickList,
     build_pick_list,
-    natural_key,
     render_pick_list,
 )
+from parcelflow.domain.printing import natural_key
 from parcelflow.domain.statuses import FulfilmentStatus
 from tests import factories
 

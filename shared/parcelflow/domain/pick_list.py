@@ -26,7 +26,6 @@ Drawn on reportlab's canvas with the label's text tools (``label_text``) rather 
 from __future__ import annotations
 
 import io
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -56,6 +55,7 @@ from parcelflow.domain.label_text import (
     wrap,
 )
 from parcelflow.domain.models import Channel, Model, Package
+from parcelflow.domain.printing import natural_key
 
 # --- what the list says ----------------------------------------------------------------------------------
 
@@ -92,20 +92,6 @@ class PickList(Model):
     filters_text: str  # which packages the batch took, for a person: "YT-RU, YT-US · printed before 14:00"
     groups: tuple[PickListGroup, ...]  # by channel code
     totals: PickListTotals
-
-
-_DIGITS = re.compile(r"([0-9]+)")  # shelves are numbered in ASCII digits; any other digit sorts as a letter
-
-
-def natural_key(text: str) -> tuple[tuple[tuple[int, int, str], ...], str]:
-    """A sort key that orders the numbers inside `text` by value: A-2 before A-10, a-3 between them.
-
-    Letters compare without case; the text itself breaks ties (A-02 and A-2), so the order is total.
-    """
-    # re.split with one group alternates text and the group's matches, text first: odd parts are numbers.
-    parts = _DIGITS.split(text.casefold())
-    key = tuple((0, int(part), "") if index % 2 else (1, 0, part) for index, part in enumerate(parts) if part)
-    return key, text
 
 
 def _walking_order(line: PickListLine) -> tuple[object, ...]:

@@ -16,6 +16,7 @@ from pydantic import Field, field_validator
 
 from parcelflow.domain.models import Channel, LabelFormat, Model, Order, Package
 
+_DIGITS = re.compile(r"([0-9]+)")  # shelves are numbered in ASCII digits; any other digit sorts as a letter
 MAX_BATCH = 1000  # labels in one batch: the merged PDF of 1,000 labels is a few MB and prints in minutes
 MAX_LINK_S = 15 * 60  # a printing link lives at most 15 minutes: long enough to print, short if it leaks
 
@@ -111,12 +112,15 @@ class PrintBatch(Model):
         return self.prints[-1] if self.prints else None
 
 
-_DIGITS = re.compile(r"(\d+)")
+def natural_key(text: str) -> tuple[tuple[tuple[int, int, str], ...], str]:
+    """A sort key that orders the numbers inside `text` by value: A-2 before A-10, a-3 between them.
 
-
-def natural_key(text: str) -> tuple[tuple[int, int | str], ...]:
-    """Bins as a person reads them: A-2 before A-10."""
-    return tuple((0, int(part)) if part.isdigit() else (1, part) for part in _DIGITS.split(text) if part)
+    Letters compare without case; the text itself breaks ties (A-02 and A-2), so the order is total.
+    """
+    # re.split with one group alternates text and the group's matches, text first: odd parts are numbers.
+    parts = _DIGITS.split(text.casefold())
+    key = tuple((0, int(part), "") if index % 2 else (1, 0, part) for index, part in enumerate(parts) if part)
+    return key, text
 
 
 def print_order(package: Package, bins: Mapping[str, str]) -> tuple[object, ...]:

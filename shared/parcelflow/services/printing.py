@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import io
 import secrets
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field
 from pypdf import PdfReader, PdfWriter
 
 from parcelflow.domain.errors import ConcurrentChange, LabelNotPrintable
-from parcelflow.domain.label import LabelSheet, barcode_geometry, label_key, render_label_document
+from parcelflow.domain.label import LabelSheet, label_key, render_label_document
 from parcelflow.domain.models import Channel, LabelFormat, Order, Package, utcnow
 from parcelflow.domain.pick_list import build_pick_list, render_pick_list
 from parcelflow.domain.printing import (
@@ -466,33 +466,16 @@ def _stored_label(package: Package) -> str:
 
 
 def _zpl_labels(entries: Sequence[_Entry], *, printing: Printing, bins: dict[str, str], now: datetime) -> str:
-    """Our labels drawn without their bars (the printer draws a native Code128 where they were), the
-    carrier's rasterised as they are; in print order."""
+    """Our labels with a Code128 the printer draws (zpl.labels_zpl), the carrier's rasterised as they are;
+    in print order, each label followed by its CN 22 page."""
     from parcelflow.domain import zpl  # PDFium loads only where a ZPL label is made
 
-    ours = [e for e in entries if not _carrier_sourced(e.package)]
-    own: list[str] = []
-    starts: Iterator[int] = iter(())
-    if ours:
-        document = render_label_document(
-            [_sheet(e, bins, now, printing.tz) for e in ours], draw_barcode=False
-        )
-        numbers = [e.package.tracking_number or "" for e in ours]
-        barcodes = {
-            page: (number, barcode_geometry(number))
-            for page, number in zip(document.first_pages, numbers, strict=True)
-        }
-        own = zpl.pdf_to_zpl_labels(document.pdf, barcodes=barcodes)
-        starts = iter([*document.first_pages, document.page_count])
-    start = next(starts, 0)
     parts = []
     for entry in entries:
         if _carrier_sourced(entry.package):
             parts.append(zpl.pdf_to_zpl(printing.labels.get_label(_stored_label(entry.package))))
         else:
-            end = next(starts)
-            parts.extend(own[start:end])  # the label, then its CN 22 page if it has one
-            start = end
+            parts.extend(zpl.labels_zpl([_sheet(entry, bins, now, printing.tz)]))
     return zpl.join_labels(parts)
 
 
@@ -543,7 +526,7 @@ def _write_files(
         products = printing.catalogue.get_products({line.sku for p in packages for line in p.lines})
         pick_list = build_pick_list(
             batch.batch_id,
-            batch.created_at,
+            batch.created_at.astimezone(printing.tz),
             batch.created_by,
             batch.filters.describe() + ("" if number == 1 else f" — print {number}"),
             packages,
