@@ -235,7 +235,12 @@ def _dates(sheet: _Slip) -> Line:
                 True,
             ),
         ]
-    return tuple(spans) or (Span("", 6.5),)
+    line = tuple(spans) or (Span("", 6.5),)
+    used = line_width(line)
+    if used <= _WIDTH:
+        return line
+    shrink = _WIDTH / used  # a long zone name or a wide font: smaller type, never off the label
+    return tuple(Span(span.text, span.size * shrink, span.bold) for span in line)
 
 
 def _draw_refs(canvas: Canvas, sheet: _Slip, top: float) -> None:
