@@ -78,9 +78,7 @@ def main() -> int:
         print()
         for line in table_lines(rows):
             print(line)
-        print(
-            f"Print batch {run.batch.batch_id}: labels and pick list in {OUT}/, links (15 min) in {LINKS}"
-        )
+        print(f"Print batch {run.batch.batch_id}: labels and pick list in {OUT}/, links (15 min) in {LINKS}")
         stop = [t for t, r in run.scans.items() if r.status_code == 409]
         print(f"\nScans: {len(run.scans)}; answered STOP: {len(stop)} {stop}")
         confirmed = scenario.confirmations(w)
@@ -220,7 +218,7 @@ def _save_batch(w: scenario.World, batch: PrintedBatch) -> dict[str, str]:
                 (OUT / name).write_bytes(answer.content)
                 links.append(f"{name}\t{url}\n")
     LINKS.write_text("".join(links), encoding="utf-8")
-    return {p.package_id: f"labels.pdf p{page}" for page, p in enumerate(batch.printed, start=1)}
+    return {p.package_id: f"labels.pdf p{p.page}" for p in batch.printed if p.page}
 
 
 def table_lines(rows: list[Row], width: int = WIDTH) -> list[str]:

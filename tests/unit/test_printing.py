@@ -122,6 +122,7 @@ def test_a_batch_takes_the_matching_labels_in_channel_sku_bin_order(
 
     # FPX-A1 sorts before YT-US; in YT-US, CASE-BLK before CASE-RED (SKU first, then bin).
     assert [p.package_id for p in batch.printed] == [p_fpx[1], p_blk[1], p_red[1]]
+    assert [p.page for p in batch.printed] == [1, 3, 5]  # each label is followed by its CN 22 page
     assert batch.print_number == 1 and batch.held == []
     files = batch.files
     assert files is not None and files.expires_in_s == 900 and files.labels_zpl_url is None

@@ -696,6 +696,7 @@ def _show_batch(ctx: typer.Context, answer: Any, save: Path | None, as_json: boo
             ("tracking", "tracking_number"),
             ("channel", "channel_code"),
             ("format", "label_format"),
+            ("page", "page"),
         ]
         title = f"batch {batch_id}, print {number}" if printed else "printed"
         render.table(console, printed, columns, title=title, empty="no label is waiting to print")

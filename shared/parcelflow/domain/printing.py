@@ -91,6 +91,8 @@ class BatchPrint(Model):
     labels_pdf_key: str | None = None
     labels_zpl_key: str | None = None
     pick_list_key: str | None = None
+    # package id -> where its label starts in its file (1-based page of the PDF, label of the ZPL)
+    pages: dict[str, int] = Field(default_factory=dict)
 
 
 class PrintBatch(Model):

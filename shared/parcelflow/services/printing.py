@@ -50,6 +50,9 @@ class PrintedPackage(BaseModel):
     tracking_number: str
     channel_code: str
     label_format: LabelFormat
+    page: int | None = Field(
+        default=None, description="where its label starts in the batch's file of its format (1-based)"
+    )
 
 
 class BatchFiles(BaseModel):
@@ -433,18 +436,20 @@ def _carrier_sourced(package: Package) -> bool:
 
 def _pdf_pages(
     entries: Sequence[_Entry], *, printing: Printing, bins: dict[str, str], now: datetime
-) -> bytes:
+) -> tuple[bytes, list[int]]:
     """The labels in print order, each with its CN 22 page when it has one; ours rendered in one document
-    (the fonts embedded once), the carrier's as stored."""
+    (the fonts embedded once), the carrier's as stored. With the page (1-based) where each label starts."""
     ours = [e for e in entries if not _carrier_sourced(e.package)]
     document = render_label_document([_sheet(e, bins, now, printing.tz) for e in ours]) if ours else None
     if document is not None and len(ours) == len(entries):
-        return document.pdf
+        return document.pdf, [first + 1 for first in document.first_pages]
     own_pages = list(PdfReader(io.BytesIO(document.pdf)).pages) if document else []
     starts = iter([*document.first_pages, document.page_count] if document else [])
     start = next(starts, 0)
     writer = PdfWriter()
+    first_pages = []
     for entry in entries:
+        first_pages.append(len(writer.pages) + 1)
         if _carrier_sourced(entry.package):
             stored = printing.labels.get_label(_stored_label(entry.package))
             for page in PdfReader(io.BytesIO(stored)).pages:
@@ -456,7 +461,7 @@ def _pdf_pages(
             start = end
     out = io.BytesIO()
     writer.write(out)
-    return out.getvalue()
+    return out.getvalue(), first_pages
 
 
 def _stored_label(package: Package) -> str:
@@ -465,18 +470,22 @@ def _stored_label(package: Package) -> str:
     return package.label_key
 
 
-def _zpl_labels(entries: Sequence[_Entry], *, printing: Printing, bins: dict[str, str], now: datetime) -> str:
+def _zpl_labels(
+    entries: Sequence[_Entry], *, printing: Printing, bins: dict[str, str], now: datetime
+) -> tuple[str, list[int]]:
     """Our labels with a Code128 the printer draws (zpl.labels_zpl), the carrier's rasterised as they are;
-    in print order, each label followed by its CN 22 page."""
+    in print order, each label followed by its CN 22 page. With the label (1-based) where each starts."""
     from parcelflow.domain import zpl  # PDFium loads only where a ZPL label is made
 
-    parts = []
+    parts: list[str] = []
+    first_labels = []
     for entry in entries:
+        first_labels.append(len(parts) + 1)
         if _carrier_sourced(entry.package):
-            parts.append(zpl.pdf_to_zpl(printing.labels.get_label(_stored_label(entry.package))))
+            parts.extend(zpl.pdf_to_zpl_labels(printing.labels.get_label(_stored_label(entry.package))))
         else:
             parts.extend(zpl.labels_zpl([_sheet(entry, bins, now, printing.tz)]))
-    return zpl.join_labels(parts)
+    return zpl.join_labels(parts), first_labels
 
 
 def _one_label(entry: _Entry, *, printing: Printing, now: datetime) -> tuple[bytes, str]:
@@ -486,13 +495,13 @@ def _one_label(entry: _Entry, *, printing: Printing, now: datetime) -> tuple[byt
     bins = _bins(printing.catalogue, [package])
     if entry.label_format == LabelFormat.ZPL:
         key = label_key(package.store_id, package.package_id).removesuffix(".pdf") + ".zpl"
-        return _zpl_labels([entry], printing=printing, bins=bins, now=now).encode(), key
+        text, _ = _zpl_labels([entry], printing=printing, bins=bins, now=now)
+        return text.encode(), key
     if _carrier_sourced(package):
         key = _stored_label(package)
         return printing.labels.get_label(key), key
-    return _pdf_pages([entry], printing=printing, bins=bins, now=now), label_key(
-        package.store_id, package.package_id
-    )
+    pdf, _ = _pdf_pages([entry], printing=printing, bins=bins, now=now)
+    return pdf, label_key(package.store_id, package.package_id)
 
 
 def batch_key(batch_id: str, number: int, name: str) -> str:
@@ -512,14 +521,20 @@ def _write_files(
     record = BatchPrint(number=number, at=now, by=by, printed=[e.package.package_id for e in entries])
     as_pdf = [e for e in entries if e.label_format == LabelFormat.PDF]
     as_zpl = [e for e in entries if e.label_format == LabelFormat.ZPL]
+    pages: dict[str, int] = {}
     if as_pdf:
         key = batch_key(batch.batch_id, number, "labels.pdf")
-        printing.labels.put_label(key, _pdf_pages(as_pdf, printing=printing, bins=bins, now=now))
+        pdf, first_pages = _pdf_pages(as_pdf, printing=printing, bins=bins, now=now)
+        printing.labels.put_label(key, pdf)
+        pages |= {e.package.package_id: page for e, page in zip(as_pdf, first_pages, strict=True)}
         record = record.model_copy(update={"labels_pdf_key": key})
     if as_zpl:
         key = batch_key(batch.batch_id, number, "labels.zpl")
-        printing.labels.put_label(key, _zpl_labels(as_zpl, printing=printing, bins=bins, now=now).encode())
+        text, first_labels = _zpl_labels(as_zpl, printing=printing, bins=bins, now=now)
+        printing.labels.put_label(key, text.encode())
+        pages |= {e.package.package_id: label for e, label in zip(as_zpl, first_labels, strict=True)}
         record = record.model_copy(update={"labels_zpl_key": key})
+    record = record.model_copy(update={"pages": pages})
     if entries:
         packages = [e.package for e in entries]
         channels = {e.package.channel_code: e.channel for e in entries}
@@ -578,6 +593,7 @@ def _printed(
                 tracking_number=e.package.tracking_number or "",
                 channel_code=e.package.channel_code,
                 label_format=e.label_format,
+                page=record.pages.get(e.package.package_id),
             )
             for e in entries
         ],
