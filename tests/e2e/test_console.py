@@ -146,7 +146,17 @@ def test_fix_address_retry_then_print(console: tuple[Console, list[str]]) -> Non
     assert bad in waiting
     printed = c.json("print")
     assert {p["order_id"] for p in printed["printed"]} == waiting
-    assert all(p["url"] and p["tracking_number"] for p in printed["printed"])
+    assert all(p["page"] and p["tracking_number"] for p in printed["printed"])
+    assert printed["files"]["labels_pdf_url"] and printed["files"]["pick_list_url"]
+    # The printer jammed: the batch again, through the operator API, saved where the packer prints from.
+    batch, out = printed["batch_id"], c.cwd / "print"
+    c.ok("print-again", batch, "--save", str(out))
+    saved = sorted(path.name for path in out.iterdir())
+    assert saved == [f"{batch}-2-labels.pdf", f"{batch}-2-pick-list.pdf"]
+    assert all((out / name).read_bytes().startswith(b"%PDF") for name in saved)
+    report = c.json("labels-report")
+    assert {s["order_id"] for s in report["printed_more_than_once"]} == waiting
+    assert report["never_printed"] == [] and report["unfinished_batches"] == []
 
 
 def test_an_unknown_order_is_one_line_with_exit_code_1(console: tuple[Console, list[str]]) -> None:

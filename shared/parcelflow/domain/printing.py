@@ -40,15 +40,20 @@ class PrintFilter(Model):
             raise ValueError("must carry a time zone (e.g. 2026-12-03T18:00:00+08:00)")
         return value
 
-    def matches(self, package: Package, order: Order, channel: Channel) -> bool:
+    def matches(self, package: Package, order: Order, channel: Channel | None) -> bool:
+        return self.matches_package(package, channel) and self.matches_order(order)
+
+    def matches_package(self, package: Package, channel: Channel | None) -> bool:
+        """What the package itself says (no order read): channel, carrier, store, SKUs."""
         if self.channels and package.channel_code not in self.channels:
             return False
-        if self.carriers and channel.carrier not in self.carriers:
+        if self.carriers and (channel is None or channel.carrier not in self.carriers):
             return False
         if self.stores and package.store_id not in self.stores:
             return False
-        if self.skus and not {line.sku for line in package.lines} & set(self.skus):
-            return False
+        return not self.skus or bool({line.sku for line in package.lines} & set(self.skus))
+
+    def matches_order(self, order: Order) -> bool:
         if self.ship_by_before is not None:
             return order.ship_by is not None and order.ship_by < self.ship_by_before
         return True

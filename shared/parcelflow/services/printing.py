@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import secrets
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
@@ -36,6 +37,9 @@ from parcelflow.domain.statuses import STOP_STATUSES, FulfilmentStatus, IllegalT
 from parcelflow.ports import Catalogue, LabelStorage, OrderBook, OrderView, PrintBatchBook
 
 S = FulfilmentStatus
+MAX_WAITING = 5000  # labels waiting to print that one batch looks through (the oldest first)
+_SLICE = 100
+_WORKERS = 8  # DynamoDB calls at once: the claims of a 500-label batch take seconds, not tens of seconds
 
 
 class HeldLabel(BaseModel):
@@ -132,22 +136,31 @@ def print_batch(
     """批量打印: the labels waiting to print that match `filters`, as one merged file in the warehouse's order
     and a pick list. `label_format` is the printer's (every label in it); None: each channel's own."""
     now = now or utcnow()
-    views: dict[str, OrderView] = {}
+    channels = {c.code: c for c in printing.catalogue.list_channels()}
+    waiting = printing.orders.list_packages_by_status(S.TO_PRINT, limit=MAX_WAITING)
+    candidates = [p for p in waiting if filters.matches_package(p, channels.get(p.channel_code))]
     chosen: list[_Entry] = []
     held: list[HeldLabel] = []
-    for package in printing.orders.list_packages_by_status(S.TO_PRINT, limit=1000):
+    # The orders are read a slice at a time, several at once: a 500-label batch must fit in an API call.
+    for start in range(0, len(candidates), _SLICE):
         if len(chosen) >= filters.limit:
             break
-        view = views.get(package.order_id) or printing.orders.get_order_view(package.order_id)
-        views[package.order_id] = view
-        package = next((p for p in view.packages if p.package_id == package.package_id), package)
-        if package.status != S.TO_PRINT or not filters.matches(package, view.order, view.channel_of(package)):
-            continue
-        reason = _why_held(view.order)
-        if reason is not None:
-            held.append(HeldLabel(order_id=package.order_id, package_id=package.package_id, reason=reason))
-            continue
-        chosen.append(_Entry(view, package, label_format or view.channel_of(package).label_format))
+        some = candidates[start : start + _SLICE]
+        views = dict(zip([p.order_id for p in some], _read_views(printing.orders, some), strict=True))
+        for found in some:
+            if len(chosen) >= filters.limit:
+                break
+            view = views[found.order_id]
+            package = next((p for p in view.packages if p.package_id == found.package_id), found)
+            if package.status != S.TO_PRINT or not filters.matches_order(view.order):
+                continue  # the index lagged behind a change made elsewhere, or the ship-by does not match
+            reason = _why_held(view.order)
+            if reason is not None:
+                held.append(
+                    HeldLabel(order_id=package.order_id, package_id=package.package_id, reason=reason)
+                )
+                continue
+            chosen.append(_Entry(view, package, label_format or view.channel_of(package).label_format))
     bins = _bins(printing.catalogue, [e.package for e in chosen])
     chosen.sort(key=lambda e: print_order(e.package, bins))
     batch = PrintBatch(
@@ -168,6 +181,11 @@ def print_batch(
     return _finish_first_print(batch, chosen, printing=printing, by=by, now=now, held=held)
 
 
+def _read_views(orders: OrderBook, packages: Sequence[Package]) -> list[OrderView]:
+    with ThreadPoolExecutor(max_workers=_WORKERS) as pool:
+        return list(pool.map(orders.get_order_view, [p.order_id for p in packages]))
+
+
 def _finish_first_print(
     batch: PrintBatch,
     chosen: Sequence[_Entry],
@@ -178,8 +196,11 @@ def _finish_first_print(
     held: list[HeldLabel],
 ) -> PrintedBatch:
     claimed: list[_Entry] = []
-    for entry in chosen:
-        taken = _claim(printing.orders, entry.package, batch.batch_id, now=now, by=by)
+    with ThreadPoolExecutor(max_workers=_WORKERS) as pool:
+        claims = list(
+            pool.map(lambda e: _claim(printing.orders, e.package, batch.batch_id, now=now, by=by), chosen)
+        )
+    for entry, taken in zip(chosen, claims, strict=True):
         if taken is None:
             held.append(
                 HeldLabel(
