@@ -42,7 +42,7 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     printing = commands.add_parser("print", help="批量打印: a print batch of the labels waiting to print")
     for name, what in (
         ("channel", "channel code"),
-        ("carrier", "carrier (yunexpress, fourpx)"),
+        ("carrier", "carrier (yunexpress, 4px)"),
         ("store", "store id"),
         ("sku", "SKU the package holds"),
     ):

@@ -78,10 +78,13 @@ def test_each_label_barcode_decodes_to_its_tracking_number_at_203_dpi(
 ) -> None:
     w, run = flow
     assert len(run.batch.printed) == ORDERS - 1
+    assert run.batch.files is not None and run.batch.files.labels_pdf_url
+    pdf = w.http.get(run.batch.files.labels_pdf_url)  # the batch's merged labels, through its presigned link
+    assert pdf.status_code == 200
+    document = pymupdf.open(stream=pdf.content, filetype="pdf")
     for label in run.batch.printed:
-        pdf = w.http.get(label.url)
-        assert pdf.status_code == 200
-        page = pymupdf.open(stream=pdf.content, filetype="pdf")[0]
+        assert label.page
+        page = document[label.page - 1]
         pixels = page.get_pixmap(dpi=203, colorspace=pymupdf.csGRAY)
         # zxing-cpp decodes the raster as a printer would print it, independently of our encoder.
         array = np.frombuffer(pixels.samples_mv.tobytes(), dtype=np.uint8).reshape(

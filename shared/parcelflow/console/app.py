@@ -530,7 +530,7 @@ Format = Annotated[
 def print_labels(
     ctx: typer.Context,
     channel: Annotated[list[str] | None, typer.Option(help="channel code; may repeat")] = None,
-    carrier: Annotated[list[str] | None, typer.Option(help="yunexpress, fourpx…; may repeat")] = None,
+    carrier: Annotated[list[str] | None, typer.Option(help="yunexpress, 4px…; may repeat")] = None,
     store: Annotated[list[str] | None, typer.Option(help="store id; may repeat")] = None,
     sku: Annotated[list[str] | None, typer.Option(help="packages holding this SKU; may repeat")] = None,
     ship_by_before: Annotated[

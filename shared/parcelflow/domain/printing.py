@@ -25,7 +25,7 @@ class PrintFilter(Model):
     """What to print: the labels waiting to print that match every criterion given (none given: all)."""
 
     channels: list[str] = Field(default_factory=list, description="channel codes, e.g. YT-GLOBAL")
-    carriers: list[str] = Field(default_factory=list, description="carriers, e.g. yunexpress, fourpx")
+    carriers: list[str] = Field(default_factory=list, description="carriers, e.g. yunexpress, 4px")
     stores: list[str] = Field(default_factory=list, description="store ids")
     skus: list[str] = Field(default_factory=list, description="packages holding any of these SKUs")
     ship_by_before: datetime | None = Field(
