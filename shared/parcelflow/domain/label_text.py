@@ -287,11 +287,17 @@ def _pieces(text: str, bold: bool) -> tuple[_Piece, ...]:
     return tuple(pieces)
 
 
+@lru_cache(maxsize=16384)
+def _advance(text: str, bold: bool) -> float:
+    """Width of `text` at 1 pt; cached, since fitting a block measures the same texts at several sizes."""
+    if not _COMPLEX.search(text):
+        return sum(char_width(char, bold) for char in text)
+    return sum(piece.advance for piece in _pieces(text, bold))
+
+
 def text_width(text: str, size: float, bold: bool) -> float:
     """Width of `text` as drawn: shaped where its script needs it."""
-    if not _COMPLEX.search(text):
-        return size * sum(char_width(char, bold) for char in text)
-    return size * sum(piece.advance for piece in _pieces(text, bold))
+    return size * _advance(text, bold)
 
 
 def is_rtl(text: str) -> bool:
@@ -316,10 +322,11 @@ def clean(text: str | None) -> str:
     if not text:
         return ""
     text = unicodedata.normalize("NFC", text)[: _MAX_CHARS * 2]
-    kept = (" " if unicodedata.category(char) == "Cc" else char for char in text)
-    text = "".join(
-        char for char in kept if char in _JOINERS or not unicodedata.category(char).startswith("C")
-    )
+    if not text.isprintable():  # printable text has no character of the categories C* at all
+        kept = (" " if unicodedata.category(char) == "Cc" else char for char in text)
+        text = "".join(
+            char for char in kept if char in _JOINERS or not unicodedata.category(char).startswith("C")
+        )
     return _WHITESPACE.sub(" ", text).strip()[:_MAX_CHARS]
 
 
@@ -379,11 +386,20 @@ def wrap(text: str, size: float, bold: bool, width: float, max_lines: int) -> li
     one line at a time."""
     lines: list[str] = []
     line = ""
+    used = 0.0  # the width of `line` at 1 pt
     for word in _TOKENS.findall(text):
         if word == " ":
-            line += " " if line else ""
-        elif text_width(line + word, size, bold) <= width:
+            if line:
+                line += " "
+                used += _advance(" ", bold)
+            continue
+        # Widths add up where a line may break: between pieces that are shaped apart. Not before a mark
+        # (its letter is shaped with it) or after a joiner.
+        touching = bool(line) and (_is_mark(word[0]) or line[-1] in _JOINERS)
+        longer = _advance(line + word, bold) if touching else used + _advance(word, bold)
+        if size * longer <= width:
             line += word
+            used = longer
         else:
             if line.strip():
                 lines.append(line.rstrip())
@@ -392,6 +408,7 @@ def wrap(text: str, size: float, bold: bool, width: float, max_lines: int) -> li
                 lines.append(head)
                 word = word[len(head) :]
             line = word
+            used = _advance(word, bold)
         if len(lines) > max_lines:
             break
     if line.strip() and len(lines) <= max_lines:
