@@ -214,6 +214,12 @@ def test_a_line_reads_in_the_order_the_bidi_algorithm_gives(text: str) -> None:
     assert visual(page_with([line(text)])) == get_display(text)
 
 
+def test_brackets_in_right_to_left_text_are_mirrored() -> None:
+    # python-bidi's get_display leaves mirroring to the renderer: the expectation is written out here.
+    # Read from the right: דירה 3 (קומה 2), the brackets opening and closing the right way round.
+    assert visual(page_with([line("דירה 3 (קומה 2)")])) == "(2 המוק) 3 הריד"
+
+
 def test_numbers_in_a_right_to_left_line_stay_left_to_right() -> None:
     drawn = [glyph for glyph in glyphs(page_with([line("עברית 123")])) if glyph[0] != " "]
     digits = sorted((x, char) for char, x, *_rest in drawn if char.isdigit())
