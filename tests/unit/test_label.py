@@ -321,3 +321,37 @@ def test_no_cn22_when_the_carrier_declares_or_the_parcel_stays_in_the_country(
 ) -> None:
     pdf = render_label(order(recipient(country_code=country)), package(), a_channel, sender())
     assert pymupdf.open(stream=pdf, filetype="pdf").page_count == 1
+
+
+def test_an_arabic_address_reads_from_the_right_edge_of_its_block() -> None:
+    address = recipient(
+        name="محمد عبد الله", line1="شارع الملك فهد 12", city="الرياض", province="", country_code="SA"
+    )
+    page = render(order(address))
+    sheet = LabelSheet(order(address), package(), channel(), sender())
+    [block] = [b for b in label_blocks(sheet) if b.name == "recipient"]
+    height = page.rect.height
+    inside = [
+        s
+        for s in spans_of(page)
+        if height - block.top <= s["bbox"][1] and s["bbox"][3] <= height - block.bottom
+    ]
+    arabic = [
+        s for s in inside if any("\u0600" <= c <= "\u06ff" or "\ufb50" <= c <= "\ufeff" for c in s["text"])
+    ]
+    assert arabic
+    right_edge = block.left + block.width
+    lines: dict[float, list[float]] = {}
+    for span in arabic:
+        lines.setdefault(round(span["bbox"][1]), []).append(span["bbox"][2])
+    assert len(lines) >= 3 and all(
+        abs(max(ends) - right_edge) < 1 for ends in lines.values()
+    )  # from the right
+    # The first word of the name is the rightmost: read from the right.
+    first, second = (
+        next(s for s in arabic if s["text"] in words) for words in (("ﻣﺤﻤﺪ", "محمد"), ("ﻋﺒﺪ", "عبد"))
+    )
+    assert first["bbox"][0] > second["bbox"][2]
+    latin = [s for s in inside if s["text"].startswith("SHIP TO")]
+    assert latin and abs(latin[0]["bbox"][0] - block.left) < 1
+    assert_every_text_in_its_block(page, sheet)

@@ -40,6 +40,7 @@ from parcelflow.domain.label_text import (
     draw_line,
     draw_lines,
     fit,
+    is_rtl,
     line_width,
     lines_height,
     register_fonts,
@@ -334,8 +335,10 @@ def _heading_row(columns: _Columns, style: _Style) -> _Row:
 def _item_row(line: DeclarationLine, columns: _Columns, style: _Style, *, local: bool) -> _Row:
     cells = _cells(line)
     width = columns.widths[_DESCRIPTION]
-    english = wrap(cells[_DESCRIPTION] or _NONE, style.item, False, width, style.description_lines)
-    description: list[Line] = [(Span(text, style.item),) for text in english]
+    text = cells[_DESCRIPTION] or _NONE
+    english = wrap(text, style.item, False, width, style.description_lines)
+    rtl = is_rtl(text)  # a wrapped right-to-left line keeps its paragraph's direction
+    description: list[Line] = [(Span(part, style.item, rtl=rtl),) for part in english]
     name_local = clean(line.name_local)
     if local and name_local and name_local != cells[_DESCRIPTION]:
         description.append(_cell_line(name_local, style.local, width))

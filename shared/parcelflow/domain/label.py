@@ -184,7 +184,7 @@ def _draw_recipient(canvas: Canvas, address: Address, top: float) -> None:
         _RECIPIENT_HEIGHT,
         min_scale=0.6,  # the line caps above are chosen so that every line fits at this scale
     )
-    draw_lines(canvas, lines, _LEFT, top)
+    draw_lines(canvas, lines, _LEFT, top, width=_WIDTH, align="start")  # an Arabic line from the right
 
 
 def _draw_sender(canvas: Canvas, address: Address, top: float) -> None:

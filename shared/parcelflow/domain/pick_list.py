@@ -46,6 +46,7 @@ from parcelflow.domain.label_text import (
     clean,
     draw_lines,
     fit,
+    is_rtl,
     layout,
     line_height,
     line_width,
@@ -327,7 +328,8 @@ def _sized(text: str, size: float, bold: bool, width: float, *, smallest: float,
     text = clean(text)
     while size > smallest and text_width(text, size, bold) > width:
         size = max(smallest, size - 0.5)
-    return [(Span(part, size, bold),) for part in wrap(text, size, bold, width, max_lines)]
+    rtl = is_rtl(text)  # a wrapped right-to-left line keeps its paragraph's direction
+    return [(Span(part, size, bold, rtl=rtl),) for part in wrap(text, size, bold, width, max_lines)]
 
 
 def _number(value: int, size: float, bold: bool, width: float) -> _Lines:
