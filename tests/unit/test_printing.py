@@ -348,7 +348,11 @@ def test_a_channel_can_ask_for_zpl_and_a_carrier_label_prints_as_returned(
     merged = PdfReader(io.BytesIO(labels.objects[record.labels_pdf_key]))
     # "YT-OWN" < "YT-US" < "YT-ZPL": the carrier's label and its slip come first, then ours.
     stored = labels.objects[repo.get_package(*carriers).label_key or ""]
-    assert len(merged.pages) == len(PdfReader(io.BytesIO(stored)).pages) + 2  # ours: label and CN 22
+    # The carrier's label as returned, our picking slip, and the CN 22 (the channel does not say the carrier
+    # declares); then ours: the label and its CN 22.
+    stored_pages = pdf_text(stored)
+    assert "配货 PICK" in stored_pages[-2] and "CUSTOMS DECLARATION CN 22" in stored_pages[-1]
+    assert len(merged.pages) == len(stored_pages) + 2
     assert labels.objects[record.labels_zpl_key].decode().count("^XA") == 2
 
 

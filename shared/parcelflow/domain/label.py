@@ -472,9 +472,11 @@ def render_picking_slip(
     bins: Mapping[str, str] | None = None,
     ship_date: date | None = None,
     tz: tzinfo = UTC,
+    cn22_for: LabelSheet | None = None,
 ) -> bytes:
     """The picking slip alone, on a 100 × 150 mm page: what goes behind a carrier's own label (the order and
-    package references, every line with its bin and quantity, the seller's and the buyer's notes)."""
+    package references, every line with its bin and quantity, the seller's and the buyer's notes). With
+    `cn22_for` (the package's sheet), the CN 22 page follows when the parcel needs one from us."""
     buffer = io.BytesIO()
     canvas = _new_canvas(buffer, f"Picking slip {package.package_id}")
     canvas.setStrokeGray(0)
@@ -487,6 +489,10 @@ def render_picking_slip(
     top -= _GAP
     _draw_picking(canvas, sheet, top, top - _MARGIN)
     canvas.showPage()
+    if cn22_for is not None and cn22_for.needs_cn22:
+        draw_cn22_pages(
+            canvas, package, cn22_for.sender, on=cn22_for.declared_on, tracking_number=package.tracking_number
+        )
     canvas.save()
     return buffer.getvalue()
 

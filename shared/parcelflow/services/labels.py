@@ -5,7 +5,13 @@ from __future__ import annotations
 from datetime import UTC, tzinfo
 
 from parcelflow.domain.errors import CarrierUnavailable, OrderNotActive
-from parcelflow.domain.label import carrier_label_with_slip, label_key, render_label, render_picking_slip
+from parcelflow.domain.label import (
+    LabelSheet,
+    carrier_label_with_slip,
+    label_key,
+    render_label,
+    render_picking_slip,
+)
 from parcelflow.domain.models import Channel, LabelSource, Order, Package
 from parcelflow.domain.statuses import STOP_STATUSES, FulfilmentStatus
 from parcelflow.ports import CarrierFactory, Catalogue, LabelStorage, OrderBook
@@ -42,7 +48,10 @@ def render_package_label(
     if package.carrier_label_key or channel.label_source == LabelSource.CARRIER:
         carrier_pdf = _carrier_label(orders, labels, carrier_for, order, package, channel)
         try:
-            pdf = carrier_label_with_slip(carrier_pdf, render_picking_slip(order, package, bins=bins, tz=tz))
+            # The CN 22 follows unless the channel says the carrier's label carries the declaration.
+            sheet = LabelSheet(order, package, channel, store.sender, bins, None, tz)
+            slip = render_picking_slip(order, package, bins=bins, tz=tz, cn22_for=sheet)
+            pdf = carrier_label_with_slip(carrier_pdf, slip)
         except ValueError as exc:
             raise CarrierUnavailable(f"label of {package_id}: {exc}") from exc
     else:
