@@ -12,12 +12,12 @@ from pydantic import ValidationError
 from parcelflow.domain.statuses import FulfilmentStatus
 from parcelflow.scan_models import STATUS_BY_VERDICT, ScanRequest, ScanVerdict
 from parcelflow.services.intake import take_platform_order
-from parcelflow.services.labels import print_labels, render_package_label
+from parcelflow.services.labels import render_package_label
 from parcelflow.services.review import review_order
 from parcelflow.services.scanning import ScanResult, scan_parcel, weight_allowance_g
 from parcelflow.services.waybills import request_waybill
 from tests import factories
-from tests.fakes import FakeCarrier, FakeQueue, FakeStockEvents, MemoryLabels
+from tests.fakes import FakeCarrier, FakeQueue, FakeStockEvents, MemoryLabels, print_all
 from tests.memory import MemoryTable, seeded_table
 
 S = FulfilmentStatus
@@ -47,7 +47,7 @@ class Station:
             self.order_id, self.package_id, orders=self.table, carrier_for=FakeCarrier()
         )
         render_package_label(self.order_id, self.package_id, orders=self.table, labels=MemoryLabels())
-        print_labels(orders=self.table, labels=MemoryLabels(), expires_in_s=900, by="operator:test")
+        print_all(self.table, MemoryLabels(), by="operator:test")
         self.tracking = waybill.tracking_number or ""
         self.expected_g = self.package().weight_g
 
