@@ -464,9 +464,10 @@ def test_the_carriers_pdf_uploaded_by_hand_is_printed_with_our_picking_slip(tabl
     label = table.get_package(order_id, package.package_id).label_key
     assert label is not None
     pages = PdfReader(io.BytesIO(labels.objects[label])).pages
-    assert len(pages) == 2
+    assert len(pages) == 3  # the carrier's label, our picking slip, the CN 22 (the parcel leaves China)
     assert "CARRIER LABEL LX1" in pages[0].extract_text()
     assert "PICK" in pages[1].extract_text()
+    assert "CN 22" in pages[2].extract_text()
 
 
 # --- the carrier's own label ---------------------------------------------------------------------------
@@ -486,4 +487,4 @@ def test_a_channel_that_prints_the_carriers_label_keeps_it_as_returned_with_our_
         "WB00000001"
     )
     assert rendered.label_key is not None
-    assert len(PdfReader(io.BytesIO(labels.objects[rendered.label_key])).pages) == 2
+    assert len(PdfReader(io.BytesIO(labels.objects[rendered.label_key])).pages) == 3  # and the CN 22
