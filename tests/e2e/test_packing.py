@@ -64,13 +64,13 @@ def test_rate_shopping_splitting_and_the_carriers_own_label_through_the_workflow
     assert all(p.weight_g <= 3000 and p.status == S.TO_PRINT for p in parts)
     assert sum(line.quantity for p in parts for line in p.lines) == 30
 
-    # 4PX's channel prints 4PX's label as it returned it, our picking slip behind it.
+    # 4PX's channel prints 4PX's label as it returned it, our picking slip and the CN 22 behind it.
     assert by_fpx.carrier_label_key and by_fpx.label_key
     s3 = world.stack.client("s3")
     bucket = world.stack.physical_ids["LabelBucket"]
     label = s3.get_object(Bucket=bucket, Key=by_fpx.label_key)["Body"].read()
     pages = PdfReader(io.BytesIO(label)).pages
-    assert len(pages) == 2 and "PICK" in pages[1].extract_text()
+    assert len(pages) == 3 and "PICK" in pages[1].extract_text() and "CN 22" in pages[2].extract_text()
 
     for package in [by_yun, by_fpx, *parts]:
         assert len(_live(world, package.package_id)) == 1
