@@ -269,6 +269,7 @@ _STATE_MACHINE_PROPERTIES = {
 }  # fmt: skip
 _API_PROPERTIES = {
     "StageName", "Auth", "Description", "Name", "EndpointConfiguration", "TracingEnabled", "MethodSettings",
+    "AccessLogSetting",
 }  # fmt: skip
 
 
@@ -380,6 +381,81 @@ def _create_log_group(d: _Deployer, logical_id: str, props: dict[str, Any]) -> R
         logs.put_retention_policy(logGroupName=name, retentionInDays=int(props["RetentionInDays"]))
     group = logs.describe_log_groups(logGroupNamePrefix=name)["logGroups"][0]
     return Resource(logical_id, "AWS::Logs::LogGroup", name, {"Arn": group["arn"]})
+
+
+def _create_metric_filter(d: _Deployer, logical_id: str, props: dict[str, Any]) -> Resource:
+    # Created, so moto checks the pattern; the local functions log to stdout, not to this group.
+    _reject_unknown(
+        logical_id, props, {"FilterName", "LogGroupName", "FilterPattern", "MetricTransformations"}
+    )
+    name = props.get("FilterName") or d.physical_name(logical_id, 512)
+    d.client("logs").put_metric_filter(
+        logGroupName=props["LogGroupName"],
+        filterName=name,
+        filterPattern=props["FilterPattern"],
+        metricTransformations=_lower_camel(props["MetricTransformations"]),
+    )
+    return Resource(logical_id, "AWS::Logs::MetricFilter", name, {})
+
+
+def _create_bucket_policy(d: _Deployer, logical_id: str, props: dict[str, Any]) -> Resource:
+    """The policy on the bucket, less its statements on aws:SecureTransport.
+
+    The local endpoint is plain HTTP and moto evaluates bucket policies: a TLS-only deny would refuse every
+    request of the local stack. Those statements are what the local stack cannot emulate; the rest applies.
+    """
+    _reject_unknown(logical_id, props, {"Bucket", "PolicyDocument"})
+    document = dict(props["PolicyDocument"])
+    document["Statement"] = [
+        s for s in document["Statement"] if "aws:SecureTransport" not in json.dumps(s.get("Condition") or {})
+    ]
+    if document["Statement"]:
+        d.client("s3").put_bucket_policy(Bucket=props["Bucket"], Policy=json.dumps(document))
+    return Resource(logical_id, "AWS::S3::BucketPolicy", props["Bucket"], {})
+
+
+def _create_role(d: _Deployer, logical_id: str, props: dict[str, Any]) -> Resource:
+    _reject_unknown(logical_id, props, {"RoleName", "AssumeRolePolicyDocument", "Policies", "Tags"})
+    iam = d.client("iam")
+    name = props.get("RoleName") or d.physical_name(logical_id, 64)
+    role = iam.create_role(
+        RoleName=name, AssumeRolePolicyDocument=json.dumps(props["AssumeRolePolicyDocument"])
+    )
+    for policy in props.get("Policies") or []:  # stored, not enforced: moto evaluates no IAM
+        iam.put_role_policy(
+            RoleName=name,
+            PolicyName=policy["PolicyName"],
+            PolicyDocument=json.dumps(policy["PolicyDocument"]),
+        )
+    return Resource(logical_id, "AWS::IAM::Role", name, {"Arn": role["Role"]["Arn"]})
+
+
+def _record_api_account(d: _Deployer, logical_id: str, props: dict[str, Any]) -> Resource:
+    # Nothing to create: the account's CloudWatch role serves API Gateway's access logs, and the local API
+    # server (api_gateway.py) writes none.
+    _reject_unknown(logical_id, props, {"CloudWatchRoleArn"})
+    return Resource(logical_id, "AWS::ApiGateway::Account", f"{d.deployment.account_id}-apigateway", {})
+
+
+_ALARM_PROPERTIES = {
+    "AlarmName", "AlarmDescription", "Namespace", "MetricName", "Dimensions", "Statistic", "Period",
+    "EvaluationPeriods", "DatapointsToAlarm", "Threshold", "ComparisonOperator", "TreatMissingData",
+    "AlarmActions", "OKActions", "InsufficientDataActions", "Unit",
+}  # fmt: skip
+
+
+def _create_alarm(d: _Deployer, logical_id: str, props: dict[str, Any]) -> Resource:
+    # Created in moto (nothing there moves its state: no metrics are emitted locally).
+    _reject_unknown(logical_id, props, _ALARM_PROPERTIES)
+    request = {key: value for key, value in props.items() if key != "AlarmName"}
+    for key in ("Period", "EvaluationPeriods", "DatapointsToAlarm"):
+        if key in request:
+            request[key] = int(request[key])
+    request["Threshold"] = float(request["Threshold"])
+    name = props.get("AlarmName") or d.physical_name(logical_id, 255)
+    d.client("cloudwatch").put_metric_alarm(AlarmName=name, **request)
+    arn = f"arn:aws:cloudwatch:{d.deployment.region}:{d.deployment.account_id}:alarm:{name}"
+    return Resource(logical_id, "AWS::CloudWatch::Alarm", name, {"Arn": arn})
 
 
 def _env_value(value: Any) -> str:
@@ -591,6 +667,11 @@ _CREATORS: dict[str, Callable[[_Deployer, str, dict[str, Any]], Resource]] = {
     "AWS::S3::Bucket": _create_bucket,
     "AWS::SQS::Queue": _create_queue,
     "AWS::Logs::LogGroup": _create_log_group,
+    "AWS::Logs::MetricFilter": _create_metric_filter,
+    "AWS::S3::BucketPolicy": _create_bucket_policy,
+    "AWS::IAM::Role": _create_role,
+    "AWS::ApiGateway::Account": _record_api_account,
+    "AWS::CloudWatch::Alarm": _create_alarm,
     "AWS::Serverless::Function": _create_function,
     "AWS::Serverless::StateMachine": _create_state_machine,
     "AWS::Serverless::Api": _create_api,

@@ -490,3 +490,114 @@ def test_print_batches_are_kept_whole_and_listed_newest_first(repo: DynamoDbTabl
     assert [b.batch_id for b in repo.list_batches(limit=1)] == [newer.batch_id]
     with pytest.raises(PrintBatchNotFound):
         repo.get_batch("PB-nope")
+
+
+# --- personal data: the order's items expire once the order is final ---------------------------------------
+
+
+def _items(table: DynamoDbTable, order_id: str) -> dict[str, dict[str, object]]:
+    """The order's raw items by sort key, as DynamoDB's TTL sees them."""
+    found = boto3.client("dynamodb").query(
+        TableName=table._table,
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": f"ORDER#{order_id}"}},
+    )["Items"]
+    return {item["sk"]["S"]: item for item in found}
+
+
+def _two_packages_awaiting_scan(repo: DynamoDbTable | MemoryTable) -> tuple[str, list[str]]:
+    order_id = _stored_order(repo)
+    [first] = factories.packed(repo.get_order(order_id), factories.channel())
+    second = first.model_copy(update={"package_id": f"{first.package_id}-2", "seq": first.seq + 1})
+    made = repo.start_processing(
+        order_id, [first, second], channel_code="YT-US", reason="approved", by="test"
+    )
+    for package in made:
+        for status, changes in (
+            (S.WAYBILL_REQUESTED, {}),
+            (S.TO_PRINT, {"tracking_number": f"YT{package.seq}", "label_key": "l.pdf"}),
+            (S.AWAITING_SCAN, {"print_count": 1}),
+            (S.SHIPPED, {}),
+        ):
+            repo.transition_package(
+                order_id, package.package_id, status, reason="test", by="test", changes=changes
+            )
+    return order_id, [p.package_id for p in made]
+
+
+def test_the_order_that_becomes_confirmed_expires_with_all_its_packages(aws: Deployment) -> None:
+    table = DynamoDbTable(
+        aws.physical_ids["OrdersTable"], boto3.client("dynamodb"), pii_retention=timedelta(days=90)
+    )
+    order_id, (first, last) = _two_packages_awaiting_scan(table)
+    table.transition_package(order_id, first, S.CONFIRMED, reason="confirmed", by="test")
+    assert not any("pii_expires_at" in item for item in _items(table, order_id).values()), "not final yet"
+
+    before = utcnow()
+    table.transition_package(order_id, last, S.CONFIRMED, reason="confirmed", by="test")
+    items = _items(table, order_id)
+    expiries = {
+        sk: int(item["pii_expires_at"]["N"]) for sk, item in items.items() if "pii_expires_at" in item
+    }
+    assert set(expiries) == set(items), "the order item and every package item expire"
+    assert len(set(expiries.values())) == 1, "all at the same moment"
+    expected = (before + timedelta(days=90)).timestamp()
+    assert expected - 1 <= next(iter(expiries.values())) <= expected + 60
+    assert table.get_order(order_id).status == S.CONFIRMED  # the attribute is not part of the model
+
+
+def test_a_cancelled_order_expires_with_its_packages_and_the_retention_comes_from_the_environment(
+    aws: Deployment, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PII_RETENTION_DAYS", "7")
+    table = DynamoDbTable(aws.physical_ids["OrdersTable"], boto3.client("dynamodb"))
+    order_id, _package_id = _processing(table)
+    before = utcnow()
+    cancelled = table.transition_order(order_id, S.CANCELLED, reason="buyer cancelled", by="test")
+    assert cancelled.status == S.CANCELLED and cancelled.version == table.get_order(order_id).version
+    items = _items(table, order_id)
+    assert len(items) == 2 and all("pii_expires_at" in item for item in items.values())
+    expected = (before + timedelta(days=7)).timestamp()
+    assert all(expected - 1 <= int(i["pii_expires_at"]["N"]) <= expected + 60 for i in items.values())
+    # A replay changes nothing and a final order stays final.
+    assert (
+        table.transition_order(order_id, S.CANCELLED, reason="again", by="test").version == cancelled.version
+    )
+
+
+def test_an_order_in_progress_has_no_expiry(aws: Deployment) -> None:
+    table = DynamoDbTable(aws.physical_ids["OrdersTable"], boto3.client("dynamodb"))
+    order_id, _package_id = _processing(table)
+    table.transition_order(order_id, S.ON_HOLD, reason="held", by="test")
+    assert not any("pii_expires_at" in item for item in _items(table, order_id).values())
+
+
+def test_the_orders_table_deletes_expired_items_by_that_attribute(aws: Deployment) -> None:
+    ttl = boto3.client("dynamodb").describe_time_to_live(TableName=aws.physical_ids["OrdersTable"])
+    assert ttl["TimeToLiveDescription"] == {"TimeToLiveStatus": "ENABLED", "AttributeName": "pii_expires_at"}
+
+
+def test_final_transitions_read_the_same_on_the_table_and_the_fake(repo: DynamoDbTable | MemoryTable) -> None:
+    order_id, (first, last) = _two_packages_awaiting_scan(repo)
+    repo.transition_package(order_id, first, S.CONFIRMED, reason="confirmed", by="test")
+    repo.transition_package(order_id, last, S.CONFIRMED, reason="confirmed", by="test")
+    order = repo.get_order(order_id)
+    assert order.status == S.CONFIRMED
+    assert [h.to_status for h in order.history][-1] == S.CONFIRMED
+    assert {p.status for p in repo.get_packages(order_id)} == {S.CONFIRMED}
+
+    other, _package = _processing_another(repo)
+    cancelled = repo.transition_order(other, S.CANCELLED, reason="cancelled", by="test")
+    assert cancelled == repo.get_order(other)
+
+
+def _processing_another(repo: DynamoDbTable | MemoryTable) -> tuple[str, str]:
+    order_id = _stored_order(repo, "111-0000002-0000002")
+    [package] = repo.start_processing(
+        order_id,
+        factories.packed(repo.get_order(order_id), factories.channel()),
+        channel_code="YT-US",
+        reason="approved",
+        by="test",
+    )
+    return order_id, package.package_id

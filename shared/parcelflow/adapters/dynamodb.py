@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -75,6 +76,11 @@ TRACKING_INDEX = "by-tracking-number"
 # Sparse (only orders with an address carry its keys): buyer_key = a name's first two folded characters,
 # buyer_sort = `<folded name>#<order id>`, so a name search is one Query with begins_with.
 BUYER_INDEX = "by-buyer"
+# The TTL attribute of OrdersTable (template.yaml) and when it is set: an order's final statuses.
+PII_TTL_ATTRIBUTE = "pii_expires_at"
+PII_EXPIRES_AFTER = frozenset({FulfilmentStatus.CONFIRMED, FulfilmentStatus.CANCELLED})
+PII_RETENTION_ENV = "PII_RETENTION_DAYS"
+DEFAULT_PII_RETENTION_DAYS = 90
 # A filtered tab page reads at most this many index entries before it answers (short, with a cursor).
 _MAX_EXAMINED = 500
 _ATTEMPTS = 4
@@ -234,7 +240,48 @@ class TableItems:
 
 
 class DynamoDbTable(TableItems):
-    """The one table (OrdersTable) as the ports it holds: Catalogue, RuleBook, SyncLedger and OrderBook."""
+    """The one table (OrdersTable) as the ports it holds: Catalogue, RuleBook, SyncLedger and OrderBook.
+
+    When an order is confirmed or cancelled, its item and its packages' get `pii_expires_at` (epoch
+    seconds, the table's TTL attribute): DynamoDB deletes the whole order - the buyer's name, address and
+    phone with it - `pii_retention` later (PersonalDataRetentionDays in template.yaml).
+    """
+
+    def __init__(
+        self, table_name: str, client: DynamoDBClient, *, pii_retention: timedelta | None = None
+    ) -> None:
+        super().__init__(table_name, client)
+        if pii_retention is None:
+            # Read when the adapter is built (never at import); the template sets it on every function.
+            pii_retention = timedelta(days=int(os.environ.get(PII_RETENTION_ENV, DEFAULT_PII_RETENTION_DAYS)))
+        self._pii_retention = pii_retention
+
+    def _pii_expiry(self, target: FulfilmentStatus, now: datetime) -> dict[str, int]:
+        """The TTL attribute an order's items take when the order reaches `target`, if it is final."""
+        if target not in PII_EXPIRES_AFTER:
+            return {}
+        return {PII_TTL_ATTRIBUTE: int((now + self._pii_retention).timestamp())}
+
+    def _pii_expiry_updates(
+        self, order_id: str, packages: Iterable[Package], expiry: dict[str, int]
+    ) -> list[Any]:
+        """The same expiry on each package item (they go with their order), for the order's transaction."""
+        if not expiry:
+            return []
+        sets, values, names = self._set_clauses(expiry)
+        return [
+            {
+                "Update": {
+                    "TableName": self._table,
+                    "Key": _to_item({"pk": _order_pk(order_id), "sk": _package_sk(p.seq)}),
+                    "UpdateExpression": "SET " + ", ".join(sets),
+                    "ConditionExpression": "attribute_exists(pk)",
+                    "ExpressionAttributeNames": names,
+                    "ExpressionAttributeValues": _to_item(values),
+                }
+            }
+            for p in packages
+        ]
 
     # --- stores, channels and sync cursors -------------------------------------------------------
 
@@ -691,6 +738,8 @@ class DynamoDbTable(TableItems):
         by: str,
         changes: dict[str, Any] | None = None,
     ) -> Order:
+        if target in PII_EXPIRES_AFTER:
+            return self._finish_order(order_id, target, reason=reason, by=by, changes=changes or {})
         order = self.get_order(order_id)
         for _ in range(_ATTEMPTS):
             if not check_transition(f"order {order_id}", order.status, target):
@@ -713,6 +762,41 @@ class DynamoDbTable(TableItems):
                 if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
                     raise
                 order = _as_model(Order, exc.response["Item"])  # type: ignore[typeddict-item]
+        raise ConcurrentChange(f"order {order_id} kept changing while moving it to {target}")
+
+    def _finish_order(
+        self, order_id: str, target: FulfilmentStatus, *, reason: str, by: str, changes: dict[str, Any]
+    ) -> Order:
+        """transition_order to a final status: the order and its packages take their expiry in one go."""
+        for _ in range(_ATTEMPTS):
+            order, packages = self._order_with_packages(order_id)
+            if not check_transition(f"order {order_id}", order.status, target):
+                return order
+            expiry = self._pii_expiry(target, utcnow())
+            update, entry = self._status_update(
+                "ORDER",
+                order_id,
+                {"pk": _order_pk(order_id), "sk": "ORDER"},
+                order.status,
+                order.version,
+                target,
+                reason,
+                by,
+                {**changes, **expiry},
+            )
+            items: list[Any] = [{"Update": {"TableName": self._table, **update}}]
+            items += self._pii_expiry_updates(order_id, packages, expiry)
+            try:
+                self._db.transact_write_items(TransactItems=items)
+            except ClientError as exc:
+                if exc.response["Error"]["Code"] != "TransactionCanceledException":
+                    raise
+                continue  # re-read and decide again: a replay, an illegal move, or a retry
+            return Order.model_validate(
+                order.model_dump()
+                | {"status": target, "version": order.version + 1, "history": [*order.history, entry]}
+                | changes
+            )
         raise ConcurrentChange(f"order {order_id} kept changing while moving it to {target}")
 
     def start_processing(
@@ -832,6 +916,11 @@ class DynamoDbTable(TableItems):
                 raise ConcurrentChange(f"package {package_id} changed while moving it to {target}")
             if not check_transition(f"package {package_id}", package.status, target):
                 return package
+            new_order_status = order_status_after(
+                order.status, [target if p.package_id == package_id else p.status for p in packages]
+            )
+            # The package that finishes its order finishes it for personal data too: every item expires.
+            expiry = self._pii_expiry(new_order_status, utcnow()) if new_order_status is not None else {}
             package_update, entry = self._status_update(
                 "PACKAGE",
                 package_id,
@@ -841,12 +930,9 @@ class DynamoDbTable(TableItems):
                 target,
                 reason,
                 by,
-                changes or {},
+                {**(changes or {}), **expiry},
             )
             items: list[Any] = [{"Update": {"TableName": self._table, **package_update}}]
-            new_order_status = order_status_after(
-                order.status, [target if p.package_id == package_id else p.status for p in packages]
-            )
             if new_order_status is not None:
                 order_update, _ = self._status_update(
                     "ORDER",
@@ -857,9 +943,11 @@ class DynamoDbTable(TableItems):
                     new_order_status,
                     f"package {package_id}: {reason}",
                     by,
-                    {},
+                    expiry,
                 )
                 items.append({"Update": {"TableName": self._table, **order_update}})
+                others = [p for p in packages if p.package_id != package_id]
+                items += self._pii_expiry_updates(order_id, others, expiry)
             try:
                 self._db.transact_write_items(TransactItems=items)
             except ClientError as exc:
