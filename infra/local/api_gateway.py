@@ -338,8 +338,12 @@ def _make_handler(gateway: ApiGateway) -> type[BaseHTTPRequestHandler]:
             if self.command != "HEAD":
                 self.wfile.write(payload)
 
-        # http.server dispatches on do_<METHOD>; every method goes through the same routing.
-        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = _serve  # noqa: N815
+        # http.server dispatches on do_<METHOD>; every method goes through the same routing, whatever its
+        # name (API Gateway answers a method no route has itself, never a 501 from the web server).
+        def __getattr__(self, name: str) -> Any:
+            if name.startswith("do_"):
+                return self._serve
+            raise AttributeError(name)
 
         def log_message(self, format: str, *args: Any) -> None:
             logger.debug("%s - %s", self.address_string(), format % args)

@@ -78,13 +78,14 @@ class World:
         body: Any = None,
         query: dict[str, str] | None = None,
         raw_body: str | None = None,
+        content_type: str = "application/json",
     ) -> tuple[int, Any]:
         event = {
             "resource": "/{proxy+}",
             "path": path,
             "httpMethod": method,
-            "headers": {"Content-Type": "application/json"},
-            "multiValueHeaders": {"Content-Type": ["application/json"]},
+            "headers": {"Content-Type": content_type},
+            "multiValueHeaders": {"Content-Type": [content_type]},
             "queryStringParameters": query,
             "multiValueQueryStringParameters": {k: [v] for k, v in query.items()} if query else None,
             "pathParameters": {"proxy": path.lstrip("/")},
@@ -588,3 +589,20 @@ def test_every_route_of_the_contract_is_served() -> None:
     schema = json.loads(build_resolver().get_openapi_json_schema())
     served = {(method.upper(), path) for path, ops in schema["paths"].items() for method in ops}
     assert contract <= served
+
+
+def test_a_body_that_is_not_json_is_a_415_naming_the_content_type(world: World) -> None:
+    body = '{"content_base64": "0", "filename": "0"}'
+    status, answer = world.call("POST", "/channels/import", raw_body=body, content_type="text/plain")
+    assert (
+        status == 415 and answer["error"] == "unsupported_media_type" and "Content-Type" in answer["message"]
+    )
+
+
+def test_what_the_fuzzer_found_is_refused_with_the_field_named(world: World) -> None:
+    status, body = world.call("POST", "/stock/receive", {"sku": "\x93CV\x7f", "quantity": 3, "why": "x"})
+    assert status == 422 and body["message"].startswith("body.sku")
+    status, body = world.call(
+        "POST", "/channels/import", {"filename": "a.json", "content_base64": "\u00e9\u00e9=="}
+    )
+    assert status == 400 and body["message"] == "content_base64: not valid base64"

@@ -1,9 +1,9 @@
 """Every error the operator API answers, in one shape: {"error": "<code>", "message": "<one line naming the
 field or the id>"} (plus `detail` for a validation error, `problems` for a refused file).
 
-400 bad input, 404 unknown id, 409 refused by the order's state, 422 validation, 503 an outside system
-failed (a carrier, a marketplace, AWS). Anything else is a 500 whose message names the request id only:
-the stack trace goes to the log, never into a response.
+400 bad input, 404 unknown id, 409 refused by the order's state, 415 a body that is not JSON, 422
+validation, 503 an outside system failed (a carrier, a marketplace, AWS). Anything else is a 500 whose
+message names the request id only: the stack trace goes to the log, never into a response.
 """
 
 from __future__ import annotations
@@ -13,7 +13,10 @@ from collections.abc import Callable
 from typing import Any, cast
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
 from botocore.exceptions import BotoCoreError, ClientError
 
 from parcelflow.domain.errors import (
@@ -82,6 +85,12 @@ def install(app: APIGatewayRestResolver) -> None:
         first = exc.errors()[0] if exc.errors() else {}
         message = f"{_loc(first)}: {first.get('msg', 'invalid')}" if first else "invalid request"
         return error_response(422, "validation", message, detail=detail)
+
+    @on(RequestUnsupportedContentType)
+    def not_json(exc: RequestUnsupportedContentType) -> Response[str]:
+        return error_response(
+            415, "unsupported_media_type", "Content-Type: the body must be application/json"
+        )
 
     @on(BadRequestBody)
     def unreadable(exc: BadRequestBody) -> Response[str]:

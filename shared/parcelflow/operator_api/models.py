@@ -9,7 +9,15 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
 
 from parcelflow.domain import limits
 from parcelflow.domain.catalogue import Product
@@ -24,7 +32,12 @@ from parcelflow.services.stock_report import PurchaseLine
 
 OrderId = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 Note = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
-Sku = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+# A SKU the domain would refuse deeper in (control characters, lone surrogates) is refused here, named.
+Sku = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
+    AfterValidator(limits.bounded_sku),
+]
 Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 # Files travel base64-encoded in JSON; API Gateway takes 10 MB, a Lambda invocation 6 MB.
 Base64 = Annotated[str, StringConstraints(min_length=1, max_length=5_000_000)]

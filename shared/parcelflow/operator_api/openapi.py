@@ -14,7 +14,7 @@ import sys
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
-from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn, Server
+from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn, Server, ServerVariable
 from aws_lambda_powertools.event_handler.openapi.params import Body
 
 from parcelflow.operator_api import build_resolver
@@ -59,7 +59,16 @@ def document() -> dict[str, Any]:
             title=TITLE,
             version=VERSION,
             description=DESCRIPTION,
-            servers=[Server(url=SERVER, description="API Gateway stage v1 (OperatorApiUrl, ScanApiUrl)")],
+            servers=[
+                Server(
+                    url=SERVER,
+                    description="API Gateway stage v1 (OperatorApiUrl, ScanApiUrl)",
+                    variables={
+                        "api_id": ServerVariable(default="abc123defg", description="the API's id"),
+                        "region": ServerVariable(default="us-east-1", description="the stack's region"),
+                    },
+                )
+            ],
             security_schemes={
                 "sigv4": APIKey(
                     name="Authorization",

@@ -206,7 +206,7 @@ def attach(
     if request.label_pdf_base64 is not None:
         try:
             pdf = base64.b64decode(request.label_pdf_base64, validate=True)
-        except binascii.Error as exc:
+        except (binascii.Error, ValueError) as exc:  # ValueError: a character outside ASCII
             raise BadInput("label_pdf_base64: not valid base64") from exc
         if not pdf.startswith(b"%PDF-"):
             raise BadInput("label_pdf_base64: not a PDF (it does not start with %PDF-)")

@@ -49,7 +49,7 @@ def _by() -> str:
 def file_content(request: FileRequest) -> bytes:
     try:
         return base64.b64decode(request.content_base64, validate=True)
-    except binascii.Error as exc:
+    except (binascii.Error, ValueError) as exc:  # ValueError: a character outside ASCII
         raise BadInput("content_base64: not valid base64") from exc
 
 
