@@ -2,7 +2,6 @@
 
 from typing import Any
 
-from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from parcelflow import deps
@@ -12,8 +11,8 @@ from parcelflow.services.waybills import lease_for, request_waybill
 
 
 @logger.inject_lambda_context
-@event_parser(model=PackageTask)
-def handler(task: PackageTask, context: LambdaContext) -> dict[str, Any]:
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    task = PackageTask.model_validate(event)  # a malformed task: pydantic's ValidationError, naming the field
     outcome = request_waybill(
         task.order_id,
         task.package_id,

@@ -1,42 +1,46 @@
-"""Cached factories: the only place where adapters are wired to services. Nothing runs at import time."""
+"""Cached factories: the only place where adapters are wired to services. Nothing runs at import time.
+
+Nothing is imported at import time either beyond what every function needs (the settings): each factory
+imports its adapter when first called, so a function pays only for the adapters it uses, and a marketplace
+or carrier adapter only when a store or channel of its kind is met (tests/unit/test_import_costs.py).
+"""
 
 from __future__ import annotations
 
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-import httpx
-
-from parcelflow.adapters import aws, ratelimit, registry, secrets
-from parcelflow.adapters.dynamodb import DynamoDbTable
-from parcelflow.adapters.events import EventBridgeEvents
-from parcelflow.adapters.idempotency import DynamoDbOnceGuard
-from parcelflow.adapters.marketplaces import lwa
-from parcelflow.adapters.s3_labels import S3LabelStorage
-from parcelflow.adapters.sqs import SqsConfirmationQueue, SqsDeadLetters, SqsStoreSyncQueue
-from parcelflow.adapters.stepfunctions import StepFunctionsWorkflow
-from parcelflow.adapters.stock import DynamoDbStock
+from parcelflow.adapters import aws, secrets
 from parcelflow.config import get_settings, require
-from parcelflow.domain.models import Channel, Store
 
 if TYPE_CHECKING:
-    from parcelflow.services.printing import Printing
+    import httpx
 
-from parcelflow.ports import (
-    CarrierClient,
-    Catalogue,
-    MarketplaceClient,
-    OrderBook,
-    OrderEvents,
-    PrintBatchBook,
-    RuleBook,
-    Stock,
-    SyncLedger,
-)
+    from parcelflow.adapters.dynamodb import DynamoDbTable
+    from parcelflow.adapters.events import EventBridgeEvents
+    from parcelflow.adapters.idempotency import DynamoDbOnceGuard
+    from parcelflow.adapters.s3_labels import S3LabelStorage
+    from parcelflow.adapters.sqs import SqsConfirmationQueue, SqsDeadLetters, SqsStoreSyncQueue
+    from parcelflow.adapters.stepfunctions import StepFunctionsWorkflow
+    from parcelflow.domain.models import Channel, Store
+    from parcelflow.ports import (
+        CarrierClient,
+        Catalogue,
+        MarketplaceClient,
+        OrderBook,
+        OrderEvents,
+        PrintBatchBook,
+        RuleBook,
+        Stock,
+        SyncLedger,
+    )
+    from parcelflow.services.printing import Printing
 
 
 @lru_cache(maxsize=1)
 def _table() -> DynamoDbTable:
+    from parcelflow.adapters.dynamodb import DynamoDbTable
+
     return DynamoDbTable(get_settings().table_name, aws.dynamodb())
 
 
@@ -77,6 +81,8 @@ def printing() -> Printing:
 
 @lru_cache(maxsize=1)
 def stock_events() -> EventBridgeEvents:
+    from parcelflow.adapters.events import EventBridgeEvents
+
     return EventBridgeEvents(aws.events())
 
 
@@ -86,55 +92,75 @@ def order_events() -> OrderEvents:
 
 @lru_cache(maxsize=1)
 def stock() -> Stock:
+    from parcelflow.adapters.stock import DynamoDbStock
+
     return DynamoDbStock(get_settings().table_name, aws.dynamodb())
 
 
 @lru_cache(maxsize=1)
 def labels() -> S3LabelStorage:
+    from parcelflow.adapters.s3_labels import S3LabelStorage
+
     return S3LabelStorage(get_settings().label_bucket, aws.s3())
 
 
 @lru_cache(maxsize=1)
 def workflow() -> StepFunctionsWorkflow:
+    from parcelflow.adapters.stepfunctions import StepFunctionsWorkflow
+
     arn = require(get_settings().state_machine_arn, "STATE_MACHINE_ARN")
     return StepFunctionsWorkflow(arn, aws.stepfunctions())
 
 
 @lru_cache(maxsize=1)
 def confirmations() -> SqsConfirmationQueue:
+    from parcelflow.adapters.sqs import SqsConfirmationQueue
+
     url = require(get_settings().confirm_queue_url, "CONFIRM_QUEUE_URL")
     return SqsConfirmationQueue(url, aws.sqs())
 
 
 @lru_cache(maxsize=1)
 def dead_letters() -> SqsDeadLetters:
+    from parcelflow.adapters.sqs import SqsDeadLetters
+
     url = require(get_settings().confirm_dead_letter_queue_url, "CONFIRM_DLQ_URL")
     return SqsDeadLetters(url, confirmations(), aws.sqs())
 
 
 @lru_cache(maxsize=1)
 def store_syncs() -> SqsStoreSyncQueue:
+    from parcelflow.adapters.sqs import SqsStoreSyncQueue
+
     url = require(get_settings().sync_queue_url, "SYNC_QUEUE_URL")
     return SqsStoreSyncQueue(url, aws.sqs())
 
 
 @lru_cache(maxsize=1)
 def once() -> DynamoDbOnceGuard:
+    from parcelflow.adapters.idempotency import DynamoDbOnceGuard
+
     return DynamoDbOnceGuard(get_settings().idempotency_table, aws.dynamodb())
 
 
 @lru_cache(maxsize=1)
 def http() -> httpx.Client:
     """One connection pool per warm Lambda for every marketplace and carrier call."""
+    import httpx  # only the functions that call a marketplace or a carrier pay for it
+
     return httpx.Client(timeout=httpx.Timeout(10.0, connect=5.0), headers={"User-Agent": "parcelflow/0.1"})
 
 
 def marketplace_for(store: Store) -> MarketplaceClient:
+    from parcelflow.adapters import registry
+
     return registry.marketplace_client(store, secrets.read_secret(store.secret_name), http())
 
 
 def confirming_marketplace_for(store: Store) -> MarketplaceClient:
     """For the confirmation consumer: its instances run side by side, each on its part of the rate."""
+    from parcelflow.adapters import registry
+
     share = get_settings().confirm_rate_share
     return registry.marketplace_client(
         store, secrets.read_secret(store.secret_name), http(), rate_share=share
@@ -142,11 +168,16 @@ def confirming_marketplace_for(store: Store) -> MarketplaceClient:
 
 
 def carrier_for(channel: Channel) -> CarrierClient:
+    from parcelflow.adapters import registry
+
     return registry.carrier_client(channel, secrets.read_secret(channel.secret_name), http())
 
 
 def reset() -> None:
     """Forget everything wired so far (tests and the local stack point the process elsewhere)."""
+    from parcelflow.adapters import ratelimit
+    from parcelflow.adapters.marketplaces import lwa
+
     for factory in (
         _table,
         stock,

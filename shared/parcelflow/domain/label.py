@@ -18,8 +18,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, tzinfo
 
-from pypdf import PdfReader, PdfWriter
-from pypdf.errors import PdfReadError
 from reportlab.graphics.barcode.code128 import Code128
 from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
@@ -501,6 +499,10 @@ def carrier_label_with_slip(carrier_pdf: bytes, slip_pdf: bytes) -> bytes:
     """The carrier's label pages as the carrier returned them, then our picking slip as the last page.
 
     Raises ValueError when the carrier's file is not a PDF that can be read."""
+    # pypdf (and the Pillow and cryptography it loads) only where a carrier's own label is met.
+    from pypdf import PdfReader, PdfWriter
+    from pypdf.errors import PdfReadError
+
     try:
         label = PdfReader(io.BytesIO(carrier_pdf))
         pages = list(label.pages)

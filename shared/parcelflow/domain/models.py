@@ -42,7 +42,9 @@ def utcnow() -> datetime:
 
 
 class Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # defer_build: a model's validator is built when first used, not at import: every function imports
+    # the whole domain (through the table adapter) and uses a few of its models (infra/local/coldstart.py).
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
 
 class Marketplace(StrEnum):

@@ -112,7 +112,12 @@ class _Spec(BaseModel):
     """A part of a rule: frozen, no unknown field, and `in` spelt `in` both ways."""
 
     model_config = ConfigDict(
-        frozen=True, extra="forbid", validate_by_name=True, validate_by_alias=True, serialize_by_alias=True
+        frozen=True,
+        extra="forbid",
+        validate_by_name=True,
+        validate_by_alias=True,
+        serialize_by_alias=True,
+        defer_build=True,  # built when a rule is first read, not by every function importing the table
     )
 
     @model_serializer(mode="wrap")

@@ -15,14 +15,12 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field
-from pypdf import PdfReader, PdfWriter
 
 from parcelflow.domain.errors import ConcurrentChange, LabelNotPrintable
-from parcelflow.domain.label import LabelSheet, label_key, render_label_document
 from parcelflow.domain.models import Channel, LabelFormat, Order, Package, utcnow
-from parcelflow.domain.pick_list import build_pick_list, render_pick_list
 from parcelflow.domain.printing import (
     MAX_LINK_S,
     BatchPackage,
@@ -35,6 +33,12 @@ from parcelflow.domain.printing import (
 )
 from parcelflow.domain.statuses import STOP_STATUSES, FulfilmentStatus, IllegalTransition
 from parcelflow.ports import Catalogue, LabelStorage, OrderBook, OrderView, PrintBatchBook
+
+if TYPE_CHECKING:
+    from parcelflow.domain.label import LabelSheet
+
+# The renderers (reportlab, HarfBuzz, pypdf) are imported where a file is made, not here: the operator API
+# lists and reports batches on routes that make no file, and pays for them only when it prints.
 
 S = FulfilmentStatus
 MAX_WAITING = 5000  # labels waiting to print that one batch looks through (the oldest first)
@@ -439,6 +443,8 @@ def _bins(catalogue: Catalogue, packages: Sequence[Package]) -> dict[str, str]:
 
 
 def _sheet(entry: _Entry, bins: dict[str, str], now: datetime, tz: tzinfo) -> LabelSheet:
+    from parcelflow.domain.label import LabelSheet
+
     return LabelSheet(
         entry.view.order,
         entry.package,
@@ -460,6 +466,10 @@ def _pdf_pages(
 ) -> tuple[bytes, list[int]]:
     """The labels in print order, each with its CN 22 page when it has one; ours rendered in one document
     (the fonts embedded once), the carrier's as stored. With the page (1-based) where each label starts."""
+    from pypdf import PdfReader, PdfWriter
+
+    from parcelflow.domain.label import render_label_document
+
     ours = [e for e in entries if not _carrier_sourced(e.package)]
     document = render_label_document([_sheet(e, bins, now, printing.tz) for e in ours]) if ours else None
     if document is not None and len(ours) == len(entries):
@@ -512,6 +522,8 @@ def _zpl_labels(
 def _one_label(entry: _Entry, *, printing: Printing, now: datetime) -> tuple[bytes, str]:
     """The label's file and where it is kept: our label rendered now (today's date, the current notes),
     or the carrier's as rendered; ZPL beside the PDF."""
+    from parcelflow.domain.label import label_key
+
     package = entry.package
     bins = _bins(printing.catalogue, [package])
     if entry.label_format == LabelFormat.ZPL:
@@ -557,6 +569,8 @@ def _write_files(
         record = record.model_copy(update={"labels_zpl_key": key})
     record = record.model_copy(update={"pages": pages})
     if entries:
+        from parcelflow.domain.pick_list import build_pick_list, render_pick_list
+
         packages = [e.package for e in entries]
         channels = {e.package.channel_code: e.channel for e in entries}
         products = printing.catalogue.get_products({line.sku for p in packages for line in p.lines})

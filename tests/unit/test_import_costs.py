@@ -1,0 +1,125 @@
+"""What a Lambda function loads when it starts: only what it uses (issue 12, cold starts).
+
+Each check imports in a fresh interpreter, as a cold Lambda does, with shared/ on sys.path as the layer
+puts it, and looks at sys.modules. Behaviour, not timing (infra/local/coldstart.py measures the time): these
+fail when someone brings back an eager import of a heavy module where it is not needed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+FUNCTIONS = sorted(p.parent.name for p in (ROOT / "functions").glob("*/app.py"))
+
+PRINTING = ("reportlab", "pypdf", "uharfbuzz", "bidi", "pypdfium2", "PIL")
+MARKETPLACES = "parcelflow.adapters.marketplaces."
+CARRIERS = "parcelflow.adapters.carriers"
+PRINTERS = {"render_label", "operator_api"}  # the functions that make labels, slips and pick lists
+
+
+def _environment() -> dict[str, str]:
+    """No AWS region, credentials or settings: an import that built a client or read a setting fails."""
+    keep = {"PATH", "HOME", "LANG", "LC_ALL", "SYSTEMROOT", "TMPDIR"}
+    return {k: v for k, v in os.environ.items() if k in keep}
+
+
+@cache
+def _loaded(code: str, function: str | None = None) -> frozenset[str]:
+    path = [str(ROOT / "functions" / function)] if function else []
+    script = (
+        "import json, sys\n"
+        f"sys.path[:0] = {[*path, str(ROOT / 'shared')]!r}\n"
+        f"{code}\n"
+        "print(json.dumps(sorted(sys.modules)))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env=_environment(),
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    return frozenset(json.loads(done.stdout.splitlines()[-1]))
+
+
+def _handler_modules(function: str) -> frozenset[str]:
+    return _loaded("import app", function)
+
+
+def _under(modules: frozenset[str], *prefixes: str) -> list[str]:
+    return sorted(m for m in modules if any(m == p or m.startswith(p + ".") for p in prefixes))
+
+
+def test_deps_imports_no_adapter_until_a_factory_is_called() -> None:
+    modules = _loaded("import parcelflow.deps")
+    adapters = {m for m in modules if m.startswith("parcelflow.adapters.")}
+    assert adapters <= {"parcelflow.adapters.aws", "parcelflow.adapters.secrets"}
+    assert _under(modules, "httpx", "parcelflow.ports", "parcelflow.services") == []
+
+
+def test_the_registry_loads_an_adapter_only_when_its_store_or_channel_is_met() -> None:
+    modules = _loaded("import parcelflow.adapters.registry")
+    assert _under(modules, CARRIERS, MARKETPLACES.rstrip("."), "httpx") == []
+
+
+def test_the_table_factory_loads_the_table_adapter_and_no_integration() -> None:
+    modules = _loaded(
+        "import os\n"
+        "os.environ.update(AWS_DEFAULT_REGION='eu-west-1', TABLE_NAME='t', LABEL_BUCKET='b',"
+        " IDEMPOTENCY_TABLE='i')\n"
+        "from parcelflow import deps\n"
+        "deps.orders()"
+    )
+    assert "parcelflow.adapters.dynamodb" in modules
+    assert _under(modules, CARRIERS, MARKETPLACES.rstrip("."), "httpx", *PRINTING) == []
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_a_handler_imports_without_settings_region_or_client(function: str) -> None:
+    modules = _handler_modules(function)  # no AWS_DEFAULT_REGION: building a client would have failed
+    assert "app" in modules
+    assert "parcelflow.adapters.dynamodb" not in modules  # the table adapter comes with deps.orders()
+    assert _under(modules, "moto", "pytest", "httpx") == []  # dev-only; httpx comes with an integration
+
+
+@pytest.mark.parametrize("function", sorted(set(FUNCTIONS) - PRINTERS))
+def test_only_the_functions_that_print_load_the_renderers(function: str) -> None:
+    modules = _handler_modules(function)
+    assert _under(modules, *PRINTING, "parcelflow.domain.label", "parcelflow.domain.pick_list") == []
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_no_function_loads_an_integration_before_its_store_or_channel_is_met(function: str) -> None:
+    modules = _handler_modules(function)
+    assert _under(modules, CARRIERS, MARKETPLACES.rstrip("."), "parcelflow.adapters.registry") == []
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_no_function_loads_the_powertools_parser(function: str) -> None:
+    # Its import costs more than the pydantic validation the handlers use it for (Model.model_validate).
+    assert _under(_handler_modules(function), "aws_lambda_powertools.utilities.parser") == []
+
+
+def test_sync_orders_loads_no_carrier_nor_printing() -> None:
+    modules = _handler_modules("sync_orders")
+    assert _under(modules, CARRIERS, "reportlab", "pypdf", "uharfbuzz") == []
+
+
+def test_scan_api_loads_no_marketplace_nor_http_client() -> None:
+    modules = _handler_modules("scan_api")
+    assert _under(modules, MARKETPLACES.rstrip("."), CARRIERS, "httpx", "parcelflow.services.sync") == []
+
+
+def test_request_waybill_loads_no_marketplace() -> None:
+    assert _under(_handler_modules("request_waybill"), MARKETPLACES.rstrip(".")) == []
