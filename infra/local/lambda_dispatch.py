@@ -4,10 +4,14 @@ With moto's config {"lambda": {"use_docker": False}}, every Lambda Invoke - incl
 Functions interpreter makes for Task states - ends in LambdaSimpleBackend.invoke, which would just echo the
 input. LambdaDispatch replaces it with a call to the function's real handler, in-process.
 
-It also serialises moto's DynamoDB requests: for TransactWriteItems moto deep-copies the tables (for
-rollback) while other server threads write to them ("dictionary changed size during iteration"), which
-real DynamoDB never does to a caller. Many handlers run at once here, so without the lock a transaction
-could fail or roll another thread's write back.
+It also serialises moto's DynamoDB requests: a TransactWriteItems reads, writes and (if an item fails)
+rolls back several items while other server threads write to the same tables, which real DynamoDB never
+lets a caller see. Many handlers run at once here, so without the lock a transaction could fail ("dictionary
+changed size during iteration") or roll another thread's write back.
+
+It installs moto_transactions: TransactWriteItems with an undo log of the items it touches, in place of
+moto's copy of every table it names (which made each transaction cost as much as the table is big), and
+moto's instance tracker without the leak (it kept every copy and every replaced item alive).
 
 And it memoises the server's host -> backend look-up, which otherwise lists moto's package folder and
 tries some two hundred URL patterns on every request, under a process-wide lock: a third of the local
@@ -30,7 +34,7 @@ from moto.core.config import default_user_config
 from moto.dynamodb.responses import DynamoHandler
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 
-from infra.local import runtime
+from infra.local import moto_transactions, runtime
 from infra.local.deploy import LocalFunction
 
 logger = logging.getLogger(__name__)
@@ -100,6 +104,7 @@ class LambdaDispatch:
                 return original_call_action(handler)
 
         DynamoHandler.call_action = call_action  # type: ignore[method-assign]
+        moto_transactions.install()
 
         self._original_backend_for_host = original_lookup = DomainDispatcherApplication.get_backend_for_host
         backends: dict[str | None, Any] = {}
@@ -109,7 +114,7 @@ class LambdaDispatch:
                 backends[host] = original_lookup(app, host)
             return backends[host]
 
-        DomainDispatcherApplication.get_backend_for_host = get_backend_for_host  # type: ignore[method-assign]
+        DomainDispatcherApplication.get_backend_for_host = get_backend_for_host  # type: ignore[method-assign,assignment]
 
     def uninstall(self) -> None:
         if self._original_invoke is None:
@@ -118,6 +123,7 @@ class LambdaDispatch:
         del LambdaSimpleBackend._local_dispatch  # type: ignore[attr-defined]
         self._original_invoke = None
         DynamoHandler.call_action = self._original_call_action  # type: ignore[method-assign]
+        moto_transactions.uninstall()
         DomainDispatcherApplication.get_backend_for_host = self._original_backend_for_host  # type: ignore[method-assign]
         if self._saved_config is not None:
             config = cast(dict[str, Any], default_user_config)
