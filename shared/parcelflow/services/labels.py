@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, tzinfo
 
 from parcelflow.domain.errors import CarrierUnavailable, OrderNotActive
@@ -41,10 +42,7 @@ def render_package_label(
         raise OrderNotActive(order_id, order.status, order.hold_reason)
     channel, store = view.channel_of(package), view.store
     key = label_key(order.store_id, package_id)
-    bins: dict[str, str] = {}
-    if catalogue is not None:
-        products = catalogue.get_products({line.sku for line in package.lines})
-        bins = {sku: p.bin_location for sku, p in products.items() if p.bin_location}
+    bins = shelf_bins(catalogue, [package]) if catalogue is not None else {}
     if package.carrier_label_key or channel.label_source == LabelSource.CARRIER:
         carrier_pdf = _carrier_label(orders, labels, carrier_for, order, package, channel)
         try:
@@ -88,3 +86,9 @@ def _carrier_label(
         order.order_id, package.package_id, package.status, {"carrier_label_key": key}
     )
     return pdf
+
+
+def shelf_bins(catalogue: Catalogue, packages: Sequence[Package]) -> dict[str, str]:
+    """库位: where each SKU of these packages is shelved, for those the catalogue gives a bin."""
+    products = catalogue.get_products({line.sku for p in packages for line in p.lines})
+    return {sku: p.bin_location for sku, p in products.items() if p.bin_location}

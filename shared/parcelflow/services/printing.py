@@ -33,6 +33,7 @@ from parcelflow.domain.printing import (
 )
 from parcelflow.domain.statuses import STOP_STATUSES, FulfilmentStatus, IllegalTransition
 from parcelflow.ports import Catalogue, LabelStorage, OrderBook, OrderView, PrintBatchBook
+from parcelflow.services.labels import shelf_bins
 
 if TYPE_CHECKING:
     from parcelflow.domain.label import LabelSheet
@@ -165,7 +166,7 @@ def print_batch(
                 )
                 continue
             chosen.append(_Entry(view, package, label_format or view.channel_of(package).label_format))
-    bins = _bins(printing.catalogue, [e.package for e in chosen])
+    bins = shelf_bins(printing.catalogue, [e.package for e in chosen])
     chosen.sort(key=lambda e: print_order(e.package, bins))
     batch = PrintBatch(
         batch_id=new_batch_id(now, secrets.token_hex(3)),
@@ -437,11 +438,6 @@ def list_print_batches(*, batches: PrintBatchBook, limit: int = 50) -> list[Batc
 # --- files ---------------------------------------------------------------------------------------------
 
 
-def _bins(catalogue: Catalogue, packages: Sequence[Package]) -> dict[str, str]:
-    products = catalogue.get_products({line.sku for p in packages for line in p.lines})
-    return {sku: p.bin_location for sku, p in products.items() if p.bin_location}
-
-
 def _sheet(entry: _Entry, bins: dict[str, str], now: datetime, tz: tzinfo) -> LabelSheet:
     from parcelflow.domain.label import LabelSheet
 
@@ -525,7 +521,7 @@ def _one_label(entry: _Entry, *, printing: Printing, now: datetime) -> tuple[byt
     from parcelflow.domain.label import label_key
 
     package = entry.package
-    bins = _bins(printing.catalogue, [package])
+    bins = shelf_bins(printing.catalogue, [package])
     if entry.label_format == LabelFormat.ZPL:
         key = label_key(package.store_id, package.package_id).removesuffix(".pdf") + ".zpl"
         text, _ = _zpl_labels([entry], printing=printing, bins=bins, now=now)
@@ -550,7 +546,7 @@ def _write_files(
     by: str,
     now: datetime,
 ) -> BatchPrint:
-    bins = _bins(printing.catalogue, [e.package for e in entries])
+    bins = shelf_bins(printing.catalogue, [e.package for e in entries])
     record = BatchPrint(number=number, at=now, by=by, printed=[e.package.package_id for e in entries])
     as_pdf = [e for e in entries if e.label_format == LabelFormat.PDF]
     as_zpl = [e for e in entries if e.label_format == LabelFormat.ZPL]
