@@ -11,7 +11,8 @@ changed size during iteration") or roll another thread's write back.
 
 It installs moto_transactions: TransactWriteItems with an undo log of the items it touches, in place of
 moto's copy of every table it names (which made each transaction cost as much as the table is big), and
-moto's instance tracker without the leak (it kept every copy and every replaced item alive).
+moto's instance tracker without the leak (it kept every copy and every replaced item alive); and
+moto_speed: DynamoDB's item responses written as JSON directly, one Lambda client for Step Functions' tasks.
 
 And it memoises the server's host -> backend look-up, which otherwise lists moto's package folder and
 tries some two hundred URL patterns on every request, under a process-wide lock: a third of the local
@@ -34,7 +35,7 @@ from moto.core.config import default_user_config
 from moto.dynamodb.responses import DynamoHandler
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 
-from infra.local import moto_transactions, runtime
+from infra.local import moto_speed, moto_transactions, runtime
 from infra.local.deploy import LocalFunction
 
 logger = logging.getLogger(__name__)
@@ -105,6 +106,7 @@ class LambdaDispatch:
 
         DynamoHandler.call_action = call_action  # type: ignore[method-assign]
         moto_transactions.install()
+        moto_speed.install()
 
         self._original_backend_for_host = original_lookup = DomainDispatcherApplication.get_backend_for_host
         backends: dict[str | None, Any] = {}
@@ -124,6 +126,7 @@ class LambdaDispatch:
         self._original_invoke = None
         DynamoHandler.call_action = self._original_call_action  # type: ignore[method-assign]
         moto_transactions.uninstall()
+        moto_speed.uninstall()
         DomainDispatcherApplication.get_backend_for_host = self._original_backend_for_host  # type: ignore[method-assign]
         if self._saved_config is not None:
             config = cast(dict[str, Any], default_user_config)

@@ -1,8 +1,13 @@
-"""Cached boto3 clients: built on first use, never at import time, one per service per process."""
+"""Cached boto3 clients: built on first use, never at import time, one per service per process.
+
+One per process even when threads ask at once: a bare `lru_cache` lets every thread that misses build its
+own (about 100 ms of loading service models each). A Lambda runs one invocation at a time, but a handler's
+thread pool (printing's) and the local stack, which runs many invocations in one process, do not.
+"""
 
 from __future__ import annotations
 
-from functools import lru_cache
+import threading
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -19,43 +24,47 @@ if TYPE_CHECKING:
 # Standard retry mode: throttling and 5xx are retried by the SDK with backoff before we see them.
 _CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=15)
 
+_clients: dict[str, Any] = {}
+_building = threading.Lock()
+
 
 def _client(service: str, config: Config = _CONFIG) -> Any:
-    return boto3.session.Session().client(service, config=config)  # type: ignore[call-overload]
+    client = _clients.get(service)
+    if client is None:
+        with _building:
+            client = _clients.get(service)
+            if client is None:
+                client = boto3.session.Session().client(service, config=config)  # type: ignore[call-overload]
+                _clients[service] = client
+    return client
 
 
-@lru_cache(maxsize=1)
 def dynamodb() -> DynamoDBClient:
     client: DynamoDBClient = _client("dynamodb")
     return client
 
 
-@lru_cache(maxsize=1)
 def s3() -> S3Client:
     # SigV4 presigned links carry X-Amz-Expires: a label link stops working when it says it does.
     client: S3Client = _client("s3", _CONFIG.merge(Config(signature_version="s3v4")))
     return client
 
 
-@lru_cache(maxsize=1)
 def sqs() -> SQSClient:
     client: SQSClient = _client("sqs")
     return client
 
 
-@lru_cache(maxsize=1)
 def stepfunctions() -> SFNClient:
     client: SFNClient = _client("stepfunctions")
     return client
 
 
-@lru_cache(maxsize=1)
 def events() -> EventBridgeClient:
     client: EventBridgeClient = _client("events")
     return client
 
 
-@lru_cache(maxsize=1)
 def secretsmanager() -> SecretsManagerClient:
     client: SecretsManagerClient = _client("secretsmanager")
     return client
@@ -63,5 +72,5 @@ def secretsmanager() -> SecretsManagerClient:
 
 def reset_clients() -> None:
     """Forget every cached client (the local stack and tests point the process at a new endpoint)."""
-    for factory in (dynamodb, s3, sqs, stepfunctions, secretsmanager, events):
-        factory.cache_clear()
+    with _building:
+        _clients.clear()

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import bisect
 import re
+import threading
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -89,9 +90,20 @@ _BLOCK_STARTS = [start for start, _end, _name in _BLOCKS]
 _BOLD_FACES = frozenset({BOLD})  # every other font is drawn bold by stroking its outline
 
 
-@cache
+_REGISTERING = threading.Lock()
+
+
 def register_fonts() -> dict[str, frozenset[int]]:
-    """Register the bundled fonts with reportlab (once per process) and say which code points each has."""
+    """Register the bundled fonts with reportlab (once per process) and say which code points each has.
+
+    Once even when threads render at once (a handler's pool, the local stack): parsing the fonts takes
+    about a second, and a bare cache lets every thread that misses parse them all again."""
+    with _REGISTERING:
+        return _register_fonts()
+
+
+@cache
+def _register_fonts() -> dict[str, frozenset[int]]:
     files = _FONT_FILES | {name: file for name, (file, _blocks) in _SCRIPT_FONTS.items()}
     coverage: dict[str, frozenset[int]] = {}
     for name, file in files.items():

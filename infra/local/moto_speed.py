@@ -1,0 +1,120 @@
+"""Two costs of moto 5.2.5's server that grow with every request, taken out (installed by lambda_dispatch).
+
+Measured on a 30-order local run (py-spy, samples holding the GIL), before:
+
+- DynamoDB responses: moto builds a `ResponseSerializer` for every response and walks the operation's
+  output shape member by member (an attribute picker per value, aliases tried per key) to write a dict that
+  is already in DynamoDB's wire form (`DynamoResult` converts moto's items to AttributeValue dicts before
+  the serializer sees them). Half of the server's CPU went there. For the item operations the flow uses, the
+  body is that dict as JSON: `json.dumps` writes the same document (tests/integration/test_moto_speed.py
+  compares the two bodies operation by operation). Errors, and every other operation, keep moto's path.
+- Step Functions' Lambda tasks: moto's interpreter builds a new boto3 client (loading the Lambda service
+  model from disk) for every Task state it runs. The client is the same every time for a region: it is
+  built once per region and reused (botocore clients are thread-safe).
+
+Nothing here changes what a request does or answers; `uninstall()` puts moto's code back.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from functools import cache
+from typing import Any
+
+from moto.core.responses import ActionResult, BaseResponse
+from moto.core.utils import get_service_model
+from moto.dynamodb.responses import DynamoHandler, DynamoResult
+from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
+
+# The item operations: their output shapes hold no timestamps, blobs or renamed members, only
+# AttributeValue maps, counts and ConsumedCapacity, which JSON writes as the serializer does.
+FAST_OPERATIONS = frozenset(
+    {
+        "GetItem",
+        "PutItem",
+        "UpdateItem",
+        "DeleteItem",
+        "Query",
+        "Scan",
+        "BatchGetItem",
+        "BatchWriteItem",
+        "TransactGetItems",
+        "TransactWriteItems",
+    }
+)
+_CONTENT_TYPE = "application/x-amz-json-1.0"
+
+_original: dict[str, Any] = {}
+
+
+def _has_blob(value: Any) -> bool:
+    # A B/BS value is bytes to moto; the serializer base64-encodes it: leave those to moto.
+    if isinstance(value, dict):
+        return any(k in ("B", "BS") or _has_blob(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_blob(v) for v in value)
+    return isinstance(value, bytes)
+
+
+@cache
+def _output_members(operation: str) -> frozenset[str]:
+    shape = get_service_model("dynamodb").operation_model(operation).output_shape
+    return frozenset(shape.members) if shape is not None else frozenset()
+
+
+def _serialized(handler: DynamoHandler, action_result: ActionResult) -> Any:
+    result = action_result.result
+    operation = handler._get_action()
+    if (
+        type(action_result) in (DynamoResult, ActionResult)
+        and isinstance(result, dict)
+        and operation in FAST_OPERATIONS
+        and not _has_blob(result)
+    ):
+        # What the serializer keeps: the output shape's members (moto adds some the API does not have).
+        members = _output_members(operation)
+        body = {key: value for key, value in result.items() if key in members}
+        headers = {"Content-Type": _CONTENT_TYPE}
+        headers.update(handler.response_headers)
+        return 200, headers, json.dumps(body)
+    return _original["serialized"](handler, action_result)
+
+
+def _client_per_region() -> Any:
+    build = _original["boto_client_for"]
+    clients: dict[tuple[str, str], Any] = {}
+    lock = threading.Lock()
+
+    def boto_client_for(region: str, service: str, state_credentials: Any = None) -> Any:
+        key = (region, service)
+        with lock:
+            if key not in clients:
+                clients[key] = build(region=region, service=service, state_credentials=state_credentials)
+            return clients[key]
+
+    return boto_client_for
+
+
+def installed() -> bool:
+    return bool(_original)
+
+
+def install() -> None:
+    """Patch moto (process-wide)."""
+    if _original:
+        raise RuntimeError("moto_speed is installed already")
+    if "serialized" in vars(DynamoHandler):
+        raise RuntimeError("moto's DynamoHandler has its own serialized(): check moto_speed against it")
+    _original["serialized"] = BaseResponse.serialized
+    _original["boto_client_for"] = lambda_eval_utils.boto_client_for
+    DynamoHandler.serialized = _serialized  # type: ignore[method-assign,assignment]
+    lambda_eval_utils.boto_client_for = _client_per_region()
+
+
+def uninstall() -> None:
+    if not _original:
+        return
+    del DynamoHandler.serialized
+    lambda_eval_utils.boto_client_for = _original["boto_client_for"]
+    _original.clear()

@@ -1,0 +1,168 @@
+"""The local stack's moto speed-ups (infra/local/moto_speed.py) answer exactly as moto does: the same body,
+byte for byte once parsed, for every item operation the flow uses, and moto's own path for errors."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from moto.dynamodb.responses import DynamoHandler
+from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
+
+from infra.local import moto_speed
+from infra.local.deploy import Deployment
+
+
+@pytest.fixture
+def aws_resource_types() -> set[str]:
+    return {"AWS::DynamoDB::Table"}
+
+
+def _operations(table: str) -> list[tuple[str, dict[str, Any]]]:
+    item = {
+        "pk": {"S": "ORDER#1"},
+        "sk": {"S": "ORDER"},
+        "status": {"S": "new"},
+        "version": {"N": "1"},
+        "lines": {"L": [{"M": {"sku": {"S": "CASE"}, "qty": {"N": "2"}}}]},
+        "tags": {"SS": ["a", "b"]},
+        "flag": {"BOOL": True},
+        "nothing": {"NULL": True},
+        "note": {"S": "卖家备注 ✓"},
+    }
+    key = {"pk": {"S": "ORDER#1"}, "sk": {"S": "ORDER"}}
+    return [
+        ("put_item", {"TableName": table, "Item": item, "ReturnConsumedCapacity": "TOTAL"}),
+        ("put_item", {"TableName": table, "Item": {**item, "sk": {"S": "PKG#1"}}, "ReturnValues": "ALL_OLD"}),
+        ("get_item", {"TableName": table, "Key": key, "ReturnConsumedCapacity": "INDEXES"}),
+        (
+            "update_item",
+            {
+                "TableName": table,
+                "Key": key,
+                "UpdateExpression": "SET #s = :s ADD version :one",
+                "ConditionExpression": "#s = :old",
+                "ExpressionAttributeNames": {"#s": "status"},
+                "ExpressionAttributeValues": {
+                    ":s": {"S": "reviewed"},
+                    ":old": {"S": "new"},
+                    ":one": {"N": "1"},
+                },
+                "ReturnValues": "ALL_NEW",
+            },
+        ),
+        (
+            "query",
+            {
+                "TableName": table,
+                "KeyConditionExpression": "pk = :pk",
+                "ExpressionAttributeValues": {":pk": {"S": "ORDER#1"}},
+                "Limit": 1,
+                "ReturnConsumedCapacity": "TOTAL",
+            },
+        ),
+        ("scan", {"TableName": table}),
+        ("batch_get_item", {"RequestItems": {table: {"Keys": [key]}}}),
+        (
+            "transact_write_items",
+            {
+                "TransactItems": [
+                    {"Put": {"TableName": table, "Item": {**item, "sk": {"S": "PKG#2"}}}},
+                    {"Delete": {"TableName": table, "Key": {"pk": {"S": "ORDER#1"}, "sk": {"S": "PKG#1"}}}},
+                ]
+            },
+        ),
+        ("transact_get_items", {"TransactItems": [{"Get": {"TableName": table, "Key": key}}]}),
+        ("batch_write_item", {"RequestItems": {table: [{"DeleteRequest": {"Key": key}}]}}),
+        ("delete_item", {"TableName": table, "Key": key, "ReturnValues": "ALL_OLD"}),
+    ]
+
+
+def _bodies(table: str) -> list[Any]:
+    client = boto3.client("dynamodb")
+    bodies: list[Any] = []
+
+    def keep(http_response: Any, **_: Any) -> None:
+        bodies.append(json.loads(http_response.content or b"{}"))
+
+    client.meta.events.register("after-call.dynamodb", keep)
+    for operation, request in _operations(table):
+        getattr(client, operation)(**request)
+    return bodies
+
+
+def _scrub(table: str, bodies: list[Any]) -> list[Any]:
+    # Each run gets its own table, so the name is the one difference expected.
+    return json.loads(json.dumps(bodies).replace(table, "TABLE"))
+
+
+def _fresh_table(aws: Deployment, name: str) -> str:
+    boto3.client("dynamodb").create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    return name
+
+
+def _with_speed(run: Callable[[], Any]) -> Any:
+    moto_speed.install()
+    try:
+        return run()
+    finally:
+        moto_speed.uninstall()
+
+
+def test_every_item_operation_answers_the_same_body(aws: Deployment) -> None:
+    plain, fast = _fresh_table(aws, "plain"), _fresh_table(aws, "fast")
+    expected = _scrub(plain, _bodies(plain))
+    assert _scrub(fast, _with_speed(lambda: _bodies(fast))) == expected
+    assert {op for op, _ in _operations(plain)} >= {
+        "put_item",
+        "get_item",
+        "update_item",
+        "query",
+        "transact_write_items",
+    }
+
+
+def test_errors_keep_moto_s_own_answer(aws: Deployment) -> None:
+    table = _fresh_table(aws, "errors")
+    client = boto3.client("dynamodb")
+    request = {
+        "TableName": table,
+        "Key": {"pk": {"S": "x"}, "sk": {"S": "y"}},
+        "UpdateExpression": "SET a = :a",
+        "ConditionExpression": "attribute_exists(pk)",
+        "ExpressionAttributeValues": {":a": {"S": "1"}},
+    }
+
+    def refused() -> dict[str, Any]:
+        with pytest.raises(ClientError) as caught:
+            client.update_item(**request)
+        return dict(caught.value.response["Error"])
+
+    assert _with_speed(refused) == refused()
+    assert refused()["Code"] == "ConditionalCheckFailedException"
+
+
+def test_uninstall_puts_moto_back() -> None:
+    original_client = lambda_eval_utils.boto_client_for
+    moto_speed.install()
+    assert "serialized" in vars(DynamoHandler)
+    assert lambda_eval_utils.boto_client_for("us-east-1", "lambda") is lambda_eval_utils.boto_client_for(
+        "us-east-1", "lambda"
+    )
+    with pytest.raises(RuntimeError):
+        moto_speed.install()
+    moto_speed.uninstall()
+    assert "serialized" not in vars(DynamoHandler)
+    assert lambda_eval_utils.boto_client_for is original_client
