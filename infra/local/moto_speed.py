@@ -12,11 +12,18 @@ Measured on a 30-order local run (py-spy, samples holding the GIL), before:
   model from disk) for every Task state it runs. The client is the same every time for a region: it is
   built once per region and reused (botocore clients are thread-safe).
 
+- Queries: moto's `Table.query` reads `all_items()`, which lists and sorts every item of the table, then
+  keeps those of the partition asked for. On the base table the partition is one dict look-up in moto's own
+  storage: the query is given that partition's items (in moto's order) instead, so that it costs what the
+  partition holds, not what the table holds. An index query still looks at every item (moto keeps no index),
+  but no longer sorts them all first: moto sorts what matched by the index's keys afterwards anyway.
+
 Nothing here changes what a request does or answers; `uninstall()` puts moto's code back.
 """
 
 from __future__ import annotations
 
+import inspect
 import json
 import threading
 from functools import cache
@@ -24,6 +31,8 @@ from typing import Any
 
 from moto.core.responses import ActionResult, BaseResponse
 from moto.core.utils import get_service_model
+from moto.dynamodb.models.dynamo_type import Item
+from moto.dynamodb.models.table import Table
 from moto.dynamodb.responses import DynamoHandler, DynamoResult
 from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
 
@@ -96,6 +105,34 @@ def _client_per_region() -> Any:
     return boto_client_for
 
 
+_QUERY_SIGNATURE = inspect.signature(Table.query)
+
+
+def _items_for(table: Table, hash_key: Any, index_name: str | None) -> list[Item]:
+    if index_name is not None or hash_key is None:
+        items: list[Item] = []
+        for stored in table.items.values():
+            items.extend(stored.values() if table.range_key_attr else [stored])  # type: ignore[attr-defined]
+        return items
+    stored = table.items.get(hash_key)
+    if stored is None:
+        return []
+    if not table.range_key_attr:
+        return [stored]  # type: ignore[list-item]
+    return sorted(stored.values(), key=lambda item: item.range_key)  # type: ignore[attr-defined]
+
+
+def _query(table: Table, *args: Any, **kwargs: Any) -> Any:
+    bound = _QUERY_SIGNATURE.bind(table, *args, **kwargs).arguments
+    items = _items_for(table, bound.get("hash_key"), bound.get("index_name"))
+    # Callers hold lambda_dispatch's DynamoDB lock: no other request sees the table while this one runs.
+    table.all_items = lambda: items  # type: ignore[method-assign]
+    try:
+        return _original["query"](table, *args, **kwargs)
+    finally:
+        del table.all_items
+
+
 def installed() -> bool:
     return bool(_original)
 
@@ -108,6 +145,8 @@ def install() -> None:
         raise RuntimeError("moto's DynamoHandler has its own serialized(): check moto_speed against it")
     _original["serialized"] = BaseResponse.serialized
     _original["boto_client_for"] = lambda_eval_utils.boto_client_for
+    _original["query"] = Table.query
+    Table.query = _query  # type: ignore[method-assign]
     DynamoHandler.serialized = _serialized  # type: ignore[method-assign,assignment]
     lambda_eval_utils.boto_client_for = _client_per_region()
 
@@ -117,4 +156,5 @@ def uninstall() -> None:
         return
     del DynamoHandler.serialized
     lambda_eval_utils.boto_client_for = _original["boto_client_for"]
+    Table.query = _original["query"]  # type: ignore[method-assign]
     _original.clear()

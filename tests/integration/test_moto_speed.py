@@ -166,3 +166,82 @@ def test_uninstall_puts_moto_back() -> None:
     moto_speed.uninstall()
     assert "serialized" not in vars(DynamoHandler)
     assert lambda_eval_utils.boto_client_for is original_client
+
+
+def _indexed_table(name: str) -> str:
+    client = boto3.client("dynamodb")
+    client.create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        AttributeDefinitions=[
+            {"AttributeName": name_, "AttributeType": "S"} for name_ in ("pk", "sk", "status", "at")
+        ],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": "by-status",
+                "KeySchema": [
+                    {"AttributeName": "status", "KeyType": "HASH"},
+                    {"AttributeName": "at", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    for order in range(6):
+        for n in (3, 1, 10, 2):  # written out of order: the answer must still be in key order
+            item = {"pk": {"S": f"ORDER#{order}"}, "sk": {"S": f"PKG#{n}"}}
+            if n != 2:  # one item per order is not in the index
+                item |= {"status": {"S": ("to_print", "shipped")[n % 2]}, "at": {"S": f"2026-12-0{n % 9}"}}
+            client.put_item(TableName=name, Item=item)
+    return name
+
+
+def _query_bodies(table: str) -> list[Any]:
+    client = boto3.client("dynamodb")
+    bodies: list[Any] = []
+
+    def keep(http_response: Any, **_: Any) -> None:
+        bodies.append(json.loads(http_response.content or b"{}"))
+
+    client.meta.events.register("after-call.dynamodb.Query", keep)
+    base = {"TableName": table, "KeyConditionExpression": "pk = :pk"}
+    client.query(**base, ExpressionAttributeValues={":pk": {"S": "ORDER#3"}})
+    client.query(**base, ExpressionAttributeValues={":pk": {"S": "ORDER#3"}}, ScanIndexForward=False)
+    client.query(**base, ExpressionAttributeValues={":pk": {"S": "ORDER#404"}})
+    page = client.query(**base, ExpressionAttributeValues={":pk": {"S": "ORDER#4"}}, Limit=2)
+    client.query(
+        **base,
+        ExpressionAttributeValues={":pk": {"S": "ORDER#4"}},
+        Limit=2,
+        ExclusiveStartKey=page["LastEvaluatedKey"],
+    )
+    client.query(
+        TableName=table,
+        KeyConditionExpression="pk = :pk AND begins_with(sk, :p)",
+        ExpressionAttributeValues={":pk": {"S": "ORDER#1"}, ":p": {"S": "PKG#1"}},
+    )
+    client.query(
+        TableName=table,
+        IndexName="by-status",
+        KeyConditionExpression="#s = :s",
+        ExpressionAttributeNames={"#s": "status"},
+        ExpressionAttributeValues={":s": {"S": "shipped"}},
+    )
+    client.query(
+        TableName=table,
+        IndexName="by-status",
+        KeyConditionExpression="#s = :s AND #a > :a",
+        ExpressionAttributeNames={"#s": "status", "#a": "at"},
+        ExpressionAttributeValues={":s": {"S": "to_print"}, ":a": {"S": "2026-12-00"}},
+        ScanIndexForward=False,
+        Limit=3,
+    )
+    return bodies
+
+
+def test_queries_answer_the_same_from_the_partition(aws: Deployment) -> None:
+    plain, fast = _indexed_table("q-plain"), _indexed_table("q-fast")
+    expected = _scrub(plain, _query_bodies(plain))
+    assert [body["Count"] for body in expected] == [4, 4, 0, 2, 2, 2, 12, 3]
+    assert _scrub(fast, _with_speed(lambda: _query_bodies(fast))) == expected
