@@ -135,3 +135,39 @@ def test_price_sums_its_lines_and_prices_each_at_its_list_price() -> None:
     assert figures["cost.logs_usd_per_1000_orders"] == pytest.approx(100 * 0.001 * PRICES["logs.ingested_gb"])
     assert figures["cost.dynamodb_wru_per_order"] == 80.0
     assert figures["cost.fixed_usd_per_month"] == pytest.approx(3 * PRICES["secretsmanager.secret_month"])
+
+
+def test_reads_are_billed_from_what_the_answer_holds() -> None:
+    from infra.local.cost import _read_units
+
+    item = _item(5000)
+    get = _read_units("GetItem", {"ConsistentRead": True}, {"Item": item})
+    assert get == 2.0
+    assert _read_units("GetItem", {}, {}) == 0.5  # nothing found, eventually consistent
+    # Three keys asked, one found, none unprocessed: two missing items still cost a unit each.
+    batch = _read_units(
+        "BatchGetItem",
+        {"RequestItems": {"t": {"Keys": [{}, {}, {}], "ConsistentRead": True}}},
+        {"Responses": {"t": [item]}},
+    )
+    assert batch == 2.0 + 1.0 + 1.0
+    query = _read_units("Query", {}, {"Items": [_item(3000), _item(3000)], "Count": 2})
+    assert query == 1.0  # 6,000 bytes summed: two units, halved
+
+
+def test_every_item_a_write_touches_is_a_target() -> None:
+    from infra.local.cost import _write_targets
+
+    key = {"pk": {"S": "P"}, "sk": {"S": "S"}}
+    transaction = {
+        "TransactItems": [
+            {"Put": {"TableName": "t", "Item": {**key, "a": {"S": "1"}}}},
+            {"Update": {"TableName": "t", "Key": key}},
+            {"ConditionCheck": {"TableName": "u", "Key": key}},
+            {"Delete": {"TableName": "t", "Key": key}},
+        ]
+    }
+    assert [t for t, _ in _write_targets("TransactWriteItems", transaction)] == ["t", "t", "u", "t"]
+    batch = {"RequestItems": {"t": [{"PutRequest": {"Item": key}}, {"DeleteRequest": {"Key": key}}]}}
+    assert _write_targets("BatchWriteItem", batch) == [("t", key), ("t", key)]
+    assert _write_targets("UpdateItem", {"TableName": "t", "Key": key}) == [("t", key)]
