@@ -49,6 +49,9 @@ from infra.local.deploy import LocalFunction
 _idle: dict[str, list[ModuleType]] = {}  # function key -> warm handler modules not in use
 _loaded: list[str] = []  # every module name registered in sys.modules, for unloading
 _lock = threading.Lock()
+# Called in the caller's thread after each invocation that finished in time, with the function and the CPU
+# seconds its handler's thread used (infra/local/cost.py bills them as Lambda duration).
+observers: list[Callable[[LocalFunction, float], None]] = []
 
 
 class SandboxTimedout(Exception):
@@ -130,7 +133,7 @@ def invoke(function: LocalFunction, event: Any) -> Any:
         module = _load(function)
     handler: Callable[[Any, LambdaContext], Any] = getattr(module, function.handler.rpartition(".")[2])
     context = LambdaContext(function)
-    outcome: list[Any] = []  # [result, None] or [None, exception], once the handler has finished in time
+    outcome: list[Any] = []  # [result, error, cpu_s], once the handler has finished in time
     decided = threading.Lock()  # orders "finished in time" against "stopped at the deadline"
     finished = stopping = False
     entered = threading.Event()  # no stop is sent before the worker is inside run()'s try
@@ -139,6 +142,7 @@ def invoke(function: LocalFunction, event: Any) -> Any:
         nonlocal finished
         try:
             entered.set()
+            started = time.thread_time()
             try:
                 result, error = handler(event, context), None
             except _Stop:
@@ -150,7 +154,7 @@ def invoke(function: LocalFunction, event: Any) -> Any:
                     _raise_in_thread(threading.get_ident(), None)
                 else:
                     finished = True
-                    outcome[:] = [result, error]
+                    outcome[:] = [result, error, time.thread_time() - started]
         except _Stop:
             pass  # wherever in run() the stop lands, the thread ends quietly
 
@@ -170,7 +174,9 @@ def invoke(function: LocalFunction, event: Any) -> Any:
         raise SandboxTimedout(function.timeout_s)
     with _lock:
         _idle.setdefault(key, []).append(module)
-    result, error = outcome
+    result, error, cpu_s = outcome
+    for observer in observers:
+        observer(function, cpu_s)
     if error is not None:
         raise error
     return result
