@@ -16,6 +16,9 @@
   pipeline.max_rss_mb_100 the 100-order one's. Amazon's confirmShipment limit is raised in the sandbox
   (BENCH_CONFIRM_RATE): at its default 2 a second per seller, one store confirms 2 orders a second whatever
   the stack does.
+- coldstart.<function>_vs_floor: each handler's import over the floor's (infra/local/coldstart.py).
+- cost.*: a 20-order run through the local stack, every AWS request metered and priced at list prices;
+  cost.usd_per_1000_orders wants at most 0.05 (infra/local/cost.py, decision 67).
 - sync.amazon.calls_per_1000_orders: HTTP calls (LWA token included) to read 1,000 new orders through the
   SP-API adapter from the sandbox (goal: at most 11; a getOrders + getOrderItems client needs over 2,000).
 - sync.amazon.orders_per_s: the same read, through the adapter, with rate limits off on both sides.
@@ -35,6 +38,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import resource
 import statistics
 import subprocess
@@ -81,6 +85,7 @@ from parcelflow.services.intake import take_platform_order
 from parcelflow.services.review import review_order
 
 PIPELINE_ORDERS = 100
+COST_ORDERS = 20
 # The large run takes about as many seconds as it has orders on this machine; BENCH_PIPELINE_LARGE=0 skips it.
 PIPELINE_LARGE = int(os.environ.get("BENCH_PIPELINE_LARGE", "2000"))
 REVIEW_ORDERS = 100
@@ -263,6 +268,18 @@ def bench_pipeline(count: int) -> tuple[float, float]:
     return count / elapsed, peak_kb / 1024
 
 
+_FIGURE = re.compile(r"^[a-z][a-z0-9_.]*: \S+$")
+
+
+def _figures_of(module: str, *args: str) -> list[str]:
+    """The `name: value` lines another figure module prints, run in a fresh interpreter (its functions'
+    JSON log lines, on the same stdout, are left out)."""
+    done = subprocess.run(  # noqa: S603 - our own interpreter and module, no outside input
+        [sys.executable, "-m", module, *args], capture_output=True, text=True, check=True
+    )
+    return [line for line in done.stdout.splitlines() if _FIGURE.match(line)]
+
+
 def _pipeline_in_fresh_process(count: int) -> tuple[float, float]:
     # Each size in its own interpreter: the peak memory is that run's, and no warm cache of the other run's
     # flatters the figure.
@@ -376,6 +393,10 @@ def main() -> None:
     creates, lookups = bench_waybills()
     print(f"waybill.creates_per_package: {creates:.2f}", flush=True)
     print(f"waybill.lookups_per_package: {lookups:.2f}", flush=True)
+    for line in _figures_of("infra.local.coldstart"):
+        print(line, flush=True)
+    for line in _figures_of("infra.local.cost", str(COST_ORDERS)):
+        print(line, flush=True)
     small, small_rss = _pipeline_in_fresh_process(PIPELINE_ORDERS)
     print(f"pipeline.orders_per_s: {small:.2f}", flush=True)
     print(f"pipeline.max_rss_mb_{PIPELINE_ORDERS}: {small_rss:.0f}", flush=True)
