@@ -8,9 +8,11 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from parcelflow import deps
+from parcelflow.metrics import flush_metrics
 from parcelflow.observability import logger
 from parcelflow.services.confirmations import confirm_package
 from parcelflow.services.outcomes import PackageTask
+from parcelflow.tracing import traced
 
 # FIFO: after a failure the rest of that order's records come back unprocessed, so its packages stay in
 # line; other orders in the batch go on.
@@ -31,6 +33,8 @@ def record_handler(record: SQSRecord) -> dict[str, Any]:
 
 
 @logger.inject_lambda_context
+@traced
+@flush_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     deps.once().register_lambda_context(context)
     return process_partial_response(

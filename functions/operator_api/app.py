@@ -6,10 +6,12 @@ from typing import Any
 from aws_lambda_powertools.event_handler import content_types
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from parcelflow.metrics import flush_metrics
 from parcelflow.observability import logger
 from parcelflow.operator_api import build_resolver
 from parcelflow.operator_api.errors import error_body
 from parcelflow.request_body import BadRequestBody, decoded_text
+from parcelflow.tracing import traced
 
 # A product or stock file travels base64 in JSON; a Lambda invocation's payload is at most 6 MB.
 MAX_BODY_BYTES = 5 * 1024 * 1024
@@ -18,6 +20,8 @@ app = build_resolver()
 
 
 @logger.inject_lambda_context
+@traced
+@flush_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     # Undone here, before the resolver: Powertools decodes base64 and UTF-8 unguarded.
     try:

@@ -8,11 +8,15 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from parcelflow import deps
 from parcelflow.config import get_settings
+from parcelflow.metrics import flush_metrics
 from parcelflow.observability import logger
 from parcelflow.services.reconcile import reconcile
+from parcelflow.tracing import traced
 
 
 @logger.inject_lambda_context
+@traced
+@flush_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     # The scheduled event carries nothing: what to look at is read from the table and the queue.
     report = reconcile(

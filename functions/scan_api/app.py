@@ -9,10 +9,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from parcelflow import deps
 from parcelflow.domain.errors import PackageNotFound
+from parcelflow.metrics import flush_metrics
 from parcelflow.observability import logger
 from parcelflow.request_body import BadRequestBody, decoded_text, parse_json
 from parcelflow.scan_models import STATUS_BY_VERDICT, ScanRequest
 from parcelflow.services.scanning import scan_parcel
+from parcelflow.tracing import traced
 
 # A scan is a hundred bytes; API Gateway would pass up to 10 MB to be decoded and parsed.
 MAX_BODY_BYTES = 16 * 1024
@@ -58,6 +60,8 @@ def _refusal(exc: BadRequestBody) -> str:
 
 
 @logger.inject_lambda_context
+@traced
+@flush_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     # Undone here, before the resolver: Powertools decodes base64 and UTF-8 unguarded (binascii.Error,
     # UnicodeDecodeError), and its validation runs before any middleware could look at the body.

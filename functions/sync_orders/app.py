@@ -9,8 +9,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, Field
 
 from parcelflow import deps
+from parcelflow.metrics import flush_metrics
 from parcelflow.observability import logger
 from parcelflow.services.sync import sync_store
+from parcelflow.tracing import traced
 
 # Stop reading pages this long before the Lambda's timeout: the page in hand is stored, the cursor saved.
 SAFETY_MARGIN_S = 30.0
@@ -27,6 +29,8 @@ def _deadline(context: LambdaContext) -> float:
 
 
 @logger.inject_lambda_context
+@traced
+@flush_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     def record_handler(record: SQSRecord) -> dict[str, Any]:
         task = StoreSyncTask.model_validate_json(record.body)

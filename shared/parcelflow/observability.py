@@ -58,6 +58,21 @@ def _echo(level: int) -> logging.Handler:
     return echo
 
 
+def emit_json_line(line: str) -> None:
+    """Write one JSON line where the logger's JSON lines go (stdout on Lambda, where CloudWatch reads an
+    EMF metric line from the log; the file of json_logs_to locally), skipped where human_logs silenced
+    them."""
+    handler = _json_handler()
+    if handler.level > logging.CRITICAL:
+        return
+    handler.acquire()
+    try:
+        handler.stream.write(line + "\n")
+        handler.stream.flush()
+    finally:
+        handler.release()
+
+
 @contextlib.contextmanager
 def human_logs(level: int = logging.WARNING) -> Iterator[None]:
     """For a person at a terminal (the CLIs), while inside: no JSON lines on stdout, and the records at

@@ -15,6 +15,7 @@ import zxingcpp
 from infra.local import scenario
 from parcelflow import cli, deps
 from parcelflow.domain.statuses import FulfilmentStatus
+from parcelflow.observability import json_logs_to
 
 pytestmark = pytest.mark.e2e
 S = FulfilmentStatus
@@ -23,8 +24,14 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
-def flow() -> Iterator[tuple[scenario.World, scenario.Run]]:
-    with scenario.world() as w:
+def flow_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("flow") / "log.jsonl"
+
+
+@pytest.fixture(scope="module")
+def flow(flow_log: Path) -> Iterator[tuple[scenario.World, scenario.Run]]:
+    # The JSON log lines, the EMF metric lines among them, in a file as `make demo` writes them.
+    with json_logs_to(flow_log, echo_level=None), scenario.world() as w:
         run = scenario.run_flow(w, ORDERS)
         yield w, run
 
@@ -56,6 +63,32 @@ def test_every_order_ends_where_it_should(flow: tuple[scenario.World, scenario.R
         "amzus1": "ok",
         "aliex1": "ok",
     }
+
+
+def test_the_flow_wrote_its_business_metrics(
+    flow: tuple[scenario.World, scenario.Run], flow_log: Path
+) -> None:
+    """Read before the tests below run more: the counts are the flow's. Concurrent invocations of the
+    local stack each wrote their own (issue 12 §7)."""
+    _, run = flow
+    counts: Counter[tuple[str, str]] = Counter()
+    for line in flow_log.read_text().splitlines():
+        record = json.loads(line)
+        if "_aws" not in record:
+            continue
+        assert record["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "Parcelflow"
+        for metric in record["_aws"]["CloudWatchMetrics"][0]["Metrics"]:
+            counts[(metric["Name"], record.get("verdict") or record.get("reason") or "")] += sum(
+                record[metric["Name"]]
+            )
+    packages = [p for order_id in run.order_ids for p in deps.orders().get_packages(order_id)]
+    assert counts[("WaybillsBought", "")] == sum(1 for p in packages if p.tracking_number)
+    assert counts[("LabelsRendered", "")] == sum(1 for p in packages if p.label_key)
+    assert counts[("Confirmations", "")] == sum(1 for p in packages if p.status == S.CONFIRMED)
+    assert counts[("WaybillFailures", "rejected")] >= 1  # the bad postcode
+    assert counts[("Scans", "stop")] >= 1  # the parcel cancelled after printing
+    assert counts[("Scans", "shipped")] == counts[("Confirmations", "")]
+    assert counts[("OrdersSynced", "")] >= ORDERS
 
 
 def test_the_scan_stopped_the_parcel_cancelled_after_printing(

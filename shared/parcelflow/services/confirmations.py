@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from parcelflow import metrics
 from parcelflow.domain.errors import (
     CredentialsRejected,
     MarketplaceRejected,
@@ -48,18 +49,24 @@ def confirm_package(
         is_last_package=all(p.status == S.CONFIRMED for p in others),
     )
     marketplace = marketplace_for(store)
+
+    def failed(reason: str) -> None:
+        metrics.record_confirmation_failed(store=store.store_id, marketplace=store.marketplace, reason=reason)
+
     try:
         once.run_once(f"confirm:{package_id}", lambda: marketplace.confirm_shipment(shipment))
     except CredentialsRejected as denied:
         # Not this package's fault: the store is marked for the operator and the message comes back
         # (after the visibility timeout) until the credentials are renewed or it lands in the DLQ.
         mark_credentials_rejected(ledger, store.store_id, denied.reason)
+        failed("credentials")
         orders.update_package_fields(order_id, package_id, S.SHIPPED, {"confirm_error": f"waiting: {denied}"})
         raise
     except MarketplaceUnavailable as down:
         # SQS brings the message back; if every delivery fails, the reconciler finds it in the
         # dead-letter queue and this is the reason the operator reads.
         orders.update_package_fields(order_id, package_id, S.SHIPPED, {"confirm_error": f"retrying: {down}"})
+        failed("unavailable")
         raise
     except MarketplaceRejected as rejected:
         refused = orders.update_package_fields(
@@ -69,6 +76,7 @@ def confirm_package(
             order_id,
             {"alert": f"marketplace refused the shipment confirmation of {package_id}: {rejected.reason}"},
         )
+        failed("rejected")
         return PackageOutcome.of(refused)
     confirmed = orders.transition_package(
         order_id,
@@ -78,4 +86,5 @@ def confirm_package(
         by=BY,
         changes={"confirmed_at": utcnow(), "confirm_error": None, "confirm_dead_lettered_at": None},
     )
+    metrics.record_confirmation(store=store.store_id, marketplace=store.marketplace)
     return PackageOutcome.of(confirmed)

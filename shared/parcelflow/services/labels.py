@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, tzinfo
 
+from parcelflow import metrics
 from parcelflow.domain.errors import CarrierUnavailable, OrderNotActive
 from parcelflow.domain.label import (
     LabelSheet,
@@ -63,6 +64,7 @@ def render_package_label(
         by="render_label",
         changes={"label_key": key},
     )
+    metrics.record_label_rendered(store=order.store_id, channel=channel.code)
     return PackageOutcome.of(rendered)
 
 

@@ -6,6 +6,7 @@ from datetime import datetime
 from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
+from parcelflow import metrics
 from parcelflow.domain.errors import PackageNotFound
 from parcelflow.domain.models import Channel, Package, WeightCheck, utcnow
 from parcelflow.domain.statuses import STOP_STATUSES, FulfilmentStatus
@@ -59,12 +60,14 @@ def scan_parcel(
     tracking = code.strip()
     package = orders.find_package_by_tracking(tracking) if tracking else None
     if package is None:
+        metrics.record_scan(store=None, verdict="unknown")
         raise PackageNotFound(f"with tracking number {tracking}")
     order = orders.get_order(package.order_id)
 
     def result(
         verdict: ScanVerdict, message: str, at: datetime | None = None, check: WeightCheck | None = None
     ) -> ScanResult:
+        metrics.record_scan(store=order.store_id, verdict=verdict.value)
         return ScanResult(
             verdict=verdict,
             message=message,

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 
 from pydantic import BaseModel, Field
 
+from parcelflow import metrics
 from parcelflow.domain import rules
 from parcelflow.domain.errors import (
     CredentialsRejected,
@@ -188,6 +189,13 @@ def sync_store(
         logger.exception("store sync failed", extra={"store_id": store_id})
         report.state, report.error = StoreSyncState.FAILING, f"{type(exc).__name__}: {exc}"
     _record_health(ledger, report, run_started)
+    metrics.record_sync(
+        store=store_id,
+        marketplace=store.marketplace,
+        created=report.created,
+        rejected=len(report.rejected),
+        failure=None if report.state in (StoreSyncState.OK, StoreSyncState.PAUSED) else report.state.value,
+    )
     logger.info("store synced", extra={"report": report.model_dump(mode="json", exclude={"rejected"})})
     return report
 

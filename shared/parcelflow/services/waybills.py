@@ -21,6 +21,7 @@ import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+from parcelflow import metrics
 from parcelflow.domain.customs import declaration_problems, tax_numbers
 from parcelflow.domain.errors import (
     CarrierUnavailable,
@@ -62,9 +63,16 @@ def request_waybill(
         raise OrderNotActive(order_id, order.status, "no shipping address")
 
     channel, store = view.channel_of(package), view.store
+
+    def failed(reason: str) -> None:
+        metrics.record_waybill_failed(
+            store=store.store_id, channel=channel.code, carrier=channel.carrier, reason=reason
+        )
+
     problems = declaration_problems(package, channel)
     if problems:
         _refuse_declaration(orders, package, problems)
+        failed("customs")
         raise CustomsDeclarationInvalid(package_id, problems)
     owner = uuid.uuid4().hex  # this run
     moment = now()
@@ -88,6 +96,7 @@ def request_waybill(
         waybill: Waybill | None = carrier.find_waybill(number) if look_up else None
         if waybill is not None and waybill.cancelled:
             reason = _cancelled_at_carrier(orders, package, waybill)
+            failed("cancelled_at_carrier")
             raise WaybillRejected(package_id, reason)
         if waybill is None:
             ioss, vat, eori = tax_numbers(order, store)
@@ -106,6 +115,7 @@ def request_waybill(
                 )
             except WaybillRejected as rejected:
                 _record_rejection(orders, package, rejected.reason)
+                failed("rejected")
                 raise
         if not waybill.tracking_number:
             # Some carriers assign the tracking number after the waybill number: store what we have and let
@@ -119,6 +129,7 @@ def request_waybill(
         orders.release_waybill_claim(
             order_id, package_id, owner, failure_reason=f"carrier unavailable: {exc}"
         )
+        failed("unavailable")
         raise
     stored = orders.update_package_fields(
         order_id,
@@ -131,6 +142,7 @@ def request_waybill(
             **_RELEASED,
         },
     )
+    metrics.record_waybill_bought(store=store.store_id, channel=channel.code, carrier=channel.carrier)
     return PackageOutcome.of(stored)
 
 
