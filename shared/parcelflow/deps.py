@@ -10,7 +10,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from parcelflow.adapters import aws, secrets
+from parcelflow.adapters import aws
 from parcelflow.config import get_settings, require
 
 if TYPE_CHECKING:
@@ -152,14 +152,14 @@ def http() -> httpx.Client:
 
 
 def marketplace_for(store: Store) -> MarketplaceClient:
-    from parcelflow.adapters import registry
+    from parcelflow.adapters import registry, secrets
 
     return registry.marketplace_client(store, secrets.read_secret(store.secret_name), http())
 
 
 def confirming_marketplace_for(store: Store) -> MarketplaceClient:
     """For the confirmation consumer: its instances run side by side, each on its part of the rate."""
-    from parcelflow.adapters import registry
+    from parcelflow.adapters import registry, secrets
 
     share = get_settings().confirm_rate_share
     return registry.marketplace_client(
@@ -168,14 +168,14 @@ def confirming_marketplace_for(store: Store) -> MarketplaceClient:
 
 
 def carrier_for(channel: Channel) -> CarrierClient:
-    from parcelflow.adapters import registry
+    from parcelflow.adapters import registry, secrets
 
     return registry.carrier_client(channel, secrets.read_secret(channel.secret_name), http())
 
 
 def reset() -> None:
     """Forget everything wired so far (tests and the local stack point the process elsewhere)."""
-    from parcelflow.adapters import ratelimit
+    from parcelflow.adapters import ratelimit, secrets
     from parcelflow.adapters.marketplaces import lwa
 
     for factory in (

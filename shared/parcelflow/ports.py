@@ -9,31 +9,35 @@ import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from parcelflow.domain.catalogue import Product
 from parcelflow.domain.errors import ChannelNotFound, PackageNotFound
-from parcelflow.domain.models import (
-    Address,
-    Channel,
-    ConfirmedShipment,
-    Marketplace,
-    Money,
-    Order,
-    OrderPage,
-    Package,
-    RejectedPlatformOrder,
-    Store,
-    StoreHealth,
-    SyncCursor,
-    TrackingCorrection,
-)
-from parcelflow.domain.orders import PlatformUpdate
-from parcelflow.domain.pairing import Pairing, PairingBook
-from parcelflow.domain.printing import PrintBatch
-from parcelflow.domain.review_rules import RuleSet
-from parcelflow.domain.statuses import FulfilmentStatus
-from parcelflow.domain.stock import Movement, Reservation, Shortage, StockLevel
+
+# Annotations only: a function that needs the table's port does not load every domain module with it
+# (the review rules, pairing, printing...); each service imports what it uses.
+if TYPE_CHECKING:
+    from parcelflow.domain.catalogue import Product
+    from parcelflow.domain.models import (
+        Address,
+        Channel,
+        ConfirmedShipment,
+        Marketplace,
+        Money,
+        Order,
+        OrderPage,
+        Package,
+        RejectedPlatformOrder,
+        Store,
+        StoreHealth,
+        SyncCursor,
+        TrackingCorrection,
+    )
+    from parcelflow.domain.orders import PlatformUpdate
+    from parcelflow.domain.pairing import Pairing, PairingBook
+    from parcelflow.domain.printing import PrintBatch
+    from parcelflow.domain.review_rules import RuleSet
+    from parcelflow.domain.statuses import FulfilmentStatus
+    from parcelflow.domain.stock import Movement, Reservation, Shortage, StockLevel
 
 
 @dataclass(frozen=True)

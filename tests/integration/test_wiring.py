@@ -6,7 +6,7 @@ import pytest
 
 from infra.local.deploy import Deployment
 from parcelflow import cli, deps
-from parcelflow.adapters import registry
+from parcelflow.adapters import registry, secrets
 from tests import factories
 
 
@@ -23,7 +23,7 @@ def test_the_confirmation_consumer_builds_clients_on_their_part_of_the_rate(
     for name, value in {"TABLE_NAME": "t", "LABEL_BUCKET": "b", "IDEMPOTENCY_TABLE": "i"}.items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("CONFIRM_RATE_SHARE", "2")
-    monkeypatch.setattr(deps.secrets, "read_secret", lambda name: credentials)
+    monkeypatch.setattr(secrets, "read_secret", lambda name: credentials)
     deps.reset()
     try:
         client = deps.confirming_marketplace_for(store)

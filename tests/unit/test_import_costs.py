@@ -23,6 +23,15 @@ PRINTING = ("reportlab", "pypdf", "uharfbuzz", "bidi", "pypdfium2", "PIL")
 MARKETPLACES = "parcelflow.adapters.marketplaces."
 CARRIERS = "parcelflow.adapters.carriers"
 PRINTERS = {"render_label", "operator_api"}  # the functions that make labels, slips and pick lists
+PARAMETERS = "aws_lambda_powertools.utilities.parameters"  # for the secrets, read with an integration
+# Read by the functions that review orders, pair SKUs, import products or print batches, not by the table
+REST_OF_DOMAIN = (
+    "parcelflow.domain.review_rules",
+    "parcelflow.domain.pairing",
+    "parcelflow.domain.catalogue",
+    "parcelflow.domain.printing",
+    "parcelflow.domain.channels",
+)
 
 
 def _environment() -> dict[str, str]:
@@ -64,8 +73,8 @@ def _under(modules: frozenset[str], *prefixes: str) -> list[str]:
 def test_deps_imports_no_adapter_until_a_factory_is_called() -> None:
     modules = _loaded("import parcelflow.deps")
     adapters = {m for m in modules if m.startswith("parcelflow.adapters.")}
-    assert adapters <= {"parcelflow.adapters.aws", "parcelflow.adapters.secrets"}
-    assert _under(modules, "httpx", "parcelflow.ports", "parcelflow.services") == []
+    assert adapters <= {"parcelflow.adapters.aws"}  # secrets (Powertools' parameters) with an integration
+    assert _under(modules, "httpx", "parcelflow.ports", "parcelflow.services", PARAMETERS) == []
 
 
 def test_the_registry_loads_an_adapter_only_when_its_store_or_channel_is_met() -> None:
@@ -83,6 +92,32 @@ def test_the_table_factory_loads_the_table_adapter_and_no_integration() -> None:
     )
     assert "parcelflow.adapters.dynamodb" in modules
     assert _under(modules, CARRIERS, MARKETPLACES.rstrip("."), "httpx", *PRINTING) == []
+    assert _under(modules, *REST_OF_DOMAIN, PARAMETERS, "yaml") == []
+
+
+def test_the_ports_load_no_domain_module_beyond_its_errors() -> None:
+    modules = _loaded("import parcelflow.ports")
+    assert _under(modules, "parcelflow.domain") == ["parcelflow.domain", "parcelflow.domain.errors"]
+
+
+def test_the_operator_api_loads_no_renderer_nor_yaml_until_it_prints_or_reads_a_yaml_file() -> None:
+    # Listing orders, stock and batches is most of its requests; a label or a channel file is rarer.
+    modules = _handler_modules("operator_api")
+    assert _under(modules, *PRINTING, "parcelflow.domain.label", "yaml", "httpx", PARAMETERS) == []
+
+
+@pytest.mark.parametrize("function", sorted(set(FUNCTIONS) - {"operator_api", "review_order"}))
+def test_only_the_review_and_the_operator_api_load_rules_pairings_and_channel_files(function: str) -> None:
+    modules = _loaded(
+        "import os\n"
+        "os.environ.update(AWS_DEFAULT_REGION='eu-west-1', TABLE_NAME='t', LABEL_BUCKET='b',"
+        " IDEMPOTENCY_TABLE='i')\n"
+        "import app\n"
+        "from parcelflow import deps\n"
+        "deps.orders()",
+        function,
+    )
+    assert _under(modules, *REST_OF_DOMAIN, PARAMETERS, "yaml") == []
 
 
 @pytest.mark.parametrize("function", FUNCTIONS)

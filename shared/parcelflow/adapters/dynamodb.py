@@ -20,7 +20,6 @@ from botocore.exceptions import ClientError
 from pydantic import BaseModel, TypeAdapter
 
 from parcelflow.domain import limits
-from parcelflow.domain.catalogue import Product
 from parcelflow.domain.errors import (
     ChannelNotFound,
     ConcurrentChange,
@@ -45,9 +44,6 @@ from parcelflow.domain.models import (
     utcnow,
 )
 from parcelflow.domain.orders import PlatformUpdate, order_status_after
-from parcelflow.domain.pairing import Pairing, PairingBook, context_scopes, keys_to_load
-from parcelflow.domain.printing import PrintBatch
-from parcelflow.domain.review_rules import RuleSet
 from parcelflow.domain.statuses import (
     PACKAGE_PROGRESS,
     FulfilmentStatus,
@@ -68,6 +64,14 @@ from parcelflow.ports import (
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+
+    from parcelflow.domain.catalogue import Product
+    from parcelflow.domain.pairing import Pairing, PairingBook
+    from parcelflow.domain.printing import PrintBatch
+    from parcelflow.domain.review_rules import RuleSet
+
+# The products, pairings, review rules and print batches are each read by a few functions only: their
+# modules (the review rules' are the largest of the domain) load where they are read, not with the table.
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -139,6 +143,8 @@ def _rejected_sk(store_id: str, platform_order_id: str) -> str:
 
 
 def _pairing(item: Mapping[str, Any]) -> Pairing:
+    from parcelflow.domain.pairing import Pairing
+
     return Pairing.model_validate_json(item["pairing"]["S"])
 
 
@@ -320,10 +326,14 @@ class DynamoDbTable(TableItems):
                 pending = self._db.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
 
     def get_products(self, skus: Iterable[str]) -> dict[str, Product]:
+        from parcelflow.domain.catalogue import Product
+
         keys = [_to_item({"pk": "PRODUCTS", "sk": sku}) for sku in sorted(set(skus))]
         return {item["sk"]["S"]: _as_model(Product, item) for item in self._batch_get(keys)}
 
     def list_products(self) -> list[Product]:
+        from parcelflow.domain.catalogue import Product
+
         return [_as_model(Product, i) for i in self._query_partition("PRODUCTS")]
 
     def put_pairing(self, pairing: Pairing) -> None:
@@ -333,6 +343,8 @@ class DynamoDbTable(TableItems):
     def pairing_book(self, store_id: str, marketplace: Marketplace, skus: Iterable[str]) -> PairingBook:
         """The three scopes' strip rules (a Query each), then the exact and case-insensitive pairings the
         SKUs and their remainders can use (one BatchGetItem): never the whole list."""
+        from parcelflow.domain.pairing import PairingBook, context_scopes, keys_to_load
+
         rules = [
             _pairing(item)
             for scope in context_scopes(store_id, marketplace)
@@ -346,6 +358,8 @@ class DynamoDbTable(TableItems):
         return [_pairing(item) for item in self._query_partition("PAIRINGS")]
 
     def get_rules(self) -> RuleSet:
+        from parcelflow.domain.review_rules import RuleSet
+
         item = self._get("RULES", "ACTIVE")
         return RuleSet.model_validate_json(item["rules"]["S"]) if item else RuleSet(rules=())
 
@@ -359,12 +373,16 @@ class DynamoDbTable(TableItems):
         self._put({"pk": "PRINT_BATCHES", "sk": batch.batch_id, "batch": batch.model_dump_json()})
 
     def get_batch(self, batch_id: str) -> PrintBatch:
+        from parcelflow.domain.printing import PrintBatch
+
         item = self._get("PRINT_BATCHES", batch_id)
         if item is None:
             raise PrintBatchNotFound(batch_id)
         return PrintBatch.model_validate_json(item["batch"]["S"])
 
     def list_batches(self, limit: int = 50) -> list[PrintBatch]:
+        from parcelflow.domain.printing import PrintBatch
+
         page = self._db.query(
             TableName=self._table,
             KeyConditionExpression="pk = :pk",

@@ -18,16 +18,19 @@ import math
 import re
 from collections.abc import Mapping
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
+from functools import cache
 from pathlib import PurePath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import yaml
 from pydantic import Field, ValidationError, model_validator
 from pydantic_core import ErrorDetails
 
 from parcelflow.domain import limits
 from parcelflow.domain.catalogue import ImportProblem, ProblemList
 from parcelflow.domain.models import Channel, Model, Money, ParcelSize, RateTable, RateZone
+
+if TYPE_CHECKING:
+    import yaml
 
 CENT = Decimal("0.01")
 MAX_FILE_BYTES = 1024 * 1024  # 300 zones × a few channels is tens of KB
@@ -268,33 +271,50 @@ def _bounded_int(digits: str) -> int:
     return int(digits)
 
 
-class _YamlLoader(yaml.SafeLoader):
-    """YAML 1.1 as PyYAML reads it, but: only true/false are booleans (so Norway, NO, stays a country
-    code), and a key given twice in one mapping is refused rather than silently overwritten."""
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        keys = [self.construct_object(key, deep=deep) for key, _ in node.value]
-        for key in keys:
-            if keys.count(key) > 1:
-                raise _Unreadable(f"the key {limits.shown(key)} appears twice in one mapping")
-        return super().construct_mapping(node, deep=deep)
+class _NotYaml(Exception):
+    """PyYAML's error, carried out of _load_yaml (PyYAML is imported only when a YAML file is read)."""
 
 
-_YamlLoader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-_YamlLoader.add_implicit_resolver(
-    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
-)
+@cache
+def _yaml_loader() -> type[yaml.SafeLoader]:
+    # PyYAML is loaded only when a YAML channel file is read: the operator API imports this module for
+    # every request, and a channel file is imported a few times in a warehouse's life.
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        """YAML 1.1 as PyYAML reads it, but: only true/false are booleans (so Norway, NO, stays a country
+        code), and a key given twice in one mapping is refused rather than silently overwritten."""
+
+        def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+            keys = [self.construct_object(key, deep=deep) for key, _ in node.value]
+            for key in keys:
+                if keys.count(key) > 1:
+                    raise _Unreadable(f"the key {limits.shown(key)} appears twice in one mapping")
+            return super().construct_mapping(node, deep=deep)
+
+    Loader.yaml_implicit_resolvers = {
+        first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+    Loader.add_implicit_resolver(
+        "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+    )
+
+    return Loader
 
 
 def _load_yaml(text: str) -> object:
-    # An alias repeats a node wherever it is used: a small file could stand for an enormous one.
-    for event in yaml.parse(text, Loader=_YamlLoader):
-        if isinstance(event, yaml.AliasEvent):
-            raise _Unreadable("it uses YAML aliases (*name), which a channel file has no need of")
-    return yaml.load(text, Loader=_YamlLoader)  # noqa: S506 - a SafeLoader subclass
+    import yaml
+
+    loader = _yaml_loader()
+    try:
+        # An alias repeats a node wherever it is used: a small file could stand for an enormous one.
+        for event in yaml.parse(text, Loader=loader):
+            if isinstance(event, yaml.AliasEvent):
+                raise _Unreadable("it uses YAML aliases (*name), which a channel file has no need of")
+        return yaml.load(text, Loader=loader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        raise _NotYaml(str(exc)) from exc
 
 
 def parse_channels(content: bytes, *, filename: str) -> ChannelImport:
@@ -335,7 +355,7 @@ def parse_channels(content: bytes, *, filename: str) -> ChannelImport:
         return _refused(f"the file cannot be read: {exc}")
     except json.JSONDecodeError as exc:
         return _refused(f"the file is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})")
-    except yaml.YAMLError as exc:
+    except _NotYaml as exc:
         return _refused(f"the file is not valid YAML: {limits.shown(str(exc))}")
     except (ValueError, RecursionError):
         return _refused(f"the file is not valid {kind} for a channel list (nested too deep)")

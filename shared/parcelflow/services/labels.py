@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import UTC, tzinfo
 
 from parcelflow import metrics
@@ -18,6 +17,7 @@ from parcelflow.domain.models import Channel, LabelSource, Order, Package
 from parcelflow.domain.statuses import STOP_STATUSES, FulfilmentStatus
 from parcelflow.ports import CarrierFactory, Catalogue, LabelStorage, OrderBook
 from parcelflow.services.outcomes import PackageOutcome
+from parcelflow.services.shelves import shelf_bins
 
 S = FulfilmentStatus
 
@@ -88,9 +88,3 @@ def _carrier_label(
         order.order_id, package.package_id, package.status, {"carrier_label_key": key}
     )
     return pdf
-
-
-def shelf_bins(catalogue: Catalogue, packages: Sequence[Package]) -> dict[str, str]:
-    """库位: where each SKU of these packages is shelved, for those the catalogue gives a bin."""
-    products = catalogue.get_products({line.sku for p in packages for line in p.lines})
-    return {sku: p.bin_location for sku, p in products.items() if p.bin_location}

@@ -33,7 +33,7 @@ from parcelflow.domain.printing import (
 )
 from parcelflow.domain.statuses import STOP_STATUSES, FulfilmentStatus, IllegalTransition
 from parcelflow.ports import Catalogue, LabelStorage, OrderBook, OrderView, PrintBatchBook
-from parcelflow.services.labels import shelf_bins
+from parcelflow.services.shelves import shelf_bins
 
 if TYPE_CHECKING:
     from parcelflow.domain.label import LabelSheet
