@@ -11,11 +11,14 @@ import pytest
 from infra.local import chaos
 
 pytestmark = pytest.mark.e2e
+# One buyer cancelling at each of the six stages; the run takes minutes (a killed pre-advice waits for
+# its lease to run out before a retry may look it up).
+ORDERS = 12
 
 
 @pytest.fixture(scope="module")
 def result() -> chaos.Result:
-    return chaos.run(chaos.Plan(orders=24, seed=3, cancel_rate=0.5, kill_rate=0.08))
+    return chaos.run(chaos.Plan(orders=ORDERS, seed=3, cancel_rate=0.5))
 
 
 def test_nothing_is_pre_advised_or_confirmed_twice_lost_or_stuck(result: chaos.Result) -> None:
@@ -44,4 +47,4 @@ def test_the_figures_are_printed_as_name_value_lines(result: chaos.Result) -> No
     figures = result.figures()
     for name in ("extra_pre_advice", "extra_confirmations", "lost_orders", "stuck_orders", "run_s", "orders"):
         assert f"chaos.{name}" in figures
-    assert figures["chaos.orders"] == 24
+    assert figures["chaos.orders"] == ORDERS
