@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench build deploy clean venv up down
+.PHONY: demo test lint bench chaos build deploy clean venv up down
 
 # The SAM CLI and translator live in their own virtualenv: they pin other pydantic and boto3 versions.
 SAM_VENV := .venv-sam
@@ -58,3 +58,10 @@ deploy: build
 
 clean:
 	rm -rf $(VENV) $(SAM_VENV) .aws-sam out .pytest_cache .mypy_cache .ruff_cache
+
+# 1,000 orders through the local stack with duplicates, kills, carrier faults, 429 storms and buyers
+# cancelling at every stage (infra/local/chaos.py, decision 68): CHAOS_ORDERS=200 CHAOS_SEED=7 to vary.
+CHAOS_ORDERS ?= 1000
+CHAOS_SEED ?= 1
+chaos: $(STAMP)
+	$(PY) -m infra.local.chaos --orders $(CHAOS_ORDERS) --seed $(CHAOS_SEED)

@@ -63,6 +63,21 @@ class SandboxTimedout(Exception):
         super().__init__(f"Task timed out after {timeout_s:.2f} seconds")
 
 
+class ProcessExit(BaseException):
+    """Raised inside a handler to stand for its process dying there (killed, out of memory): the
+    handler's `except Exception` cannot catch it, the caller gets RuntimeExitError and the environment is
+    discarded. The chaos run (infra/local/chaos.py) raises it right after an outside call has answered."""
+
+
+class RuntimeExitError(Exception):
+    """What Lambda reports when the function's process died mid-invocation (errorType Runtime.ExitError)."""
+
+    lambda_error_type = "Runtime.ExitError"
+
+    def __init__(self) -> None:
+        super().__init__("Runtime exited with error: signal: killed")
+
+
 class _Stop(BaseException):
     """Raised asynchronously in a handler's worker thread at its deadline (BaseException: not swallowed)."""
 
@@ -172,11 +187,13 @@ def invoke(function: LocalFunction, event: Any) -> Any:
     if stopping:
         # The environment is discarded, as Lambda does after a timeout: the module never goes back warm.
         raise SandboxTimedout(function.timeout_s)
+    result, error, cpu_s = outcome
+    for observer in observers:  # a process that died is billed for the time it ran, as on Lambda
+        observer(function, cpu_s)
+    if isinstance(error, ProcessExit):
+        raise RuntimeExitError() from None  # a dead process's module never goes back warm
     with _lock:
         _idle.setdefault(key, []).append(module)
-    result, error, cpu_s = outcome
-    for observer in observers:
-        observer(function, cpu_s)
     if error is not None:
         raise error
     return result

@@ -78,16 +78,17 @@ class World:
 
 
 @contextlib.contextmanager
-def world(template: Template | None = None) -> Iterator[World]:
+def world(template: Template | None = None, **stack_options: Any) -> Iterator[World]:
     """Everything started, seeded with two stores and one channel; everything stopped on exit.
 
-    `template`: a variant of template.yaml (tests shorten a timeout); the real one by default."""
+    `template`: a variant of template.yaml (tests shorten a timeout); the real one by default.
+    `stack_options`: more EmbeddedAws options (the chaos run's duplicate_deliveries)."""
     with (
         AmazonSandbox() as amazon,
         AliExpressSandbox() as aliexpress,
         YunExpressSandbox() as carrier,
         FourPxSandbox() as fourpx,
-        EmbeddedAws(template or DEFAULT_TEMPLATE, failure_visibility_timeout=1) as stack,
+        EmbeddedAws(template or DEFAULT_TEMPLATE, failure_visibility_timeout=1, **stack_options) as stack,
         httpx.Client(timeout=30, trust_env=False) as http,
     ):
         deps.reset()  # the process now talks to the embedded AWS

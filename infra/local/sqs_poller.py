@@ -35,14 +35,20 @@ class SqsPoller:
         wait_seconds: int = 1,
         failure_visibility_timeout: int | None = None,
         instance: int = 0,
+        duplicate_deliveries: bool = False,
     ) -> None:
         """failure_visibility_timeout: None keeps Lambda's behaviour (a failed message reappears after the
-        queue's VisibilityTimeout); a number of seconds makes failures retry - and redrive - quickly."""
+        queue's VisibilityTimeout); a number of seconds makes failures retry - and redrive - quickly.
+        duplicate_deliveries: every batch is handed to the function twice, at the same time (SQS delivers
+        at least once; the chaos run makes that "always twice"); a message is deleted once both copies
+        succeeded."""
         self.function = function
         self.source = source
         self._region = region
         self._wait_seconds = wait_seconds
         self._failure_visibility_timeout = failure_visibility_timeout
+        self._duplicate_deliveries = duplicate_deliveries
+        self.duplicates_delivered = 0
         self._sqs: Any = boto3.session.Session().client("sqs", region_name=region)
         self._stop = threading.Event()
         self._busy = threading.Event()  # set while a received batch is being handled
@@ -86,13 +92,16 @@ class SqsPoller:
 
     def _handle(self, messages: list[dict[str, Any]]) -> None:
         records = [self._record(message) for message in messages]
-        try:
-            response = runtime.invoke(self.function, {"Records": records})
-        except Exception as exc:
-            logger.info("%s raised %s: the whole batch is retried", self.function.logical_id, exc)
-            failed = {record["messageId"] for record in records}
+        if self._duplicate_deliveries:
+            copies: list[set[str]] = []
+            twin = threading.Thread(target=lambda: copies.append(self._deliver(records)))
+            twin.start()
+            failed = self._deliver(records)
+            twin.join()
+            failed |= copies[0] if copies else {record["messageId"] for record in records}
+            self.duplicates_delivered += len(records)
         else:
-            failed = self._failed_ids(response, records)
+            failed = self._deliver(records)
         done = [m for m in messages if m["MessageId"] not in failed]
         retry = [m for m in messages if m["MessageId"] in failed]
         if done:
@@ -112,6 +121,15 @@ class SqsPoller:
                     for i, m in enumerate(retry)
                 ],
             )
+
+    def _deliver(self, records: list[dict[str, Any]]) -> set[str]:
+        """One invocation with the batch: the message ids that failed."""
+        try:
+            response = runtime.invoke(self.function, {"Records": records})
+        except Exception as exc:
+            logger.info("%s raised %s: the whole batch is retried", self.function.logical_id, exc)
+            return {record["messageId"] for record in records}
+        return self._failed_ids(response, records)
 
     def _failed_ids(self, response: Any, records: list[dict[str, Any]]) -> set[str]:
         # Lambda's rules: no response or no/empty batchItemFailures is success; a malformed response or an

@@ -27,7 +27,7 @@ from typing import Any, Self
 import boto3
 from moto.server import ThreadedMotoServer
 
-from infra.local import runtime
+from infra.local import duplicate_starts, runtime
 from infra.local.api_gateway import ApiGateway, Caller
 from infra.local.deploy import DEFAULT_TEMPLATE, Deployment, deploy
 from infra.local.lambda_dispatch import LambdaDispatch
@@ -79,11 +79,14 @@ class EmbeddedAws:
         failure_visibility_timeout: int | None = None,
         poll_wait_seconds: int = 1,
         aws_port: int = 0,
+        duplicate_deliveries: bool = False,
     ) -> None:
         """run_schedules: fire Schedule/ScheduleV2 events on their timers (off by default: the demo and
         tests call fire_schedule()). failure_visibility_timeout: seconds before a message whose handling
         failed is received again; None keeps the queue's VisibilityTimeout, as on AWS. aws_port: where moto
-        listens (0: a port the OS chooses; `make up` asks for a fixed one)."""
+        listens (0: a port the OS chooses; `make up` asks for a fixed one). duplicate_deliveries: every
+        StartExecution and every SQS batch delivered twice (infra/local/duplicate_starts, the pollers), for
+        the chaos run; off by default."""
         # A Template object: a variant of the template tests build in memory (its paths stay the file's).
         self.template = template if isinstance(template, Template) else Path(template)
         self.parameter_overrides = dict(parameter_overrides or {})
@@ -93,6 +96,7 @@ class EmbeddedAws:
         self.failure_visibility_timeout = failure_visibility_timeout
         self.poll_wait_seconds = poll_wait_seconds
         self.aws_port = aws_port
+        self.duplicate_deliveries = duplicate_deliveries
         # Looks like a real API key (40 alphanumerics), different for every stack.
         self.api_key = "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(40))
         self.endpoint_url = ""
@@ -159,6 +163,11 @@ class EmbeddedAws:
         assert self._scheduler is not None, "the stack is not running"
         return self._scheduler.fire(function_logical_id, event_name)
 
+    @property
+    def duplicates_delivered(self) -> int:
+        """SQS messages handed to their function a second time so far (duplicate_deliveries)."""
+        return sum(p.duplicates_delivered for p in self._pollers.pollers) if self._pollers else 0
+
     def drain(self, timeout: float = 30.0) -> None:
         """Wait until every queue with a consumer is empty and no batch is being handled."""
         assert self._pollers is not None, "the stack is not running"
@@ -184,6 +193,9 @@ class EmbeddedAws:
             self._undo.callback(self._dispatch.uninstall)
             self._undo.callback(runtime.unload_handlers)
             self._undo.callback(self._environ.restore)
+            if self.duplicate_deliveries:
+                duplicate_starts.install()
+                self._undo.callback(duplicate_starts.uninstall)
             self._start_moto()
             self._post("/moto-api/config", MOTO_CONFIG)
             self._deploy()
@@ -300,6 +312,7 @@ class EmbeddedAws:
             region=self.region,
             wait_seconds=self.poll_wait_seconds,
             failure_visibility_timeout=self.failure_visibility_timeout,
+            duplicate_deliveries=self.duplicate_deliveries,
         )
         self._pollers.start()
         self._scheduler = Scheduler(functions, region=self.region, account_id=deployment.account_id)

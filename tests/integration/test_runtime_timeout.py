@@ -133,3 +133,22 @@ def test_lambda_dispatch_reports_the_timeout_as_lambda_does(slow: LocalFunction)
     assert error["errorType"] == "Sandbox.Timedout"  # what Step Functions' Retry and Catch match
     assert error["errorMessage"] == f"Task timed out after {TIMEOUT_S}.00 seconds"
     assert error["stackTrace"] == []
+
+
+def test_a_killed_process_is_reported_as_lambdas_runtime_exit_and_starts_cold(
+    slow: LocalFunction, tmp_path: Path
+) -> None:
+    mark = tmp_path / "mark"
+    assert runtime.invoke(slow, {})["invocation"] == 1
+    dispatch = LambdaDispatch()
+    dispatch.register([slow])
+    response_headers: dict[str, str] = {}
+
+    payload = dispatch.invoke(slow.arn, json.dumps({"die": str(mark)}).encode(), {}, response_headers)
+
+    assert response_headers["x-amz-function-error"] == "Unhandled"
+    assert json.loads(payload)["errorType"] == "Runtime.ExitError"  # Step Functions retries it
+    assert not mark.exists()  # the handler's `except Exception` never ran
+    with pytest.raises(runtime.RuntimeExitError):
+        runtime.invoke(slow, {"die": str(mark)})
+    assert runtime.invoke(slow, {})["invocation"] == 1  # the dead environment was not reused

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import random
 import threading
 import time
 from collections import Counter, deque
@@ -37,6 +38,10 @@ class SandboxServer:
         self._failures: deque[int] = deque()
         self._delays: deque[float] = deque()
         self.calls: Counter[str] = Counter()
+        self._fault_rate = 0.0
+        self._fault_statuses: tuple[int, ...] = (503,)
+        self._fault_random = random.Random(0)  # noqa: S311 - a replayable plan, not a secret
+        self.random_faults: Counter[int] = Counter()  # answers set_fault_rate() turned into faults, by status
 
     # -- lifecycle -----------------------------------------------------------------------------------------
     def start(self) -> Self:
@@ -88,6 +93,22 @@ class SandboxServer:
         with self._lock:
             self._delays.extend([seconds] * n)
 
+    def set_fault_rate(self, rate: float, statuses: tuple[int, ...] = (500, 502, 503), seed: int = 0) -> None:
+        """From now on each request answers one of `statuses` without doing anything, with probability
+        `rate` (seeded: the chaos run's bad carrier); 0 turns it off."""
+        with self._lock:
+            self._fault_rate = rate
+            self._fault_statuses = statuses
+            self._fault_random = random.Random(seed)  # noqa: S311 - a replayable plan, not a secret
+
+    def clear_faults(self) -> int:
+        """Drop the injected faults and delays no request met yet (a storm is over); how many were dropped."""
+        with self._lock:
+            dropped = len(self._failures) + len(self._delays)
+            self._failures.clear()
+            self._delays.clear()
+            return dropped
+
     def faults_pending(self) -> int:
         """Injected faults and delays not used up yet (0: every one of them was met by a request)."""
         with self._lock:
@@ -110,6 +131,9 @@ class SandboxServer:
             self.calls[self.operation(request)] += 1
             failure = self._failures.popleft() if self._failures else None
             delay = self._delays.popleft() if self._delays else None
+            if failure is None and self._fault_rate and self._fault_random.random() < self._fault_rate:
+                failure = self._fault_random.choice(self._fault_statuses)
+                self.random_faults[failure] += 1
         if failure is not None:
             response = self.fault_response(failure)
         else:

@@ -216,6 +216,12 @@ class AliExpressSandbox(SandboxServer):
         with self._lock:
             return super().faults_pending() + len(self._throttles)
 
+    def clear_faults(self) -> int:
+        with self._lock:
+            dropped = super().clear_faults() + len(self._throttles)
+            self._throttles.clear()
+            return dropped
+
     def set_rate_limit(self, rate_limit: tuple[float, int] | None) -> None:
         """(calls per second, burst) the gateway allows the app key; None: no limit (benchmarks)."""
         with self._limit_lock:
