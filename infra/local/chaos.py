@@ -265,6 +265,9 @@ class Result:
         }
 
 
+SEARCH_ORDERS_RATE = (1.0, 20)
+
+
 def run(plan: Plan) -> Result:
     started = time.monotonic()
     rng = random.Random(plan.seed)  # noqa: S311 - a replayable plan, not a secret
@@ -274,6 +277,10 @@ def run(plan: Plan) -> Result:
         deps.rulebook().put_rules(load_rules(scenario.RULES, filename="rules.yaml"))
         for sku in (*scenario.SKUS, HEAVY):
             deps.stock().receive(sku, plan.orders * 30, why="chaos: stock for every order", by="chaos")
+        # searchOrders at Amazon's default (one call about every 3 minutes once the burst of 20 is spent)
+        # turns every storm into minutes of waiting: a seller whose usage plan allows more, as the
+        # x-amzn-RateLimit-Limit header tells the adapter. The storms' 429s are what is under test.
+        w.amazon.set_rate_limit("searchOrders", *SEARCH_ORDERS_RATE)
         w.carrier.set_fault_rate(plan.carrier_5xx_rate, seed=plan.seed * 31 + 1)
         w.fourpx.set_fault_rate(plan.carrier_5xx_rate, seed=plan.seed * 31 + 2)
         order_ids = place_orders(w, plan, rng)
