@@ -22,6 +22,18 @@ def aws_resource_types() -> set[str]:
     return {"AWS::DynamoDB::Table"}
 
 
+def _recording(event: str) -> tuple[Any, list[Any]]:
+    """A DynamoDB client, and the list each answer's body (parsed JSON) is appended to on `event`."""
+    client = boto3.client("dynamodb")
+    bodies: list[Any] = []
+
+    def keep(http_response: Any, **_: Any) -> None:
+        bodies.append(json.loads(http_response.content or b"{}"))
+
+    client.meta.events.register(event, keep)
+    return client, bodies
+
+
 def _operations(table: str) -> list[tuple[str, dict[str, Any]]]:
     item = {
         "pk": {"S": "ORDER#1"},
@@ -83,13 +95,7 @@ def _operations(table: str) -> list[tuple[str, dict[str, Any]]]:
 
 
 def _bodies(table: str) -> list[Any]:
-    client = boto3.client("dynamodb")
-    bodies: list[Any] = []
-
-    def keep(http_response: Any, **_: Any) -> None:
-        bodies.append(json.loads(http_response.content or b"{}"))
-
-    client.meta.events.register("after-call.dynamodb", keep)
+    client, bodies = _recording("after-call.dynamodb")
     for operation, request in _operations(table):
         getattr(client, operation)(**request)
     return bodies
@@ -198,13 +204,7 @@ def _indexed_table(name: str) -> str:
 
 
 def _query_bodies(table: str) -> list[Any]:
-    client = boto3.client("dynamodb")
-    bodies: list[Any] = []
-
-    def keep(http_response: Any, **_: Any) -> None:
-        bodies.append(json.loads(http_response.content or b"{}"))
-
-    client.meta.events.register("after-call.dynamodb.Query", keep)
+    client, bodies = _recording("after-call.dynamodb.Query")
     base = {"TableName": table, "KeyConditionExpression": "pk = :pk"}
     client.query(**base, ExpressionAttributeValues={":pk": {"S": "ORDER#3"}})
     client.query(**base, ExpressionAttributeValues={":pk": {"S": "ORDER#3"}}, ScanIndexForward=False)

@@ -48,6 +48,19 @@ ROOT = Path(__file__).resolve().parents[2]
 Point = tuple[str, tuple[tuple[str, str], ...]]
 
 
+def _sync_amazon(repo: Any, marketplace: Any) -> None:
+    sync_store(
+        "amzus1",
+        catalogue=repo,
+        ledger=repo,
+        orders=repo,
+        stock=repo,
+        marketplace_for=marketplace,
+        workflow=FakeWorkflow(),
+        archive=MemoryLabels(),
+    )
+
+
 def emf_lines(log: Path) -> list[dict[str, Any]]:
     if not log.exists():
         return []
@@ -95,16 +108,7 @@ def run_flow(tmp_path: Path, refuse_with: str | None = None) -> Path:
 
     @metrics.flush_metrics
     def sync() -> None:
-        sync_store(
-            "amzus1",
-            catalogue=repo,
-            ledger=repo,
-            orders=repo,
-            stock=repo,
-            marketplace_for=marketplace,
-            workflow=FakeWorkflow(),
-            archive=MemoryLabels(),
-        )
+        _sync_amazon(repo, marketplace)
 
     @metrics.flush_metrics
     def ship(order_id: str) -> None:
@@ -171,16 +175,7 @@ def _sync_failure(tmp_path: Path, marketplace: FakeMarketplace) -> Counter[Point
 
     @metrics.flush_metrics
     def run() -> None:
-        sync_store(
-            "amzus1",
-            catalogue=repo,
-            ledger=repo,
-            orders=repo,
-            stock=repo,
-            marketplace_for=marketplace,
-            workflow=FakeWorkflow(),
-            archive=MemoryLabels(),
-        )
+        _sync_amazon(repo, marketplace)
 
     with json_logs_to(log, echo_level=None):
         run()
