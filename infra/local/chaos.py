@@ -65,7 +65,7 @@ class Plan:
     heavy_rate: float = 0.3
     held_rate: float = 0.02  # "test order" in the buyer's note: held by rule, with its note
     storm_every_s: tuple[float, float] = (2.0, 8.0)  # calm between two storms
-    storm_s: tuple[float, float] = (0.5, 2.0)  # how long a storm lasts
+    storm_s: tuple[float, float] = (0.5, 2.0)  # how long a storm lasts (the first: until it is met)
     storm_size: tuple[int, int] = (3, 10)  # 429s in a storm (what no request met by its end is dropped)
 
 
@@ -198,30 +198,49 @@ def cancel_on_marketplace(w: scenario.World, order_id: str) -> None:
 
 
 class _Storms:
-    """Bursts of 429s on both marketplaces at random moments while it runs."""
+    """Bursts of 429s on both marketplaces. The first storm is waiting when the first sync calls and
+    lasts until its 429s are answered, so that a short run, whose syncs may be seconds apart, meets at
+    least one; the others come at random moments and last a random while."""
 
     def __init__(self, w: scenario.World, plan: Plan, injected: Injected) -> None:
         self.w, self.plan, self.injected = w, plan, injected
         self._random = random.Random(plan.seed * 104729 + 3)  # noqa: S311 - a replayable plan, not a secret
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="chaos-storms", daemon=True)
+        self._armed = (0, 0)
 
     def __enter__(self) -> _Storms:
+        self._arm()
         self._thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join()
+        self._count()
+
+    def _arm(self) -> None:
+        amazon, aliexpress = (self._random.randint(*self.plan.storm_size) for _ in range(2))
+        self.w.amazon.fail_next(amazon, status=429)
+        self.w.aliexpress.throttle_next(aliexpress, ban_s=1)
+        self._armed = (amazon, aliexpress)
+
+    def _count(self) -> None:
+        """The storm is over: what no request met is dropped, and not counted."""
+        amazon, aliexpress = self._armed
+        self.injected.amazon_429 += amazon - self.w.amazon.clear_faults()
+        self.injected.aliexpress_429 += aliexpress - self.w.aliexpress.clear_faults()
+        self._armed = (0, 0)
 
     def _run(self) -> None:
+        while self.w.amazon.faults_pending() or self.w.aliexpress.faults_pending():
+            if self._stop.wait(0.1):
+                return
+        self._count()
         while not self._stop.wait(self._random.uniform(*self.plan.storm_every_s)):
-            amazon, aliexpress = (self._random.randint(*self.plan.storm_size) for _ in range(2))
-            self.w.amazon.fail_next(amazon, status=429)
-            self.w.aliexpress.throttle_next(aliexpress, ban_s=1)
+            self._arm()
             self._stop.wait(self._random.uniform(*self.plan.storm_s))
-            self.injected.amazon_429 += amazon - self.w.amazon.clear_faults()
-            self.injected.aliexpress_429 += aliexpress - self.w.aliexpress.clear_faults()
+            self._count()
 
 
 def place_orders(w: scenario.World, plan: Plan, rng: random.Random) -> list[str]:
