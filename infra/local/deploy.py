@@ -675,7 +675,17 @@ def _create_dashboard(d: _Deployer, logical_id: str, props: dict[str, Any]) -> R
     return Resource(logical_id, "AWS::CloudWatch::Dashboard", name, {"Arn": arn})
 
 
+def _create_topic(d: _Deployer, logical_id: str, props: dict[str, Any]) -> Resource:
+    # Created in moto; nothing publishes to it locally, since no alarm changes state there.
+    _reject_unknown(logical_id, props, {"TopicName", "DisplayName", "KmsMasterKeyId", "Tags"})
+    name = props.get("TopicName") or d.physical_name(logical_id, 256)
+    attributes = {key: props[key] for key in ("DisplayName", "KmsMasterKeyId") if key in props}
+    arn = d.client("sns").create_topic(Name=name, Attributes=attributes)["TopicArn"]
+    return Resource(logical_id, "AWS::SNS::Topic", arn, {"TopicArn": arn, "TopicName": name})
+
+
 _CREATORS: dict[str, Callable[[_Deployer, str, dict[str, Any]], Resource]] = {
+    "AWS::SNS::Topic": _create_topic,
     "AWS::DynamoDB::Table": _create_table,
     "AWS::S3::Bucket": _create_bucket,
     "AWS::SQS::Queue": _create_queue,

@@ -1,5 +1,5 @@
 """The dashboard of template.yaml deploys on the local stack as on AWS: created in moto's CloudWatch with
-every reference resolved to the resources it shows (issue 12 §7)."""
+every reference resolved to the resources it shows, and the alarms notify the alarm topic (issue 12 §7)."""
 
 from __future__ import annotations
 
@@ -41,3 +41,14 @@ def test_a_dashboard_body_that_is_not_a_dashboard_is_refused(tmp_path: Path) -> 
     )
     with mock_aws(), pytest.raises(TemplateError, match="no widgets list"):
         deploy(template, session=boto3.Session(region_name="us-east-1"))
+
+
+def test_every_alarm_is_created_notifying_the_alarm_topic() -> None:
+    with mock_aws():
+        deployment = deploy(DEFAULT_TEMPLATE, session=boto3.Session(region_name="us-east-1"))
+        topic = deployment.physical_ids["AlarmTopic"]
+        topics = boto3.client("sns", region_name="us-east-1").list_topics()["Topics"]
+        alarms = boto3.client("cloudwatch", region_name="us-east-1").describe_alarms()["MetricAlarms"]
+    assert topic in [t["TopicArn"] for t in topics]
+    assert alarms
+    assert all(a["AlarmActions"] == [topic] and a["OKActions"] == [topic] for a in alarms)

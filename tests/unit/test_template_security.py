@@ -508,6 +508,20 @@ def missing_alarms(body: Body) -> list[str]:
     return gaps
 
 
+def silent_alarms(body: Body) -> list[str]:
+    """An alarm nobody hears is a log line with extra steps: each one notifies a topic of the template,
+    when it fires and when it clears."""
+    topics = set(resources(body, "AWS::SNS::Topic"))
+    gaps = []
+    for lid in resources(body, "AWS::CloudWatch::Alarm"):
+        p = props(body, lid)
+        for key in ("AlarmActions", "OKActions"):
+            actions = p.get(key) or []
+            if not actions or any(not refers_to(a) or not refers_to(a) <= topics for a in actions):
+                gaps.append(f"{lid}: {key} is not a topic of the template")
+    return gaps
+
+
 def logs_without_retention(body: Body) -> list[str]:
     gaps = []
     groups = resources(body, "AWS::Logs::LogGroup")
@@ -534,6 +548,7 @@ RULES: dict[str, Callable[[Body], list[str]]] = {
     "api_gaps": api_gaps,
     "async_paths_without_dead_letters": async_paths_without_dead_letters,
     "missing_alarms": missing_alarms,
+    "silent_alarms": silent_alarms,
     "logs_without_retention": logs_without_retention,
 }
 
@@ -645,6 +660,14 @@ def _no_store_health_alarm(body: Body) -> None:
     del body["Resources"]["StoreHealthAlarm"]
 
 
+def _silent_alarm(body: Body) -> None:
+    del _fn(body, "WorkflowTimedOutAlarm")["AlarmActions"]
+
+
+def _alarm_to_nowhere(body: Body) -> None:
+    _fn(body, "StoreHealthAlarm")["OKActions"] = ["arn:aws:sns:us-east-1:123456789012:somebody-elses"]
+
+
 def _no_retention(body: Body) -> None:
     del _fn(body, "ScanApiLogs")["RetentionInDays"]
 
@@ -671,6 +694,8 @@ BREAKS: dict[str, tuple[str, Callable[[Body], None]]] = {
     "no DLQ alarm": ("missing_alarms", _no_dlq_alarm),
     "no failed-executions alarm": ("missing_alarms", _no_failed_executions_alarm),
     "no store-health alarm": ("missing_alarms", _no_store_health_alarm),
+    "an alarm that notifies nobody": ("silent_alarms", _silent_alarm),
+    "an alarm that clears to a topic not ours": ("silent_alarms", _alarm_to_nowhere),
     "a log group kept forever": ("logs_without_retention", _no_retention),
     "a function logging to the default group": ("logs_without_retention", _no_function_log_group),
 }
