@@ -30,6 +30,7 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import botocore.endpoint
@@ -44,6 +45,7 @@ from parcelflow.domain.errors import OrderNotFound
 from parcelflow.domain.models import Order, StoreSyncState, utcnow
 from parcelflow.domain.review_rules import load_rules
 from parcelflow.domain.statuses import FulfilmentStatus
+from parcelflow.observability import json_logs_to
 from parcelflow.services.reconcile import reconcile
 from parcelflow.services.waybill_changes import cancel_waybill
 
@@ -492,12 +494,17 @@ def _not_settled(order: Order, book: Any) -> str | None:
     return f"{order.status} ({', '.join(f'{p.package_id} {p.status}' for p in packages)})"
 
 
+LOG_FILE = Path("out/chaos.log")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--orders", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
-    result = run(Plan(orders=args.orders, seed=args.seed))
+    # The functions' JSON log and metric lines go to a file: the run's output is its `name: value` lines.
+    with json_logs_to(LOG_FILE, echo_level=None):
+        result = run(Plan(orders=args.orders, seed=args.seed))
     for what in ("extra_pre_advice", "extra_confirmations", "lost_orders", "stuck_orders"):
         for line in getattr(result, what)[:20]:
             print(f"  {what}: {line}")
