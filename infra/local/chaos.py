@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import logging
 import random
 import re
 import threading
@@ -497,13 +498,30 @@ def _not_settled(order: Order, book: Any) -> str | None:
 LOG_FILE = Path("out/chaos.log")
 
 
+@contextlib.contextmanager
+def _moto_logs_to(path: Path) -> Iterator[None]:
+    moto = logging.getLogger("moto")
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    moto.addHandler(handler)
+    propagate, moto.propagate = moto.propagate, False
+    try:
+        yield
+    finally:
+        moto.propagate = propagate
+        moto.removeHandler(handler)
+        handler.close()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--orders", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
-    # The functions' JSON log and metric lines go to a file: the run's output is its `name: value` lines.
-    with json_logs_to(LOG_FILE, echo_level=None):
+    # The functions' JSON log and metric lines go to a file, and so do moto's: its Step Functions
+    # interpreter logs every failed execution (each killed task's) with the whole state machine's repr.
+    # The run's output is its `name: value` lines.
+    with json_logs_to(LOG_FILE, echo_level=None), _moto_logs_to(LOG_FILE):
         result = run(Plan(orders=args.orders, seed=args.seed))
     for what in ("extra_pre_advice", "extra_confirmations", "lost_orders", "stuck_orders"):
         for line in getattr(result, what)[:20]:
