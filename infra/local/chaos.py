@@ -42,7 +42,7 @@ from infra.local.runtime import ProcessExit
 from infra.local.sandboxes import fourpx as fourpx_sandbox
 from infra.local.sandboxes import yunexpress as yunexpress_sandbox
 from parcelflow import deps
-from parcelflow.domain.errors import OrderNotFound
+from parcelflow.domain.errors import OrderNotFound, WaybillInProgress
 from parcelflow.domain.models import Order, StoreSyncState, utcnow
 from parcelflow.domain.review_rules import load_rules
 from parcelflow.domain.statuses import FulfilmentStatus
@@ -389,9 +389,12 @@ def _reconcile_until_quiet(w: scenario.World, timeout: float, rounds: int = 6) -
             return
 
 
-def _operator_cancels_held_waybills(order_ids: list[str], attempts: int = 8) -> None:
+def _operator_cancels_held_waybills(
+    order_ids: list[str], attempts: int = 8, lease_wait_s: float = 180.0
+) -> None:
     """What the console asks of the operator for an order held with a live label (the buyer cancelled
-    after its waybill): `parcelflow cancel-waybill`, again while the carrier answers 5xx."""
+    after its waybill): `parcelflow cancel-waybill`, again while the carrier answers 5xx, and again once
+    the lease of a run that was killed while pre-advising has run out (120 s), as the refusal says."""
     book = deps.orders()
     for oid in order_ids:
         with contextlib.suppress(OrderNotFound):
@@ -400,7 +403,8 @@ def _operator_cancels_held_waybills(order_ids: list[str], attempts: int = 8) -> 
             for package in book.get_packages(oid):
                 if not package.waybill_number or package.status in (S.SHIPPED, S.CONFIRMED, S.CANCELLED):
                     continue
-                for _ in range(attempts):
+                failures, lease_deadline = 0, time.monotonic() + lease_wait_s
+                while failures < attempts:
                     try:
                         cancel_waybill(
                             oid,
@@ -411,7 +415,13 @@ def _operator_cancels_held_waybills(order_ids: list[str], attempts: int = 8) -> 
                             by="operator:chaos",
                         )
                         break
+                    except WaybillInProgress as exc:
+                        if time.monotonic() > lease_deadline:
+                            print(f"  chaos: cancel-waybill {package.package_id}: {exc}")
+                            break
+                        time.sleep(5)
                     except Exception as exc:
+                        failures += 1
                         print(f"  chaos: cancel-waybill {package.package_id}: {type(exc).__name__}: {exc}")
 
 

@@ -83,6 +83,19 @@ def order_dto(n: int, status: str = "WAIT_SELLER_SEND_GOODS", **overrides: Any) 
     return dto | overrides
 
 
+def updated_at(minute: int) -> str:
+    """gmt_update (Pacific text) `minute` minutes into the window that starts at SINCE (PST: UTC-8)."""
+    return (SINCE - timedelta(hours=8) + timedelta(minutes=minute)).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def spread(count: int, every_min: int = 1) -> list[dict[str, Any]]:
+    """`count` orders, one updated every `every_min` minutes from the window's start, newest first."""
+    return [order_dto(n, gmt_update=updated_at(n * every_min)) for n in reversed(range(count))]
+
+
+CROWDED = datetime(2026, 11, 20, 10, 0, 0, tzinfo=UTC)  # 02:00:00 PST: order_dto's gmt_update
+
+
 RECEIPT = {
     "contact_person": "Jane Buyer",
     "country": "US",
@@ -121,7 +134,8 @@ def answered(body: dict[str, Any]) -> httpx.Response:
 
 
 class FakeGateway:
-    """The platform in-process: pages through `orders` (newest first, like the platform), answers receipt
+    """The platform in-process: pages through the `orders` updated within the query's window (in list order),
+    answers receipt
     info for every order, accepts notices. `script` answers come first, one per call, whatever the method."""
 
     def __init__(self, orders: list[dict[str, Any]] | None = None) -> None:
@@ -150,8 +164,11 @@ class FakeGateway:
             page, size = query["current_page"], query["page_size"]
             if self.before_page:
                 self.before_page(page)
-            chunk = self.orders[(page - 1) * size : page * size]
-            result: dict[str, Any] = {"success": True, "total_count": len(self.orders), "current_page": page}
+            # Pacific wall-clock text, both bounds inclusive: as text, the same order as in time.
+            low, high = query.get("modified_date_start", ""), query.get("modified_date_end", "~")
+            found = [o for o in self.orders if low <= o["gmt_update"] <= high]
+            chunk = found[(page - 1) * size : page * size]
+            result: dict[str, Any] = {"success": True, "total_count": len(found), "current_page": page}
             if chunk:
                 result["target_list"] = {"order_dto": chunk}
             return answered({key: {"result": result}})
@@ -268,21 +285,26 @@ def test_every_call_carries_the_system_parameters_and_a_signature_over_them() ->
 
 
 # -- paging and the cursor -----------------------------------------------------------------------------------
-def test_pages_and_cursors() -> None:
-    gateway = FakeGateway([order_dto(n) for n in range(120)])
+def test_a_window_with_more_than_a_page_is_read_in_parts_that_each_fit_one_call() -> None:
+    gateway = FakeGateway(spread(120))  # one order a minute, for two hours of the day-long window
     pages = sync(client(gateway))
-    assert [len(p.orders) for p in pages] == [50, 50, 20]
-    assert sorted(ids(pages)) == list(range(120))
-    assert [p.next_cursor for p in pages] == [
-        SyncCursor(since=SINCE, until=NOW, page_token="2:120"),
-        SyncCursor(since=SINCE, until=NOW, page_token="3:120"),
-        SyncCursor(since=NOW),  # the window is closed
-    ]
-    # 1 order.get per 50 orders, 1 receiptinfo.get per order
-    assert gateway.calls == {
-        "aliexpress.solution.order.get": 3,
-        "aliexpress.solution.order.receiptinfo.get": 120,
-    }
+    assert all(len(p.orders) <= 50 for p in pages)
+    assert set(ids(pages)) == set(range(120))
+    *parts, closing = [p.next_cursor for p in pages]
+    assert closing == SyncCursor(since=NOW)  # the window is closed
+    assert all(c.until == NOW and c.page_token is None for c in parts)
+    assert [c.since for c in parts] == sorted(c.since for c in parts)  # the cursor only moves on
+    # A few calls per part to find a part that fits; each address once, though a shared second is read twice.
+    assert gateway.calls["aliexpress.solution.order.get"] <= 16
+    assert gateway.calls["aliexpress.solution.order.receiptinfo.get"] == 120
+    assert gateway.pages_asked() == [1] * gateway.calls["aliexpress.solution.order.get"]
+
+
+def test_a_window_within_a_page_is_one_call() -> None:
+    gateway = FakeGateway(spread(50))
+    [page] = sync(client(gateway))
+    assert sorted(ids([page])) == list(range(50)) and page.next_cursor == SyncCursor(since=NOW)
+    assert gateway.calls["aliexpress.solution.order.get"] == 1
 
 
 def test_an_empty_window_still_hands_over_its_closing_cursor() -> None:
@@ -290,28 +312,80 @@ def test_an_empty_window_still_hands_over_its_closing_cursor() -> None:
     assert (page.orders, page.rejected, page.next_cursor) == ([], [], SyncCursor(since=NOW))
 
 
-def test_a_window_is_resumed_at_its_page_token() -> None:
+def test_a_part_read_window_is_resumed_where_its_cursor_stands() -> None:
+    gateway = FakeGateway(spread(120))
+    middle = SINCE + timedelta(minutes=80)
+    pages = sync(client(gateway), SyncCursor(since=middle, until=NOW))
+    assert set(ids(pages)) == set(range(80, 120))
+    assert json.loads(gateway.requests[0]["param0"])["modified_date_start"] == updated_at(80)
+    assert pages[-1].next_cursor == SyncCursor(since=NOW)
+
+
+def test_a_busy_window_whose_orders_keep_changing_is_still_read_to_its_end() -> None:
+    """The runs read two pages each (their time budget) and orders leave the window between runs (a buyer
+    cancels: its gmt_update is now past the window's end). Paged by number and read again from page 1
+    whenever the window changed, the runs read the first pages for ever; in parts, every run moves on."""
+    orders = spread(400, every_min=3)
+    gateway = FakeGateway(orders)
+    cursor, seen, runs = SyncCursor(since=SINCE), set(), 0
+    while cursor.until is not None or runs == 0:
+        runs += 1
+        assert runs <= 20, "the window is never read to its end"
+        fetched = client(gateway).fetch_changes(cursor)
+        for _ in range(2):
+            page = next(fetched, None)
+            if page is None:
+                break
+            seen |= set(ids([page]))
+            cursor = page.next_cursor
+        del orders[::37]  # between runs, some orders are updated and leave the window
+    assert cursor == SyncCursor(since=NOW)
+    assert {int(o["order_id"]) - 8100000000000000 for o in orders} <= seen
+
+
+def test_a_second_with_more_changes_than_a_page_is_paged_by_number() -> None:
+    gateway = FakeGateway([order_dto(n) for n in range(120)])  # all updated in the same second
+    pages = sync(client(gateway))
+    assert set(ids(pages)) == set(range(120))
+    crowded = [p.next_cursor for p in pages if p.next_cursor.page_token]
+    assert crowded == [
+        SyncCursor(since=CROWDED, until=NOW, page_token="2:120"),
+        SyncCursor(since=CROWDED, until=NOW, page_token="3:120"),
+    ]
+    assert pages[-1].next_cursor == SyncCursor(since=NOW)
+    assert gateway.calls["aliexpress.solution.order.receiptinfo.get"] == 120
+
+
+def test_a_crowded_second_is_resumed_at_its_page_token() -> None:
     gateway = FakeGateway([order_dto(n) for n in range(120)])
     until = NOW - timedelta(minutes=30)
-    pages = sync(client(gateway), SyncCursor(since=SINCE, until=until, page_token="3:120"))
+    pages = sync(client(gateway), SyncCursor(since=CROWDED, until=until, page_token="3:120"))
     assert ids(pages) == list(range(100, 120))
-    assert gateway.pages_asked() == [3]
-    assert json.loads(gateway.requests[0]["param0"])["modified_date_end"] == "2026-11-20 09:30:00"
+    assert gateway.pages_asked() == [3, 1]  # then the rest of the window, after that second
+    second, rest = (
+        json.loads(r["param0"]) for r in gateway.requests if r["method"] == "aliexpress.solution.order.get"
+    )
+    assert (second["modified_date_start"], second["modified_date_end"]) == ("2026-11-20 02:00:00",) * 2
+    assert (rest["modified_date_start"], rest["modified_date_end"]) == (
+        "2026-11-20 02:00:01",
+        "2026-11-20 09:30:00",
+    )
     assert pages[-1].next_cursor == SyncCursor(since=until)
 
 
-def test_a_window_that_changed_since_its_token_is_read_again_from_page_1() -> None:
+def test_a_crowded_second_that_changed_since_its_token_is_read_again_from_page_1() -> None:
     gateway = FakeGateway([order_dto(n) for n in range(119)])
-    pages = sync(client(gateway), SyncCursor(since=SINCE, until=NOW, page_token="3:120"))
-    assert gateway.pages_asked() == [3, 1, 2, 3]
+    pages = sync(client(gateway), SyncCursor(since=CROWDED, until=NOW, page_token="3:120"))
+    assert gateway.pages_asked() == [3, 1, 2, 3, 1]
     assert sorted(ids(pages)) == list(range(119))
 
 
-@pytest.mark.parametrize("token", ["x", "0", "-2:5", "2:many", ""])
-def test_a_token_we_cannot_read_starts_the_window_again(token: str) -> None:
+@pytest.mark.parametrize("token", ["x", "0", "-2:5", "2:many"])
+def test_a_token_we_cannot_read_starts_its_second_again(token: str) -> None:
     gateway = FakeGateway([order_dto(n) for n in range(60)])
-    sync(client(gateway), SyncCursor(since=SINCE, until=NOW, page_token=token))
-    assert gateway.pages_asked() == [1, 2]
+    pages = sync(client(gateway), SyncCursor(since=CROWDED, until=NOW, page_token=token))
+    assert gateway.pages_asked() == [1, 2, 1]
+    assert set(ids(pages)) == set(range(60))
 
 
 def test_page_tokens() -> None:
@@ -321,7 +395,7 @@ def test_page_tokens() -> None:
     assert parse_page_token(None) == (1, None)
 
 
-def test_an_order_leaving_the_window_between_pages_makes_the_window_read_again_once() -> None:
+def test_an_order_leaving_a_crowded_second_between_pages_makes_it_read_again_once() -> None:
     orders = [order_dto(n) for n in range(120)]
     gateway = FakeGateway(orders)
 
@@ -330,16 +404,16 @@ def test_an_order_leaving_the_window_between_pages_makes_the_window_read_again_o
             del orders[10]  # updated during the run: its gmt_update is now past the window's end
 
     gateway.before_page = update_one
-    pages = sync(client(gateway))
+    pages = sync(client(gateway), SyncCursor(since=CROWDED, until=NOW, page_token="1:120"))
     # Without the re-read, order 50 (now 50th, on page 1) would never be read in this window.
-    assert gateway.pages_asked() == [1, 2, 1, 2, 3]
+    assert gateway.pages_asked() == [1, 2, 1, 2, 3, 1]
     assert set(ids(pages)) == set(range(120))
     assert pages[-1].next_cursor == SyncCursor(since=NOW)
     # Addresses already read in this run are not asked again.
     assert gateway.calls["aliexpress.solution.order.receiptinfo.get"] == 120
 
 
-def test_a_window_that_keeps_changing_is_read_again_only_once() -> None:
+def test_a_crowded_second_that_keeps_changing_is_read_again_only_once() -> None:
     orders = [order_dto(n) for n in range(150)]
     gateway = FakeGateway(orders)
 
@@ -348,8 +422,8 @@ def test_a_window_that_keeps_changing_is_read_again_only_once() -> None:
             orders.pop()
 
     gateway.before_page = churn
-    pages = sync(client(gateway))
-    assert gateway.pages_asked() == [1, 2, 1, 2, 3]
+    pages = sync(client(gateway), SyncCursor(since=CROWDED, until=NOW, page_token="1:150"))
+    assert gateway.pages_asked() == [1, 2, 1, 2, 3, 1]
     assert pages[-1].next_cursor == SyncCursor(since=NOW)
 
 
@@ -447,11 +521,11 @@ def test_a_ban_past_the_deadline_pauses_the_sync() -> None:
 
 
 def test_pages_handed_over_before_the_storm_are_kept() -> None:
-    gateway = FakeGateway([order_dto(n) for n in range(60)])
+    gateway = FakeGateway(spread(60))
     clock = Clock()
     fetched = client(gateway, clock).fetch_changes(SyncCursor(since=SINCE), deadline=clock.t + 30)
     first = next(fetched)
-    assert len(first.orders) == 50 and first.next_cursor.page_token == "2:60"
+    assert first.orders and first.next_cursor.until == NOW  # a part of the window, handed over
     gateway.script.append(ban(3600))
     with pytest.raises(SyncPaused):
         next(fetched)

@@ -472,8 +472,9 @@ class SyncCursor(Model):
     """Where a store's sync stands: a window of platform update times and the page reached inside it.
 
     `until` is None between windows: the next run opens a window from `since` to the platform's now.
-    While a window is being read, `page_token` is where to resume (Amazon's nextToken, AliExpress's page
-    number); a token the platform no longer honours means reading the window again, which is harmless.
+    While a window is being read, `since` is how far it has been read, and `page_token` is where to resume
+    (Amazon's nextToken; AliExpress's page number inside one second holding more than a page of changes);
+    a token the platform no longer honours means reading that part again, which is harmless.
     """
 
     since: datetime
