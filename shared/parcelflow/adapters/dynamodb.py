@@ -13,7 +13,7 @@ import json
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
@@ -184,6 +184,15 @@ def _tab_start(cursor: str, status_key: str) -> dict[str, Any]:
     ):
         raise InvalidCursor(f"cursor: not one handed out for {status_key.removeprefix('ORDER#')}")
     return _to_item(position)
+
+
+class _Mover(NamedTuple):
+    """The package change a rollup follows: its order's history entry, and the expiry it carried."""
+
+    package_id: str
+    reason: str
+    by: str
+    expiry: dict[str, int]
 
 
 class TableItems:
@@ -920,13 +929,18 @@ class DynamoDbTable(TableItems):
         changes: dict[str, Any] | None = None,
         expected_version: int | None = None,
     ) -> Package:
-        """A package's status change and, when it moves the order's rollup, the order's, atomically.
+        """A package's status change (one conditional UpdateItem), then, when it moves the order's rollup,
+        the order's (a second conditional write, `_settle_rollup`).
 
-        `expected_version`: the change is meant for the package as the caller read it; if it has changed
-        since (even to the target), ConcurrentChange, never a replay.
+        The rollup can always be computed again from the packages, so it need not be written atomically
+        with the package: if the process dies between the two writes, the next read of the order with its
+        packages (`_order_with_packages`: every transition, a replay of this one, the order view every
+        task and message reads first) writes it. `expected_version`: the change is meant for the package
+        as the caller read it; if it has changed since (even to the target), ConcurrentChange, never a
+        replay.
         """
         for _ in range(_ATTEMPTS):
-            order, packages = self._order_with_packages(order_id)
+            order, packages = self._order_with_packages(order_id)  # a lagging rollup is settled here
             package = next((p for p in packages if p.package_id == package_id), None)
             if package is None:
                 raise PackageNotFound(package_id)
@@ -950,34 +964,26 @@ class DynamoDbTable(TableItems):
                 by,
                 {**(changes or {}), **expiry},
             )
-            items: list[Any] = [{"Update": {"TableName": self._table, **package_update}}]
-            if new_order_status is not None:
-                order_update, _ = self._status_update(
-                    "ORDER",
-                    order_id,
-                    {"pk": _order_pk(order_id), "sk": "ORDER"},
-                    order.status,
-                    order.version,
-                    new_order_status,
-                    f"package {package_id}: {reason}",
-                    by,
-                    expiry,
-                )
-                items.append({"Update": {"TableName": self._table, **order_update}})
-                others = [p for p in packages if p.package_id != package_id]
-                items += self._pii_expiry_updates(order_id, others, expiry)
             try:
-                self._db.transact_write_items(TransactItems=items)
+                self._db.update_item(TableName=self._table, **package_update)
             except ClientError as exc:
-                if exc.response["Error"]["Code"] != "TransactionCanceledException":
+                if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
                     raise
                 continue  # re-read and decide again: a replay, an illegal move, or a retry
             # What was just written, without reading it back.
-            return Package.model_validate(
+            moved = Package.model_validate(
                 package.model_dump()
                 | {"status": target, "version": package.version + 1, "history": [*package.history, entry]}
                 | (changes or {})
             )
+            mover = _Mover(package_id, f"package {package_id}: {reason}", by, expiry)
+            if len(packages) > 1:
+                # Its siblings may have moved since they were read: the rollup is taken from them as they
+                # are now (the last of two concurrent package writes always sees both).
+                self._order_with_packages(order_id, mover=mover)
+            elif new_order_status is not None:
+                self._settle_rollup(order, [moved], mover=mover)
+            return moved
         raise ConcurrentChange(f"package {package_id} kept changing while moving it to {target}")
 
     def claim_waybill(
@@ -1208,7 +1214,14 @@ class DynamoDbTable(TableItems):
             sets.append(f"#f{i} = :v{i}")
         return sets, values, names
 
-    def _order_with_packages(self, order_id: str) -> tuple[Order, list[Package]]:
+    def _order_with_packages(
+        self, order_id: str, *, mover: _Mover | None = None
+    ) -> tuple[Order, list[Package]]:
+        """The order and its packages (one Query), the order's rollup settled if it lags its packages."""
+        order, packages = self._read_order_partition(order_id)
+        return self._settle_rollup(order, packages, mover=mover), packages
+
+    def _read_order_partition(self, order_id: str) -> tuple[Order, list[Package]]:
         order: Order | None = None
         packages: list[Package] = []
         for item in self._query_partition(_order_pk(order_id)):
@@ -1220,6 +1233,65 @@ class DynamoDbTable(TableItems):
         if order is None:
             raise OrderNotFound(order_id)
         return order, packages
+
+    def _settle_rollup(self, order: Order, packages: list[Package], *, mover: _Mover | None = None) -> Order:
+        """The order with the status its packages give it written, if it does not hold it yet.
+
+        A package change is written before the rollup it causes (transition_package), so an order can lag
+        its packages: for an instant, or until this runs if the process died between the two writes. The
+        history entry is the one the package change would have written: `package <id>: <its reason>`, by
+        its writer (`mover`, or the package changed last). A rollup that makes the order final also gives
+        its packages the order's expiry, in one transaction with the order (the mover's own write carried
+        it already, with the same time).
+        """
+        for _ in range(_ATTEMPTS):
+            target = order_status_after(order.status, [p.status for p in packages])
+            if target is None:
+                return order
+            if mover is None:
+                package = max(packages, key=lambda p: p.history[-1].at if p.history else order.ordered_at)
+                last = package.history[-1] if package.history else None
+                reason = f"package {package.package_id}: {last.reason if last else 'moved'}"
+                by = last.by if last else "rollup"
+            else:
+                reason, by = mover.reason, mover.by
+            expiry = self._pii_expiry(target, utcnow())
+            if expiry and mover is not None and mover.expiry:
+                expiry = mover.expiry
+            update, entry = self._status_update(
+                "ORDER",
+                order.order_id,
+                {"pk": _order_pk(order.order_id), "sk": "ORDER"},
+                order.status,
+                order.version,
+                target,
+                reason,
+                by,
+                expiry,
+            )
+            written = mover.package_id if mover is not None and mover.expiry else None
+            others = self._pii_expiry_updates(
+                order.order_id, [p for p in packages if p.package_id != written], expiry
+            )
+            try:
+                if others:
+                    items: list[Any] = [{"Update": {"TableName": self._table, **update}}, *others]
+                    self._db.transact_write_items(TransactItems=items)
+                else:
+                    self._db.update_item(TableName=self._table, **update)
+            except ClientError as exc:
+                if exc.response["Error"]["Code"] not in (
+                    "ConditionalCheckFailedException",
+                    "TransactionCanceledException",
+                ):
+                    raise
+                order, packages = self._read_order_partition(order.order_id)  # decide again
+                continue
+            return Order.model_validate(
+                order.model_dump()
+                | {"status": target, "version": order.version + 1, "history": [*order.history, entry]}
+            )
+        raise ConcurrentChange(f"order {order.order_id} kept changing while settling its rollup")
 
     def _query_status(self, status_key: str, limit: int) -> list[dict[str, Any]]:
         """The index holds keys only (cheap to rewrite on every change); the items come by batch get."""
