@@ -689,6 +689,34 @@ def test_an_order_in_progress_has_no_expiry(aws: Deployment) -> None:
     assert not any("pii_expires_at" in item for item in _items(table, order_id).values())
 
 
+def _nulls(value: object, path: str = "") -> list[str]:
+    """Where a raw item holds DynamoDB NULLs (at any depth)."""
+    if isinstance(value, dict):
+        if value.get("NULL") is True:
+            return [path]
+        return [found for key, inner in value.items() for found in _nulls(inner, f"{path}.{key}")]
+    if isinstance(value, list):
+        return [found for n, inner in enumerate(value) for found in _nulls(inner, f"{path}[{n}]")]
+    return []
+
+
+def test_the_order_and_its_packages_hold_no_null_attributes(aws: Deployment) -> None:
+    """A None is an absent attribute (it reads back as None): NULLs are bytes paid in every write."""
+    table = DynamoDbTable(aws.physical_ids["OrdersTable"], boto3.client("dynamodb"))
+    order_id, package_id = _processing(table)
+    table.claim_waybill(
+        order_id, package_id, owner="run-1", lease_until=utcnow(), now=utcnow(), reason="pre-advice", by="t"
+    )
+    table.release_waybill_claim(order_id, package_id, "run-1", failure_reason=None)
+    table.update_order_fields(order_id, {"alert": "look", "seller_note": None}, note=("noted", "t"))
+    table.update_order_fields(order_id, {"alert": None})
+    items = _items(table, order_id)
+    assert {sk: _nulls(item) for sk, item in items.items()} == {"ORDER": [], "PACKAGE#001": []}
+    order, package = table.get_order(order_id), table.get_package(order_id, package_id)
+    assert order.alert is None and package.attempt_owner is None and package.lease_until is None
+    assert order.history[0].from_status is None
+
+
 def test_the_orders_table_deletes_expired_items_by_that_attribute(aws: Deployment) -> None:
     ttl = boto3.client("dynamodb").describe_time_to_live(TableName=aws.physical_ids["OrdersTable"])
     assert ttl["TimeToLiveDescription"] == {"TimeToLiveStatus": "ENABLED", "AttributeName": "pii_expires_at"}

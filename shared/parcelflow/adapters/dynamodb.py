@@ -90,6 +90,10 @@ _MAX_EXAMINED = 500
 _ATTEMPTS = 4
 # A rejected order's error is what an operator reads: a few lines, never the payload again.
 _MAX_ERROR_CHARS = 1000
+# Fields of the order and package items that must be present even when None (the model requires them).
+_NULL_KEPT = frozenset(
+    name for model in (Order, Package) for name, f in model.model_fields.items() if f.is_required()
+)
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 
@@ -112,12 +116,23 @@ def _plain(value: Any) -> Any:
     `model_dump(mode="json")` and conditions compare those strings with the ones written here.
     """
     if isinstance(value, BaseModel):
-        return value.model_dump(mode="json")
+        return value.model_dump(mode="json", exclude_none=True)  # an absent attribute reads as None
     if isinstance(value, datetime):
         return _DATETIME.dump_python(value, mode="json")
     if isinstance(value, list):
         return [_plain(v) for v in value]
     return value
+
+
+def _without_nulls(model: BaseModel) -> dict[str, Any]:
+    """A model's JSON form without its None values (they read back as None, and cost bytes in every
+    write of the item), but with the required ones that may be None (an order's address before payment)."""
+    data = model.model_dump(mode="json", exclude_none=True)
+    return data | {name: None for name in _NULL_KEPT if name in type(model).model_fields and name not in data}
+
+
+def _update_expression(sets: list[str], removes: list[str]) -> str:
+    return "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
 
 
 def _to_item(attrs: Mapping[str, Any]) -> dict[str, Any]:
@@ -283,7 +298,7 @@ class DynamoDbTable(TableItems):
         """The same expiry on each package item (they go with their order), for the order's transaction."""
         if not expiry:
             return []
-        sets, values, names = self._set_clauses(expiry)
+        sets, values, names, _ = self._set_clauses(expiry)
         return [
             {
                 "Update": {
@@ -694,7 +709,7 @@ class DynamoDbTable(TableItems):
         order existing; with a note, the change is also written to the order's history."""
         if changes.get("shipping_address") is not None:  # the by-buyer index follows the name
             changes = {**changes, **_buyer_keys(order_id, changes["shipping_address"])}
-        sets, values, names = self._set_clauses(changes)
+        sets, values, names, removes = self._set_clauses(changes)
         sets.append("version = version + :one")
         values[":one"] = 1
         if note is not None:
@@ -707,7 +722,7 @@ class DynamoDbTable(TableItems):
             result = self._db.update_item(
                 TableName=self._table,
                 Key=_to_item({"pk": _order_pk(order_id), "sk": "ORDER"}),
-                UpdateExpression="SET " + ", ".join(sets),
+                UpdateExpression=_update_expression(sets, removes),
                 ConditionExpression="attribute_exists(pk)",
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues=_to_item(values),
@@ -1125,12 +1140,12 @@ class DynamoDbTable(TableItems):
     ) -> Package:
         """SET `changes` (and the version) on the condition, which may name the status as #status_now;
         the package as written, or the ClientError with the item as it is (ALL_OLD)."""
-        sets, values, names = self._set_clauses(changes)
+        sets, values, names, removes = self._set_clauses(changes)
         names["#status_now"] = "status"
         result = self._db.update_item(
             TableName=self._table,
             Key=_to_item({"pk": _order_pk(order_id), "sk": _package_sk(seq)}),
-            UpdateExpression="SET " + ", ".join([*sets, "version = version + :one"]),
+            UpdateExpression=_update_expression([*sets, "version = version + :one"], removes),
             ConditionExpression=condition,
             ExpressionAttributeNames=names,
             ExpressionAttributeValues=_to_item({**values, **condition_values, ":one": 1}),
@@ -1148,7 +1163,7 @@ class DynamoDbTable(TableItems):
             "kind": "order",
             **_status_keys("ORDER", order.status, order.order_id, now),
             **_buyer_keys(order.order_id, order.shipping_address),
-            **order.model_dump(mode="json"),
+            **_without_nulls(order),
         }
 
     def _new_package_puts(self, packages: list[Package], now: datetime) -> list[Any]:
@@ -1170,7 +1185,7 @@ class DynamoDbTable(TableItems):
             "sk": _package_sk(package.seq),
             "kind": "package",
             **_status_keys("PACKAGE", package.status, package.package_id, now),
-            **package.model_dump(mode="json", exclude_none=True),
+            **_without_nulls(package),
         }
         return attrs
 
@@ -1189,7 +1204,7 @@ class DynamoDbTable(TableItems):
         """The conditional update of one status change, and the history entry it appends."""
         now = utcnow()
         entry = HistoryEntry(from_status=current, to_status=target, reason=reason, at=now, by=by)
-        sets, values, names = self._set_clauses(
+        sets, values, names, removes = self._set_clauses(
             {"status": target, **_status_keys(kind, target, entity_id, now), **changes}
         )
         sets += ["version = version + :one", "history = list_append(history, :entry)"]
@@ -1197,7 +1212,7 @@ class DynamoDbTable(TableItems):
         names["#status_now"] = "status"
         update = {
             "Key": _to_item(key),
-            "UpdateExpression": "SET " + ", ".join(sets),
+            "UpdateExpression": _update_expression(sets, removes),
             "ConditionExpression": "#status_now = :expected AND version = :version",
             "ExpressionAttributeNames": names,
             "ExpressionAttributeValues": _to_item(values),
@@ -1206,13 +1221,20 @@ class DynamoDbTable(TableItems):
         return update, entry
 
     @staticmethod
-    def _set_clauses(changes: dict[str, Any]) -> tuple[list[str], dict[str, Any], dict[str, str]]:
-        sets, values, names = [], {}, {}
+    def _set_clauses(
+        changes: dict[str, Any],
+    ) -> tuple[list[str], dict[str, Any], dict[str, str], list[str]]:
+        """SET clauses, their values and names, and the REMOVE clauses of the fields set to None: an
+        absent attribute reads as None and costs nothing (a stored NULL is bytes in every later write)."""
+        sets, values, names, removes = [], {}, {}, []
         for i, (field, value) in enumerate(changes.items()):
             names[f"#f{i}"] = field
+            if value is None and field not in _NULL_KEPT:
+                removes.append(f"#f{i}")
+                continue
             values[f":v{i}"] = value
             sets.append(f"#f{i} = :v{i}")
-        return sets, values, names
+        return sets, values, names, removes
 
     def _order_with_packages(
         self, order_id: str, *, mover: _Mover | None = None
