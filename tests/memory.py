@@ -418,7 +418,7 @@ class MemoryTable(MemoryStock):
         with self._lock:
             order = self.get_order(order_id)
             packages = self.get_packages(order_id)
-            target = order_status_after(order.status, [p.status for p in packages])
+            target = order_status_after(order.status, [p.status for p in packages]) if packages else None
             if target is None:
                 return order
             if mover is None:

@@ -265,6 +265,14 @@ def test_a_final_rollup_left_behind_is_settled_with_every_items_expiry(
     assert len({item["pii_expires_at"]["N"] for item in items.values()}) == 1
 
 
+def test_an_order_without_packages_is_not_settled_into_anything(repo: DynamoDbTable | MemoryTable) -> None:
+    order_id, package_id = _processing(repo)
+    package = repo.get_package(order_id, package_id)
+    repo.replace_packages(order_id, [package], [], reason="repacking", by="test")
+    assert repo.get_order_view(order_id).order.status == S.PENDING_PROCESSING
+    assert repo.get_order(order_id).status == S.PENDING_PROCESSING
+
+
 def test_two_packages_moving_at_once_leave_their_order_rolled_up(aws: Deployment) -> None:
     """The package written last reads its sibling as it is after both writes: the rollup is not lost."""
     client = boto3.client("dynamodb")

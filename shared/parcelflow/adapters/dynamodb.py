@@ -1267,7 +1267,8 @@ class DynamoDbTable(TableItems):
         it already, with the same time).
         """
         for _ in range(_ATTEMPTS):
-            target = order_status_after(order.status, [p.status for p in packages])
+            # No packages: nothing to roll up (an order is never settled into cancelled by an empty list).
+            target = order_status_after(order.status, [p.status for p in packages]) if packages else None
             if target is None:
                 return order
             if mover is None:
