@@ -203,7 +203,7 @@ class MemoryTable(MemoryStock):
 
     def get_order_view(self, order_id: str) -> OrderView:
         with self._lock:
-            order, packages = self.get_order(order_id), self.get_packages(order_id)
+            order, packages = self._settle_rollup(order_id), self.get_packages(order_id)
         codes = {p.channel_code for p in packages} | ({order.channel_code} if order.channel_code else set())
         return OrderView(
             order=order,
@@ -324,7 +324,9 @@ class MemoryTable(MemoryStock):
         changes: dict[str, Any] | None = None,
     ) -> Order:
         with self._lock:
-            order = self.get_order(order_id)
+            # The table reads a final move with the packages (their expiry goes with it): settled first.
+            final = target in (FulfilmentStatus.CONFIRMED, FulfilmentStatus.CANCELLED)
+            order = self._settle_rollup(order_id) if final else self.get_order(order_id)
             if not check_transition(f"order {order_id}", order.status, target):
                 return order
             moved = self._moved(order, target, reason, by, changes or {})
@@ -397,24 +399,39 @@ class MemoryTable(MemoryStock):
         changes: dict[str, Any] | None = None,
         expected_version: int | None = None,
     ) -> Package:
+        """As the table: the package first, then (a second write) the order's rollup; a rollup left behind
+        by a crash between the two is settled by the next read of the order with its packages."""
         with self._lock:
-            order = self.get_order(order_id)
+            self._settle_rollup(order_id)
             package = self.get_package(order_id, package_id)
             if expected_version is not None and package.version != expected_version:
                 raise ConcurrentChange(f"package {package_id} changed while moving it to {target}")
             if not check_transition(f"package {package_id}", package.status, target):
                 return package
             moved = self._moved(package, target, reason, by, changes or {})
-            statuses = [
-                moved.status if p.package_id == package_id else p.status for p in self.get_packages(order_id)
-            ]
-            new_order_status = order_status_after(order.status, statuses)
             self.packages[order_id][package_id] = moved
-            if new_order_status is not None:
-                self.orders[order_id] = self._moved(
-                    order, new_order_status, f"package {package_id}: {reason}", by, {}
-                )
+            self._settle_rollup(order_id, mover=(f"package {package_id}: {reason}", by))
             return moved
+
+    def _settle_rollup(self, order_id: str, *, mover: tuple[str, str] | None = None) -> Order:
+        """The order moved to the status its packages give it, if it does not hold it yet."""
+        with self._lock:
+            order = self.get_order(order_id)
+            packages = self.get_packages(order_id)
+            target = order_status_after(order.status, [p.status for p in packages]) if packages else None
+            if target is None:
+                return order
+            if mover is None:
+                package = max(packages, key=lambda p: p.history[-1].at if p.history else order.ordered_at)
+                last = package.history[-1] if package.history else None
+                mover = (
+                    f"package {package.package_id}: {last.reason if last else 'moved'}",
+                    last.by if last else "rollup",
+                )
+            reason, by = mover
+            settled = self._moved(order, target, reason, by, {})
+            self.orders[order_id] = settled
+            return settled
 
     def update_order_fields(
         self, order_id: str, changes: dict[str, Any], *, note: tuple[str, str] | None = None
@@ -499,6 +516,7 @@ class MemoryTable(MemoryStock):
         by: str,
     ) -> WaybillClaim:
         with self._lock:
+            self._settle_rollup(order_id)
             package = self.get_package(order_id, package_id)
             claim = {
                 "attempt_owner": owner,

@@ -144,7 +144,7 @@ def test_start_processing_creates_packages_once(repo: DynamoDbTable) -> None:
     assert repo.get_order(order_id).channel_code == "YT-US"
 
 
-def test_a_package_change_moves_the_order_rollup_in_the_same_write(repo: DynamoDbTable) -> None:
+def test_a_package_change_moves_the_order_rollup(repo: DynamoDbTable) -> None:
     order_id, package_id = _processing(repo)
     repo.transition_package(order_id, package_id, S.WAYBILL_REQUESTED, reason="pre-advice", by="test")
     package = repo.update_package_fields(
@@ -172,6 +172,131 @@ def test_package_replay_succeeds_and_illegal_move_raises(repo: DynamoDbTable) ->
     assert first.version == second.version
     with pytest.raises(IllegalTransition):
         repo.transition_package(order_id, package_id, S.SHIPPED, reason="c", by="test")
+
+
+class _Died(BaseException):
+    """The process ends between two writes (no `except Exception` of ours runs)."""
+
+
+def _dies_before_the_rollup(monkeypatch: pytest.MonkeyPatch, repo: DynamoDbTable | MemoryTable) -> None:
+    """The next package change is written and its process dies before the order's rollup is."""
+    real = repo._settle_rollup
+
+    def settle(*args: object, **kwargs: object) -> object:
+        if kwargs.get("mover") is not None:
+            monkeypatch.setattr(repo, "_settle_rollup", real)
+            raise _Died
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(repo, "_settle_rollup", settle)
+
+
+def test_a_rollup_left_behind_by_a_crash_is_written_by_the_next_read_of_the_order(
+    repo: DynamoDbTable | MemoryTable, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    order_id, package_id = _processing(repo)
+    _dies_before_the_rollup(monkeypatch, repo)
+    with pytest.raises(_Died):
+        repo.transition_package(order_id, package_id, S.WAYBILL_REQUESTED, reason="pre-advice", by="waybill")
+    assert repo.get_package(order_id, package_id).status == S.WAYBILL_REQUESTED
+    assert repo.get_order(order_id).status == S.PENDING_PROCESSING  # the order lags its package
+
+    # What every task and message reads first (the retry of the one that died included) settles it.
+    view = repo.get_order_view(order_id)
+    order = repo.get_order(order_id)
+    assert view.order == order
+    assert order.status == S.WAYBILL_REQUESTED
+    assert (order.history[-1].reason, order.history[-1].by) == (
+        f"package {package_id}: pre-advice",
+        "waybill",
+    )
+    assert [h.to_status for h in order.history].count(S.WAYBILL_REQUESTED) == 1
+    assert [o.order_id for o in repo.list_orders_by_status(S.WAYBILL_REQUESTED)] == [order_id]
+
+
+def test_a_replay_of_the_change_that_died_writes_its_rollup_once(
+    repo: DynamoDbTable | MemoryTable, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    order_id, package_id = _processing(repo)
+    repo.transition_package(order_id, package_id, S.WAYBILL_REQUESTED, reason="pre-advice", by="test")
+    _dies_before_the_rollup(monkeypatch, repo)
+    with pytest.raises(_Died):
+        repo.transition_package(order_id, package_id, S.TO_PRINT, reason="label", by="test")
+    assert repo.get_order(order_id).status == S.WAYBILL_REQUESTED
+    replayed = repo.transition_package(order_id, package_id, S.TO_PRINT, reason="label", by="test")
+    assert replayed == repo.get_package(order_id, package_id)
+    again = repo.transition_package(order_id, package_id, S.TO_PRINT, reason="label", by="test")
+    assert again.version == replayed.version
+    order = repo.get_order(order_id)
+    assert order.status == S.TO_PRINT
+    assert [h.to_status for h in order.history].count(S.TO_PRINT) == 1
+
+
+def test_the_next_package_change_carries_a_rollup_left_behind(
+    repo: DynamoDbTable | MemoryTable, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    order_id, package_id = _processing(repo)
+    _dies_before_the_rollup(monkeypatch, repo)
+    with pytest.raises(_Died):
+        repo.transition_package(order_id, package_id, S.WAYBILL_REQUESTED, reason="pre-advice", by="test")
+    repo.update_package_fields(order_id, package_id, S.WAYBILL_REQUESTED, {"tracking_number": "YT1"})
+    repo.transition_package(order_id, package_id, S.TO_PRINT, reason="label", by="test")
+    order = repo.get_order(order_id)
+    assert order.status == S.TO_PRINT
+    assert [h.to_status for h in order.history][-2:] == [S.WAYBILL_REQUESTED, S.TO_PRINT]
+
+
+def test_a_final_rollup_left_behind_is_settled_with_every_items_expiry(
+    aws: Deployment, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    table = DynamoDbTable(aws.physical_ids["OrdersTable"], boto3.client("dynamodb"))
+    order_id, (first, last) = _two_packages_awaiting_scan(table)
+    table.transition_package(order_id, first, S.CONFIRMED, reason="confirmed", by="test")
+    _dies_before_the_rollup(monkeypatch, table)
+    with pytest.raises(_Died):
+        table.transition_package(order_id, last, S.CONFIRMED, reason="confirmed", by="confirm_shipment")
+    assert table.get_order(order_id).status == S.SHIPPED
+    assert "pii_expires_at" not in _items(table, order_id)["ORDER"]
+
+    # The redelivered confirmation reads the view first, sees its package confirmed, and is done.
+    assert table.get_order_view(order_id).order.status == S.CONFIRMED
+    items = _items(table, order_id)
+    assert all("pii_expires_at" in item for item in items.values()), "the order and both packages expire"
+    assert len({item["pii_expires_at"]["N"] for item in items.values()}) == 1
+
+
+def test_an_order_without_packages_is_not_settled_into_anything(repo: DynamoDbTable | MemoryTable) -> None:
+    order_id, package_id = _processing(repo)
+    package = repo.get_package(order_id, package_id)
+    repo.replace_packages(order_id, [package], [], reason="repacking", by="test")
+    assert repo.get_order_view(order_id).order.status == S.PENDING_PROCESSING
+    assert repo.get_order(order_id).status == S.PENDING_PROCESSING
+
+
+def test_two_packages_moving_at_once_leave_their_order_rolled_up(aws: Deployment) -> None:
+    """The package written last reads its sibling as it is after both writes: the rollup is not lost."""
+    client = boto3.client("dynamodb")
+    table = DynamoDbTable(aws.physical_ids["OrdersTable"], client)
+    other = DynamoDbTable(aws.physical_ids["OrdersTable"], boto3.client("dynamodb"))
+    order_id = _stored_order(table)
+    [first] = factories.packed(table.get_order(order_id), factories.channel())
+    second = first.model_copy(update={"package_id": f"{first.package_id}-2", "seq": first.seq + 1})
+    a, b = table.start_processing(order_id, [first, second], channel_code="YT-US", reason="ok", by="test")
+    real_update = client.update_item
+    raced = []
+
+    def update_item(**kwargs: object) -> object:
+        # The sibling's whole change lands between this change's read and its write.
+        if not raced and kwargs["Key"] == {"pk": {"S": f"ORDER#{order_id}"}, "sk": {"S": "PACKAGE#001"}}:
+            raced.append(True)
+            other.transition_package(order_id, b.package_id, S.WAYBILL_REQUESTED, reason="b", by="test")
+        return real_update(**kwargs)
+
+    table._db = type("Client", (), {"__getattr__": lambda _self, name: getattr(client, name)})()
+    table._db.update_item = update_item  # type: ignore[method-assign]
+    table.transition_package(order_id, a.package_id, S.WAYBILL_REQUESTED, reason="a", by="test")
+    assert raced
+    assert table.get_order(order_id).status == S.WAYBILL_REQUESTED
 
 
 def test_a_held_order_keeps_its_status_while_its_package_moves_on(repo: DynamoDbTable) -> None:
@@ -570,6 +695,34 @@ def test_an_order_in_progress_has_no_expiry(aws: Deployment) -> None:
     order_id, _package_id = _processing(table)
     table.transition_order(order_id, S.ON_HOLD, reason="held", by="test")
     assert not any("pii_expires_at" in item for item in _items(table, order_id).values())
+
+
+def _nulls(value: object, path: str = "") -> list[str]:
+    """Where a raw item holds DynamoDB NULLs (at any depth)."""
+    if isinstance(value, dict):
+        if value.get("NULL") is True:
+            return [path]
+        return [found for key, inner in value.items() for found in _nulls(inner, f"{path}.{key}")]
+    if isinstance(value, list):
+        return [found for n, inner in enumerate(value) for found in _nulls(inner, f"{path}[{n}]")]
+    return []
+
+
+def test_the_order_and_its_packages_hold_no_null_attributes(aws: Deployment) -> None:
+    """A None is an absent attribute (it reads back as None): NULLs are bytes paid in every write."""
+    table = DynamoDbTable(aws.physical_ids["OrdersTable"], boto3.client("dynamodb"))
+    order_id, package_id = _processing(table)
+    table.claim_waybill(
+        order_id, package_id, owner="run-1", lease_until=utcnow(), now=utcnow(), reason="pre-advice", by="t"
+    )
+    table.release_waybill_claim(order_id, package_id, "run-1", failure_reason=None)
+    table.update_order_fields(order_id, {"alert": "look", "seller_note": None}, note=("noted", "t"))
+    table.update_order_fields(order_id, {"alert": None})
+    items = _items(table, order_id)
+    assert {sk: _nulls(item) for sk, item in items.items()} == {"ORDER": [], "PACKAGE#001": []}
+    order, package = table.get_order(order_id), table.get_package(order_id, package_id)
+    assert order.alert is None and package.attempt_owner is None and package.lease_until is None
+    assert order.history[0].from_status is None
 
 
 def test_the_orders_table_deletes_expired_items_by_that_attribute(aws: Deployment) -> None:

@@ -13,7 +13,7 @@ import json
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
@@ -90,6 +90,10 @@ _MAX_EXAMINED = 500
 _ATTEMPTS = 4
 # A rejected order's error is what an operator reads: a few lines, never the payload again.
 _MAX_ERROR_CHARS = 1000
+# Fields of the order and package items that must be present even when None (the model requires them).
+_NULL_KEPT = frozenset(
+    name for model in (Order, Package) for name, f in model.model_fields.items() if f.is_required()
+)
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 
@@ -112,12 +116,23 @@ def _plain(value: Any) -> Any:
     `model_dump(mode="json")` and conditions compare those strings with the ones written here.
     """
     if isinstance(value, BaseModel):
-        return value.model_dump(mode="json")
+        return value.model_dump(mode="json", exclude_none=True)  # an absent attribute reads as None
     if isinstance(value, datetime):
         return _DATETIME.dump_python(value, mode="json")
     if isinstance(value, list):
         return [_plain(v) for v in value]
     return value
+
+
+def _without_nulls(model: BaseModel) -> dict[str, Any]:
+    """A model's JSON form without its None values (they read back as None, and cost bytes in every
+    write of the item), but with the required ones that may be None (an order's address before payment)."""
+    data = model.model_dump(mode="json", exclude_none=True)
+    return data | {name: None for name in _NULL_KEPT if name in type(model).model_fields and name not in data}
+
+
+def _update_expression(sets: list[str], removes: list[str]) -> str:
+    return "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
 
 
 def _to_item(attrs: Mapping[str, Any]) -> dict[str, Any]:
@@ -184,6 +199,15 @@ def _tab_start(cursor: str, status_key: str) -> dict[str, Any]:
     ):
         raise InvalidCursor(f"cursor: not one handed out for {status_key.removeprefix('ORDER#')}")
     return _to_item(position)
+
+
+class _Mover(NamedTuple):
+    """The package change a rollup follows: its order's history entry, and the expiry it carried."""
+
+    package_id: str
+    reason: str
+    by: str
+    expiry: dict[str, int]
 
 
 class TableItems:
@@ -274,7 +298,7 @@ class DynamoDbTable(TableItems):
         """The same expiry on each package item (they go with their order), for the order's transaction."""
         if not expiry:
             return []
-        sets, values, names = self._set_clauses(expiry)
+        sets, values, names, _ = self._set_clauses(expiry)
         return [
             {
                 "Update": {
@@ -685,7 +709,7 @@ class DynamoDbTable(TableItems):
         order existing; with a note, the change is also written to the order's history."""
         if changes.get("shipping_address") is not None:  # the by-buyer index follows the name
             changes = {**changes, **_buyer_keys(order_id, changes["shipping_address"])}
-        sets, values, names = self._set_clauses(changes)
+        sets, values, names, removes = self._set_clauses(changes)
         sets.append("version = version + :one")
         values[":one"] = 1
         if note is not None:
@@ -698,7 +722,7 @@ class DynamoDbTable(TableItems):
             result = self._db.update_item(
                 TableName=self._table,
                 Key=_to_item({"pk": _order_pk(order_id), "sk": "ORDER"}),
-                UpdateExpression="SET " + ", ".join(sets),
+                UpdateExpression=_update_expression(sets, removes),
                 ConditionExpression="attribute_exists(pk)",
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues=_to_item(values),
@@ -920,13 +944,18 @@ class DynamoDbTable(TableItems):
         changes: dict[str, Any] | None = None,
         expected_version: int | None = None,
     ) -> Package:
-        """A package's status change and, when it moves the order's rollup, the order's, atomically.
+        """A package's status change (one conditional UpdateItem), then, when it moves the order's rollup,
+        the order's (a second conditional write, `_settle_rollup`).
 
-        `expected_version`: the change is meant for the package as the caller read it; if it has changed
-        since (even to the target), ConcurrentChange, never a replay.
+        The rollup can always be computed again from the packages, so it need not be written atomically
+        with the package: if the process dies between the two writes, the next read of the order with its
+        packages (`_order_with_packages`: every transition, a replay of this one, the order view every
+        task and message reads first) writes it. `expected_version`: the change is meant for the package
+        as the caller read it; if it has changed since (even to the target), ConcurrentChange, never a
+        replay.
         """
         for _ in range(_ATTEMPTS):
-            order, packages = self._order_with_packages(order_id)
+            order, packages = self._order_with_packages(order_id)  # a lagging rollup is settled here
             package = next((p for p in packages if p.package_id == package_id), None)
             if package is None:
                 raise PackageNotFound(package_id)
@@ -950,34 +979,26 @@ class DynamoDbTable(TableItems):
                 by,
                 {**(changes or {}), **expiry},
             )
-            items: list[Any] = [{"Update": {"TableName": self._table, **package_update}}]
-            if new_order_status is not None:
-                order_update, _ = self._status_update(
-                    "ORDER",
-                    order_id,
-                    {"pk": _order_pk(order_id), "sk": "ORDER"},
-                    order.status,
-                    order.version,
-                    new_order_status,
-                    f"package {package_id}: {reason}",
-                    by,
-                    expiry,
-                )
-                items.append({"Update": {"TableName": self._table, **order_update}})
-                others = [p for p in packages if p.package_id != package_id]
-                items += self._pii_expiry_updates(order_id, others, expiry)
             try:
-                self._db.transact_write_items(TransactItems=items)
+                self._db.update_item(TableName=self._table, **package_update)
             except ClientError as exc:
-                if exc.response["Error"]["Code"] != "TransactionCanceledException":
+                if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
                     raise
                 continue  # re-read and decide again: a replay, an illegal move, or a retry
             # What was just written, without reading it back.
-            return Package.model_validate(
+            moved = Package.model_validate(
                 package.model_dump()
                 | {"status": target, "version": package.version + 1, "history": [*package.history, entry]}
                 | (changes or {})
             )
+            mover = _Mover(package_id, f"package {package_id}: {reason}", by, expiry)
+            if len(packages) > 1:
+                # Its siblings may have moved since they were read: the rollup is taken from them as they
+                # are now (the last of two concurrent package writes always sees both).
+                self._order_with_packages(order_id, mover=mover)
+            elif new_order_status is not None:
+                self._settle_rollup(order, [moved], mover=mover)
+            return moved
         raise ConcurrentChange(f"package {package_id} kept changing while moving it to {target}")
 
     def claim_waybill(
@@ -1119,12 +1140,12 @@ class DynamoDbTable(TableItems):
     ) -> Package:
         """SET `changes` (and the version) on the condition, which may name the status as #status_now;
         the package as written, or the ClientError with the item as it is (ALL_OLD)."""
-        sets, values, names = self._set_clauses(changes)
+        sets, values, names, removes = self._set_clauses(changes)
         names["#status_now"] = "status"
         result = self._db.update_item(
             TableName=self._table,
             Key=_to_item({"pk": _order_pk(order_id), "sk": _package_sk(seq)}),
-            UpdateExpression="SET " + ", ".join([*sets, "version = version + :one"]),
+            UpdateExpression=_update_expression([*sets, "version = version + :one"], removes),
             ConditionExpression=condition,
             ExpressionAttributeNames=names,
             ExpressionAttributeValues=_to_item({**values, **condition_values, ":one": 1}),
@@ -1142,7 +1163,7 @@ class DynamoDbTable(TableItems):
             "kind": "order",
             **_status_keys("ORDER", order.status, order.order_id, now),
             **_buyer_keys(order.order_id, order.shipping_address),
-            **order.model_dump(mode="json"),
+            **_without_nulls(order),
         }
 
     def _new_package_puts(self, packages: list[Package], now: datetime) -> list[Any]:
@@ -1164,7 +1185,7 @@ class DynamoDbTable(TableItems):
             "sk": _package_sk(package.seq),
             "kind": "package",
             **_status_keys("PACKAGE", package.status, package.package_id, now),
-            **package.model_dump(mode="json", exclude_none=True),
+            **_without_nulls(package),
         }
         return attrs
 
@@ -1183,7 +1204,7 @@ class DynamoDbTable(TableItems):
         """The conditional update of one status change, and the history entry it appends."""
         now = utcnow()
         entry = HistoryEntry(from_status=current, to_status=target, reason=reason, at=now, by=by)
-        sets, values, names = self._set_clauses(
+        sets, values, names, removes = self._set_clauses(
             {"status": target, **_status_keys(kind, target, entity_id, now), **changes}
         )
         sets += ["version = version + :one", "history = list_append(history, :entry)"]
@@ -1191,7 +1212,7 @@ class DynamoDbTable(TableItems):
         names["#status_now"] = "status"
         update = {
             "Key": _to_item(key),
-            "UpdateExpression": "SET " + ", ".join(sets),
+            "UpdateExpression": _update_expression(sets, removes),
             "ConditionExpression": "#status_now = :expected AND version = :version",
             "ExpressionAttributeNames": names,
             "ExpressionAttributeValues": _to_item(values),
@@ -1200,15 +1221,29 @@ class DynamoDbTable(TableItems):
         return update, entry
 
     @staticmethod
-    def _set_clauses(changes: dict[str, Any]) -> tuple[list[str], dict[str, Any], dict[str, str]]:
-        sets, values, names = [], {}, {}
+    def _set_clauses(
+        changes: dict[str, Any],
+    ) -> tuple[list[str], dict[str, Any], dict[str, str], list[str]]:
+        """SET clauses, their values and names, and the REMOVE clauses of the fields set to None: an
+        absent attribute reads as None and costs nothing (a stored NULL is bytes in every later write)."""
+        sets, values, names, removes = [], {}, {}, []
         for i, (field, value) in enumerate(changes.items()):
             names[f"#f{i}"] = field
+            if value is None and field not in _NULL_KEPT:
+                removes.append(f"#f{i}")
+                continue
             values[f":v{i}"] = value
             sets.append(f"#f{i} = :v{i}")
-        return sets, values, names
+        return sets, values, names, removes
 
-    def _order_with_packages(self, order_id: str) -> tuple[Order, list[Package]]:
+    def _order_with_packages(
+        self, order_id: str, *, mover: _Mover | None = None
+    ) -> tuple[Order, list[Package]]:
+        """The order and its packages (one Query), the order's rollup settled if it lags its packages."""
+        order, packages = self._read_order_partition(order_id)
+        return self._settle_rollup(order, packages, mover=mover), packages
+
+    def _read_order_partition(self, order_id: str) -> tuple[Order, list[Package]]:
         order: Order | None = None
         packages: list[Package] = []
         for item in self._query_partition(_order_pk(order_id)):
@@ -1220,6 +1255,66 @@ class DynamoDbTable(TableItems):
         if order is None:
             raise OrderNotFound(order_id)
         return order, packages
+
+    def _settle_rollup(self, order: Order, packages: list[Package], *, mover: _Mover | None = None) -> Order:
+        """The order with the status its packages give it written, if it does not hold it yet.
+
+        A package change is written before the rollup it causes (transition_package), so an order can lag
+        its packages: for an instant, or until this runs if the process died between the two writes. The
+        history entry is the one the package change would have written: `package <id>: <its reason>`, by
+        its writer (`mover`, or the package changed last). A rollup that makes the order final also gives
+        its packages the order's expiry, in one transaction with the order (the mover's own write carried
+        it already, with the same time).
+        """
+        for _ in range(_ATTEMPTS):
+            # No packages: nothing to roll up (an order is never settled into cancelled by an empty list).
+            target = order_status_after(order.status, [p.status for p in packages]) if packages else None
+            if target is None:
+                return order
+            if mover is None:
+                package = max(packages, key=lambda p: p.history[-1].at if p.history else order.ordered_at)
+                last = package.history[-1] if package.history else None
+                reason = f"package {package.package_id}: {last.reason if last else 'moved'}"
+                by = last.by if last else "rollup"
+            else:
+                reason, by = mover.reason, mover.by
+            expiry = self._pii_expiry(target, utcnow())
+            if expiry and mover is not None and mover.expiry:
+                expiry = mover.expiry
+            update, entry = self._status_update(
+                "ORDER",
+                order.order_id,
+                {"pk": _order_pk(order.order_id), "sk": "ORDER"},
+                order.status,
+                order.version,
+                target,
+                reason,
+                by,
+                expiry,
+            )
+            written = mover.package_id if mover is not None and mover.expiry else None
+            others = self._pii_expiry_updates(
+                order.order_id, [p for p in packages if p.package_id != written], expiry
+            )
+            try:
+                if others:
+                    items: list[Any] = [{"Update": {"TableName": self._table, **update}}, *others]
+                    self._db.transact_write_items(TransactItems=items)
+                else:
+                    self._db.update_item(TableName=self._table, **update)
+            except ClientError as exc:
+                if exc.response["Error"]["Code"] not in (
+                    "ConditionalCheckFailedException",
+                    "TransactionCanceledException",
+                ):
+                    raise
+                order, packages = self._read_order_partition(order.order_id)  # decide again
+                continue
+            return Order.model_validate(
+                order.model_dump()
+                | {"status": target, "version": order.version + 1, "history": [*order.history, entry]}
+            )
+        raise ConcurrentChange(f"order {order.order_id} kept changing while settling its rollup")
 
     def _query_status(self, status_key: str, limit: int) -> list[dict[str, Any]]:
         """The index holds keys only (cheap to rewrite on every change); the items come by batch get."""

@@ -2,7 +2,7 @@
 
 Orders and packages share one vocabulary. An order waits for its payment (awaiting_payment) and is
 reviewed on its own (pending_review, on_hold, cancelled); from pending_processing on, its status is the
-rollup of its packages' statuses, written in the same transaction as the package change that moved it.
+rollup of its packages' statuses, written right after the package change that moved it (adapters/dynamodb.py).
 """
 
 from __future__ import annotations
