@@ -206,3 +206,31 @@ def test_the_ports_value_classes_are_records_not_generated_dataclasses() -> None
 
     values = [ports.WaybillClaim, ports.OrderView, ports.OrderFilter, ports.OrdersPage, ports.Waybill]
     assert [c.__name__ for c in values if dataclasses.is_dataclass(c)] == []
+
+
+@pytest.mark.parametrize(
+    "function", sorted(set(FUNCTIONS) - {"sync_orders", "schedule_syncs", "confirm_shipment", "operator_api"})
+)
+def test_only_the_sync_the_confirmations_and_the_operator_api_build_the_platform_models(
+    function: str,
+) -> None:
+    modules = _loaded(
+        "import os\n"
+        "os.environ.update(AWS_DEFAULT_REGION='eu-west-1', TABLE_NAME='t', LABEL_BUCKET='b',"
+        " IDEMPOTENCY_TABLE='i')\n"
+        "import app\n"
+        "from parcelflow import deps\n"
+        "deps.orders()",
+        function,
+    )
+    assert "parcelflow.domain.models" in modules
+    assert _under(modules, "parcelflow.domain.platform") == []
+
+
+def test_the_platform_models_are_still_importable_from_the_models_module() -> None:
+    from parcelflow.domain import models, platform
+
+    assert models.PlatformOrder is platform.PlatformOrder
+    assert models.StoreHealth is platform.StoreHealth
+    with pytest.raises(AttributeError):
+        _ = models.NoSuchModel  # type: ignore[attr-defined]
