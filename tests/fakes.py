@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -63,7 +63,7 @@ class FakeCarrier:
         self.find_calls += 1
         found = self.created.get(customer_order_number)
         if found and self.assign_tracking_late and not found.tracking_number:
-            found = replace(found, tracking_number=f"YT{len(self.created):016d}")
+            found = found.replace(tracking_number=f"YT{len(self.created):016d}")
             self.created[customer_order_number] = found
         return found
 
@@ -96,7 +96,7 @@ class FakeCarrier:
             raise WaybillNotCancellable(customer_order_number, "no such order")
         if waybill_number in self.received:
             raise WaybillNotCancellable(customer_order_number, "the parcel is at the carrier's warehouse")
-        self.created[customer_order_number] = replace(found, cancelled=True)
+        self.created[customer_order_number] = found.replace(cancelled=True)
 
     def get_label(self, customer_order_number: str, waybill_number: str) -> bytes:
         return carrier_label_pdf(waybill_number)

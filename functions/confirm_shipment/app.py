@@ -3,8 +3,6 @@ after five tries a message goes to the DLQ."""
 
 from typing import Any
 
-from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from parcelflow import deps
@@ -12,14 +10,11 @@ from parcelflow.metrics import flush_metrics
 from parcelflow.observability import logger
 from parcelflow.services.confirmations import confirm_package
 from parcelflow.services.outcomes import PackageTask
+from parcelflow.sqs_batch import SqsMessage, process_fifo_batch
 from parcelflow.tracing import traced
 
-# FIFO: after a failure the rest of that order's records come back unprocessed, so its packages stay in
-# line; other orders in the batch go on.
-processor = SqsFifoPartialProcessor(skip_group_on_error=True)
 
-
-def record_handler(record: SQSRecord) -> dict[str, Any]:
+def record_handler(record: SqsMessage) -> dict[str, Any]:
     task = PackageTask.model_validate_json(record.body)
     outcome = confirm_package(
         task.order_id,
@@ -37,6 +32,6 @@ def record_handler(record: SQSRecord) -> dict[str, Any]:
 @flush_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     deps.once().register_lambda_context(context)
-    return process_partial_response(
-        event=event, record_handler=record_handler, processor=processor, context=context
-    )
+    # FIFO: after a failure the rest of that order's records come back unprocessed, so its packages stay
+    # in line; other orders in the batch go on.
+    return process_fifo_batch(event, record_handler, skip_group_on_error=True)

@@ -3,8 +3,6 @@
 import time
 from typing import Any
 
-from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, Field
 
@@ -12,12 +10,11 @@ from parcelflow import deps
 from parcelflow.metrics import flush_metrics
 from parcelflow.observability import logger
 from parcelflow.services.sync import sync_store
+from parcelflow.sqs_batch import SqsMessage, process_fifo_batch
 from parcelflow.tracing import traced
 
 # Stop reading pages this long before the Lambda's timeout: the page in hand is stored, the cursor saved.
 SAFETY_MARGIN_S = 30.0
-
-processor = SqsFifoPartialProcessor()
 
 
 class StoreSyncTask(BaseModel):
@@ -32,7 +29,7 @@ def _deadline(context: LambdaContext) -> float:
 @traced
 @flush_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    def record_handler(record: SQSRecord) -> dict[str, Any]:
+    def record_handler(record: SqsMessage) -> dict[str, Any]:
         task = StoreSyncTask.model_validate_json(record.body)
         report = sync_store(
             task.store_id,
@@ -47,6 +44,5 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         )
         return report.model_dump(mode="json")
 
-    return process_partial_response(
-        event=event, record_handler=record_handler, processor=processor, context=context
-    )
+    # FIFO: after a failure the records behind it come back unprocessed, in order.
+    return process_fifo_batch(event, record_handler)

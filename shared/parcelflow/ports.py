@@ -7,11 +7,11 @@ import binascii
 import json
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
 from parcelflow.domain.errors import ChannelNotFound, PackageNotFound
+from parcelflow.records import Record
 
 # Annotations only: a function that needs the table's port does not load every domain module with it
 # (the review rules, pairing, printing...); each service imports what it uses.
@@ -40,8 +40,7 @@ if TYPE_CHECKING:
     from parcelflow.domain.stock import Movement, Reservation, Shortage, StockLevel
 
 
-@dataclass(frozen=True)
-class WaybillClaim:
+class WaybillClaim(Record):
     """This run may call the carrier for `package`; `look_up_first`: an earlier run claimed it too and may
     have bought the waybill, so the carrier is asked for it before anything is created."""
 
@@ -49,8 +48,7 @@ class WaybillClaim:
     look_up_first: bool
 
 
-@dataclass(frozen=True)
-class OrderView:
+class OrderView(Record):
     """An order with its packages, its store and the channels they ship by: what most tasks start from,
     in one read."""
 
@@ -105,8 +103,7 @@ def buyer_name_key(name: str) -> str:
 BUYER_PREFIX_CHARS = 2
 
 
-@dataclass(frozen=True)
-class OrderFilter:
+class OrderFilter(Record):
     """What an operator narrows a tab with; every given field must match (None: any)."""
 
     store_id: str | None = None
@@ -117,7 +114,7 @@ class OrderFilter:
 
     @property
     def empty(self) -> bool:
-        return all(getattr(self, name) is None for name in self.__dataclass_fields__)
+        return all(getattr(self, name) is None for name in self.__record_fields__)
 
     def matches(self, order: Order) -> bool:
         if self.store_id is not None and order.store_id != self.store_id:
@@ -140,8 +137,7 @@ class OrderFilter:
         return True
 
 
-@dataclass(frozen=True)
-class OrdersPage:
+class OrdersPage(Record):
     """One page of a tab: `next_cursor` None at the end. A filtered page may hold fewer than asked for
     (even none) and still have a next page: the filter is applied to each page read from the index."""
 
@@ -420,8 +416,7 @@ class MarketplaceClient(Protocol):
         ...
 
 
-@dataclass(frozen=True)
-class WaybillRequest:
+class WaybillRequest(Record):
     """One pre-advice. `customer_order_number` is the package's current carrier order number
     (Package.customer_order_number): unique per carrier account, it is what makes a retry a replay."""
 
@@ -437,8 +432,7 @@ class WaybillRequest:
     eori_number: str | None = None
 
 
-@dataclass(frozen=True)
-class Waybill:
+class Waybill(Record):
     customer_order_number: str
     waybill_number: str
     tracking_number: str | None  # some carriers assign it later than the waybill number
@@ -504,8 +498,7 @@ class ConfirmationQueue(Protocol):
         ...
 
 
-@dataclass(frozen=True)
-class DeadLetter:
+class DeadLetter(Record):
     """A confirmation that failed every delivery and waits in the dead-letter queue."""
 
     order_id: str

@@ -95,14 +95,23 @@ class ScanResult(BaseModel):
     )
 
 
+# The models of the other answers document them (docs/openapi.json): the Lambda writes those bodies itself,
+# so their validators are built only where the document is made (defer_build), not in its cold start.
+_DOCUMENTS_ONLY = ConfigDict(defer_build=True)
+
+
 class ScanUnknownCode(BaseModel):
     """404: no package has this tracking number."""
+
+    model_config = _DOCUMENTS_ONLY
 
     verdict: Literal["unknown"] = "unknown"
     message: str = Field(description="`STOP - unknown code: …`")
 
 
 class ScanRefusalDetail(BaseModel):
+    model_config = _DOCUMENTS_ONLY
+
     loc: list[str | int] = Field(description='where: ["body"] or ["body", "<field>"]')
     type: str = Field(description="what kind of error (`json_invalid`, `body_too_large`, `int_type`, …)")
     msg: str = Field(description="what was wrong, for a person")
@@ -110,6 +119,8 @@ class ScanRefusalDetail(BaseModel):
 
 class ScanRefusal(BaseModel):
     """400 (unreadable body), 413 (over 16 KiB) or 422 (the body does not fit ScanRequest)."""
+
+    model_config = _DOCUMENTS_ONLY
 
     statusCode: int | None = Field(default=None, description="400 or 413; absent on a 422")  # noqa: N815
     message: str | None = Field(default=None, description="the first error, for a person; absent on a 422")

@@ -158,3 +158,79 @@ def test_scan_api_loads_no_marketplace_nor_http_client() -> None:
 
 def test_request_waybill_loads_no_marketplace() -> None:
     assert _under(_handler_modules("request_waybill"), MARKETPLACES.rstrip(".")) == []
+
+
+BATCH = ("aws_lambda_powertools.utilities.batch", "aws_lambda_powertools.utilities.data_classes", "asyncio")
+RESOLVER = "aws_lambda_powertools.event_handler"
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_no_function_loads_powertools_batch_utility_nor_its_event_classes(function: str) -> None:
+    # The SQS consumers answer partial batches with parcelflow.sqs_batch: Powertools' batch utility loads
+    # every event data class it knows and asyncio (decision 65). Only the operator API's resolver loads
+    # the data classes.
+    modules = _handler_modules(function)
+    if function == "operator_api":
+        assert _under(modules, "aws_lambda_powertools.utilities.batch") == []
+    else:
+        assert _under(modules, *BATCH) == []
+
+
+def test_the_scan_api_answers_without_powertools_resolver_and_builds_no_documentation_model() -> None:
+    modules = _loaded(
+        "import app\n"
+        "from parcelflow import scan_models as m\n"
+        "built = [c.__name__ for c in (m.ScanUnknownCode, m.ScanRefusal, m.ScanRefusalDetail)"
+        " if c.__pydantic_complete__]\n"
+        "assert not built, built",
+        "scan_api",
+    )
+    assert _under(modules, RESOLVER) == []
+
+
+def test_the_settings_are_read_without_pydantic() -> None:
+    modules = _loaded(
+        "import os\n"
+        "os.environ.update(TABLE_NAME='t', LABEL_BUCKET='b', IDEMPOTENCY_TABLE='i')\n"
+        "from parcelflow.config import get_settings\n"
+        "get_settings()"
+    )
+    assert _under(modules, "pydantic", "pydantic_core") == []
+
+
+def test_the_ports_value_classes_are_records_not_generated_dataclasses() -> None:
+    # dataclasses compiles six methods per class at import; every function loads the ports.
+    import dataclasses
+
+    from parcelflow import ports
+
+    values = [ports.WaybillClaim, ports.OrderView, ports.OrderFilter, ports.OrdersPage, ports.Waybill]
+    assert [c.__name__ for c in values if dataclasses.is_dataclass(c)] == []
+
+
+@pytest.mark.parametrize(
+    "function", sorted(set(FUNCTIONS) - {"sync_orders", "schedule_syncs", "confirm_shipment", "operator_api"})
+)
+def test_only_the_sync_the_confirmations_and_the_operator_api_build_the_platform_models(
+    function: str,
+) -> None:
+    modules = _loaded(
+        "import os\n"
+        "os.environ.update(AWS_DEFAULT_REGION='eu-west-1', TABLE_NAME='t', LABEL_BUCKET='b',"
+        " IDEMPOTENCY_TABLE='i')\n"
+        "import app\n"
+        "from parcelflow import deps\n"
+        "deps.orders()",
+        function,
+    )
+    assert "parcelflow.domain.models" in modules
+    assert _under(modules, "parcelflow.domain.platform") == []
+
+
+def test_the_platform_models_are_still_importable_from_the_models_module() -> None:
+    from parcelflow.domain import models, platform
+
+    assert models.PlatformOrder is platform.PlatformOrder
+    assert models.StoreHealth is platform.StoreHealth
+    with pytest.raises(AttributeError):
+        _ = models.NoSuchModel  # type: ignore[attr-defined]

@@ -78,3 +78,13 @@ def test_bounded_text_either_returns_the_text_or_says_why(value: str) -> None:
     except limits.LimitExceeded as exc:
         kept, problem = None, str(exc)
     assert kept == value if not problem else len(problem) < 120
+
+
+def test_has_han_is_the_han_character_class() -> None:
+    from parcelflow.domain.limits import has_han
+
+    han = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
+    edges = [0x33FF, 0x3400, 0x4DBF, 0x4DC0, 0x4DFF, 0x4E00, 0x9FFF, 0xA000, 0xF8FF, 0xF900, 0xFAFF, 0xFB00]
+    edges += [0x1FFFF, 0x20000, 0x3134F, 0x31350, ord("a"), ord("é"), ord("ア")]
+    for text in ["", "Phone case", "手机壳", "phone 壳", *(chr(c) for c in edges)]:
+        assert has_han(text) == bool(han.search(text)), text

@@ -37,10 +37,7 @@ from parcelflow.domain.models import (
     Marketplace,
     Order,
     Package,
-    RejectedPlatformOrder,
     Store,
-    StoreHealth,
-    SyncCursor,
     utcnow,
 )
 from parcelflow.domain.orders import PlatformUpdate, order_status_after
@@ -67,6 +64,7 @@ if TYPE_CHECKING:
 
     from parcelflow.domain.catalogue import Product
     from parcelflow.domain.pairing import Pairing, PairingBook
+    from parcelflow.domain.platform import RejectedPlatformOrder, StoreHealth, SyncCursor
     from parcelflow.domain.printing import PrintBatch
     from parcelflow.domain.review_rules import RuleSet
 
@@ -418,6 +416,8 @@ class DynamoDbTable(TableItems):
 
     def get_sync_cursor(self, store_id: str) -> SyncCursor | None:
         item = self._get("SYNC_CURSORS", store_id)
+        from parcelflow.domain.platform import SyncCursor
+
         return _as_model(SyncCursor, item) if item else None
 
     def set_sync_cursor(self, store_id: str, cursor: SyncCursor) -> None:
@@ -428,9 +428,13 @@ class DynamoDbTable(TableItems):
 
     def get_store_health(self, store_id: str) -> StoreHealth | None:
         item = self._get("STORE_HEALTH", store_id)
+        from parcelflow.domain.platform import StoreHealth
+
         return _as_model(StoreHealth, item) if item else None
 
     def list_store_health(self) -> list[StoreHealth]:
+        from parcelflow.domain.platform import StoreHealth
+
         return [_as_model(StoreHealth, i) for i in self._query_partition("STORE_HEALTH")]
 
     def claim_sync_slot(self, store_id: str, now: datetime, every: timedelta) -> bool:
@@ -475,6 +479,8 @@ class DynamoDbTable(TableItems):
         )
 
     def list_rejected_orders(self, store_id: str | None = None) -> list[RejectedPlatformOrder]:
+        from parcelflow.domain.platform import RejectedPlatformOrder
+
         items = self._query_partition("REJECTED", sk_prefix=f"{store_id}#" if store_id else None)
         rejected = []
         for item in items:

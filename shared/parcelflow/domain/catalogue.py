@@ -33,6 +33,7 @@ from pydantic import (
 from pydantic_core import ErrorDetails
 
 from parcelflow.domain import limits
+from parcelflow.domain.limits import has_han
 from parcelflow.domain.models import CountryCode, DeclarationLine, Model, Money
 
 MAX_FILE_BYTES = 5 * 1024 * 1024  # a 10,000-row catalogue with long Chinese names is about 2 MB
@@ -49,7 +50,6 @@ MAX_BIN_CHARS = 32
 WAREHOUSE_SKU = re.compile(r"[A-Za-z0-9._-]{1,64}")
 HS_CODE = re.compile(r"[0-9]{6,10}")
 # Ideographs of the CJK blocks: a Chinese name has at least one.
-_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
 _LIST_SEPARATORS = re.compile(r"[;,]")
 
 
@@ -105,7 +105,7 @@ def _name(value: str) -> str:
 
 
 def _chinese(value: str) -> str:
-    if not _HAN.search(value):
+    if not has_han(value):
         raise ValueError(
             f"{limits.shown(value)} holds no Chinese character: "
             "the customs declaration needs the Chinese name"

@@ -12,10 +12,10 @@ import re
 from collections.abc import Iterable
 from decimal import Decimal
 
+from parcelflow.domain.limits import has_han
 from parcelflow.domain.models import Channel, DeclarationLine, Order, Package, Store
 
 HS_CODE = re.compile(r"[0-9]{6,10}")
-_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
 # IOSS covers goods to these countries (the EU's 27), for consignments up to 150 EUR.
 EU_COUNTRIES = frozenset(
     {"AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU"}
@@ -51,7 +51,7 @@ def _line_problems(line: DeclarationLine, channel: Channel) -> Iterable[str]:
         yield f"{sku}: name_en is empty: customs need the English name of the goods"
     elif not line.name_en.isascii():
         yield f"{sku}: name_en {line.name_en!r} holds characters other than English letters and signs"
-    if channel.requires_chinese_name and not _HAN.search(line.name_local):
+    if channel.requires_chinese_name and not has_han(line.name_local):
         yield (
             f"{sku}: name_local {line.name_local!r} holds no Chinese character: "
             f"{channel.code} needs the Chinese name (中文品名)"

@@ -95,3 +95,15 @@ def bounded_amount(value: Decimal) -> Decimal:
     ):
         raise LimitExceeded(f"has more than {MAX_AMOUNT_PLACES} decimal places: {shown(value)}")
     return value
+
+
+# Han characters (CJK unified ideographs, extension A, compatibility, the supplementary planes): a 中文品名
+# holds at least one. By code point: the same test as the character class
+# [\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f], whose compiled regex cost about 2 ms of
+# every cold start that checks a declaration.
+_HAN_RANGES = ((0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF), (0x20000, 0x3134F))
+
+
+def has_han(text: str) -> bool:
+    """Whether `text` holds a Chinese (Han) character."""
+    return any(low <= ord(char) <= high for char in text for low, high in _HAN_RANGES)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import (
     AfterValidator,
@@ -15,12 +15,38 @@ from pydantic import (
     StringConstraints,
     field_serializer,
     field_validator,
-    model_validator,
 )
 
 from parcelflow.domain import limits
 from parcelflow.domain.currencies import ISO_4217
 from parcelflow.domain.statuses import FulfilmentStatus
+
+# What marketplaces send and what the sync and the confirmations exchange with them lives in
+# domain/platform.py, built only by the functions that read it (the sync, the confirmations, the operator
+# API): the others load this module with the table and never use those classes (decision 65). The names
+# are still importable from here, loaded on first access.
+if TYPE_CHECKING:
+    from parcelflow.domain.platform import ConfirmedShipment as ConfirmedShipment
+    from parcelflow.domain.platform import OrderPage as OrderPage
+    from parcelflow.domain.platform import PlatformOrder as PlatformOrder
+    from parcelflow.domain.platform import RejectedPlatformOrder as RejectedPlatformOrder
+    from parcelflow.domain.platform import StoreHealth as StoreHealth
+    from parcelflow.domain.platform import StoreSyncState as StoreSyncState
+    from parcelflow.domain.platform import SyncCursor as SyncCursor
+    from parcelflow.domain.platform import TrackingCorrection as TrackingCorrection
+
+_PLATFORM = frozenset(
+    [
+        "PlatformOrder",
+        "RejectedPlatformOrder",
+        "ConfirmedShipment",
+        "TrackingCorrection",
+        "SyncCursor",
+        "OrderPage",
+        "StoreSyncState",
+        "StoreHealth",
+    ]
+)
 
 # Store ids are letters and digits only so that "<store>-<platform order id>" stays unambiguous.
 StoreId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]{2,20}$")]
@@ -102,45 +128,6 @@ class OrderLine(Model):
     title: Text
     quantity: Quantity
     unit_price: Money | None = None
-
-
-class PlatformOrder(Model):
-    """An order as a marketplace adapter hands it over: the platform's view, not yet ours."""
-
-    platform_order_id: PlatformId
-    platform_status: PlatformStatus
-    platform_status_raw: Annotated[str, AfterValidator(limits.bounded_id)]
-    ordered_at: datetime
-    updated_at: datetime
-    ship_by: datetime | None = None
-    lines: list[OrderLine] = Field(min_length=1, max_length=limits.MAX_LINES)
-    # None only while the buyer has not paid (or the order was cancelled unpaid): Amazon gives no address
-    # before the payment is authorised. The sync fills it in when the payment clears.
-    shipping_address: Address | None
-    buyer_note: Note | None = None
-    total: Money | None = None
-    ioss_number: Text | None = None  # EU VAT collected by the platform: the carrier must declare it
-
-    @model_validator(mode="after")
-    def _address_unless_unpaid(self) -> PlatformOrder:
-        if self.shipping_address is None and self.platform_status not in ADDRESS_MAY_BE_MISSING:
-            raise ValueError(f"shipping_address is required for an order that is {self.platform_status}")
-        return self
-
-
-class RejectedPlatformOrder(Model):
-    """An order the marketplace sent that does not map to ours: kept for a person to look at, never dropped.
-
-    `error` names the marketplace's field and what is wrong with it. `platform_status` is set when the
-    status itself mapped, so that a cancellation still reaches an order whose other fields do not.
-    """
-
-    platform_order_id: str
-    raw: dict[str, Any]
-    error: str
-    platform_status: PlatformStatus | None = None
-    # Set when the payload was too big to keep in the table: where it is kept instead (label bucket).
-    raw_key: str | None = None
 
 
 class LinePairing(Model):
@@ -446,62 +433,9 @@ class Store(Model):
         return value.rstrip("/")
 
 
-class ConfirmedShipment(Model):
-    """What the marketplace needs to mark a package as shipped."""
+def __getattr__(name: str) -> Any:
+    if name in _PLATFORM:
+        from parcelflow.domain import platform
 
-    order: Order
-    package: Package
-    channel: Channel
-    shipped_at: datetime
-    # Every other live package of the order is confirmed already: this one completes the shipment
-    # (AliExpress wants send_type "all" on it and "part" on the others).
-    is_last_package: bool = True
-
-
-class TrackingCorrection(Model):
-    """A confirmed package's tracking number changes (the carrier re-labelled it, a typo was uploaded)."""
-
-    order: Order
-    package: Package  # carries the new tracking number
-    channel: Channel
-    old_tracking_number: str
-    confirmed_at: datetime
-
-
-class SyncCursor(Model):
-    """Where a store's sync stands: a window of platform update times and the page reached inside it.
-
-    `until` is None between windows: the next run opens a window from `since` to the platform's now.
-    While a window is being read, `since` is how far it has been read, and `page_token` is where to resume
-    (Amazon's nextToken; AliExpress's page number inside one second holding more than a page of changes);
-    a token the platform no longer honours means reading that part again, which is harmless.
-    """
-
-    since: datetime
-    until: datetime | None = None
-    page_token: str | None = None
-
-
-class OrderPage(Model):
-    """One page of changes from a marketplace, and the cursor to store once the page is stored."""
-
-    orders: list[PlatformOrder]
-    rejected: list[RejectedPlatformOrder]
-    next_cursor: SyncCursor
-
-
-class StoreSyncState(StrEnum):
-    OK = "ok"
-    PAUSED = "paused"  # the platform's rate limit outlasted the run: the next run resumes at the cursor
-    CREDENTIALS_REJECTED = "credentials_rejected"  # nothing syncs or confirms until someone fixes them
-    FAILING = "failing"  # the platform is down or answers nonsense; retried on schedule
-
-
-class StoreHealth(Model):
-    """How a store's sync went last, for the operator's store list."""
-
-    store_id: StoreId
-    state: StoreSyncState
-    detail: str | None = None
-    last_run_at: datetime | None = None
-    last_success_at: datetime | None = None
+        return getattr(platform, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -7,9 +7,13 @@ each other (an older page processed late never overwrites a newer state).
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from parcelflow.domain.models import Address, HistoryEntry, Model, Order, PlatformOrder, PlatformStatus, Store
+from parcelflow.domain.models import Address, HistoryEntry, Model, Order, PlatformStatus, Store
 from parcelflow.domain.statuses import PACKAGE_PROGRESS, FulfilmentStatus, rollup
+
+if TYPE_CHECKING:
+    from parcelflow.domain.platform import PlatformOrder
 
 BY = "sync_orders"
 _AWAITING_PAYMENT = (PlatformStatus.UNPAID, PlatformStatus.PAYMENT_REVIEW)

@@ -28,7 +28,6 @@ Decisions an operator relies on:
 
 from __future__ import annotations
 
-import difflib
 import functools
 import json
 from collections.abc import Callable, Sequence
@@ -852,6 +851,8 @@ def _problem(error: Any, data: dict[str, Any]) -> str:
     loc: tuple[int | str, ...] = tuple(error["loc"])
     message = str(error["msg"]).removeprefix("Value error, ")
     if error["type"] == "extra_forbidden":
+        import difflib  # only for a rules file with a misspelt field: not in the review's cold start
+
         message = "unknown field"
         close = difflib.get_close_matches(str(loc[-1]), sorted(_field_names()), n=1)
         if close:

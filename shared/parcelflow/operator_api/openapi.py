@@ -1,6 +1,6 @@
 """The OpenAPI document of Parcelflow's two APIs, generated from the code: the operator API from its
-resolver, the scanners' POST /scans from the scan Lambda's models (parcelflow.scan_models; that Lambda's
-own resolver lives outside the package, so its one route is declared here with those models).
+resolver, the scanners' POST /scans from the scan Lambda's models (parcelflow.scan_models; that Lambda
+answers its one route without a resolver, so the route is declared here with those models).
 
     python -m parcelflow.operator_api.openapi > docs/openapi.json
 
