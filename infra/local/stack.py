@@ -109,6 +109,7 @@ class EmbeddedAws:
         self.aws_port = aws_port
         self.duplicate_deliveries = duplicate_deliveries
         self.moto_process = moto_process
+        self._moto: subprocess.Popen[str] | None = None  # moto's process, when it has one
         # Looks like a real API key (40 alphanumerics), different for every stack.
         self.api_key = "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(40))
         self.endpoint_url = ""
@@ -301,6 +302,7 @@ class EmbeddedAws:
                 "NO_PROXY": ",".join(filter(None, [os.environ.get("NO_PROXY"), "127.0.0.1", "localhost"])),
             },
         )
+        self._moto = process
         self._undo.callback(self._stop_moto_process, process)
         assert process.stdout is not None
         line = process.stdout.readline()
