@@ -259,7 +259,7 @@ _DEFINITION = {
         "Each": {
             "Type": "Map",
             "ItemsPath": "$.items",
-            "MaxConcurrency": 2,
+            "MaxConcurrency": 1,  # in order: which iterations ran before one failed is the same every run
             "ItemProcessor": {
                 "ProcessorConfig": {"Mode": "INLINE"},
                 "StartAt": "Big?",
