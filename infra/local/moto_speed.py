@@ -25,6 +25,11 @@ Measured on a 30-order local run (py-spy, samples holding the GIL), before:
   definition text serves every execution; the heap keys, made lazily, are made once up front so that two
   first executions cannot each make one.
 
+- Update expressions: moto parses an UpdateItem's expression twice (the handler checks the placeholders,
+  the backend applies it), a transaction's Update entries twice as well. The tree is only read (the
+  validator works on a deep copy of it, and so does everything after it), so one parse per expression text
+  serves every request; a bad expression still raises each time (nothing is kept).
+
 Nothing here changes what a request does or answers; `uninstall()` puts moto's code back.
 """
 
@@ -40,6 +45,7 @@ from moto.core.responses import ActionResult, BaseResponse
 from moto.core.utils import get_service_model
 from moto.dynamodb.models.dynamo_type import Item
 from moto.dynamodb.models.table import Table
+from moto.dynamodb.parsing.expressions import UpdateExpressionParser
 from moto.dynamodb.responses import DynamoHandler, DynamoResult
 from moto.stepfunctions.parser.asl.component.eval_component import EvalComponent
 from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
@@ -183,6 +189,30 @@ def _parse_once() -> Any:
     return staticmethod(parse_definition)
 
 
+# The flow's update expressions are a few dozen texts; a bound keeps any other caller's store small.
+_PARSED_EXPRESSIONS = 1024
+
+
+def _update_expression_once() -> Any:
+    make = _original["update_expression"]
+    parsed: dict[str, Any] = {}
+    lock = threading.Lock()
+
+    def make_once(cls: type[UpdateExpressionParser], expression: str) -> Any:
+        if cls is not UpdateExpressionParser:
+            return make.__func__(cls, expression)
+        with lock:
+            if expression in parsed:
+                return parsed[expression]
+        tree = make(expression)  # raises for a bad expression: nothing is kept
+        with lock:
+            if len(parsed) >= _PARSED_EXPRESSIONS:
+                parsed.clear()
+            return parsed.setdefault(expression, tree)
+
+    return classmethod(make_once)
+
+
 def installed() -> bool:
     return bool(_original)
 
@@ -199,6 +229,8 @@ def install() -> None:
     _original["parse"] = AmazonStateLanguageParser.parse
     Table.query = _query  # type: ignore[method-assign]
     AmazonStateLanguageParser.parse = _parse_once()  # type: ignore[method-assign]
+    _original["update_expression"] = UpdateExpressionParser.make
+    UpdateExpressionParser.make = _update_expression_once()  # type: ignore[method-assign]
     DynamoHandler.serialized = _serialized  # type: ignore[method-assign,assignment]
     lambda_eval_utils.boto_client_for = _client_per_region()
 
@@ -210,4 +242,5 @@ def uninstall() -> None:
     lambda_eval_utils.boto_client_for = _original["boto_client_for"]
     Table.query = _original["query"]  # type: ignore[method-assign]
     AmazonStateLanguageParser.parse = staticmethod(_original["parse"])  # type: ignore[method-assign]
+    UpdateExpressionParser.make = classmethod(_original["update_expression"].__func__)  # type: ignore[method-assign]
     _original.clear()

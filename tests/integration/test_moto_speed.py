@@ -13,6 +13,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
+from moto.dynamodb.parsing.expressions import UpdateExpressionParser
 from moto.dynamodb.responses import DynamoHandler
 from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
 from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser, ASLParserException
@@ -333,3 +334,67 @@ def test_a_definition_is_parsed_once() -> None:
     finally:
         moto_speed.uninstall()
     assert AmazonStateLanguageParser.parse(definition) is not AmazonStateLanguageParser.parse(definition)
+
+
+def _updates(table: str) -> list[Any]:
+    """The same update expressions, on two items and in a transaction, with different values each time."""
+    client, bodies = _recording("after-call.dynamodb")
+    expression = "SET #s = :s, #l = list_append(if_not_exists(#l, :none), :line) ADD version :one"
+    for n, status in enumerate(["packed", "printed", "shipped"]):
+        client.update_item(
+            TableName=table,
+            Key={"pk": {"S": f"ORDER#{n % 2}"}, "sk": {"S": "ORDER"}},
+            UpdateExpression=expression,
+            ExpressionAttributeNames={"#s": "status", "#l": "lines"},
+            ExpressionAttributeValues={
+                ":s": {"S": status},
+                ":none": {"L": []},
+                ":line": {"L": [{"S": f"line {n}"}]},
+                ":one": {"N": "1"},
+            },
+            ReturnValues="ALL_NEW",
+        )
+    client.transact_write_items(
+        TransactItems=[
+            {
+                "Update": {
+                    "TableName": table,
+                    "Key": {"pk": {"S": f"ORDER#{n}"}, "sk": {"S": "ORDER"}},
+                    "UpdateExpression": "SET #s = :s ADD version :one",
+                    "ExpressionAttributeNames": {"#s": "status"},
+                    "ExpressionAttributeValues": {":s": {"S": f"confirmed {n}"}, ":one": {"N": "1"}},
+                }
+            }
+            for n in range(2)
+        ]
+    )
+    bodies.append(client.scan(TableName=table)["Items"])
+    for _ in range(2):  # a bad expression is refused every time
+        with pytest.raises(ClientError) as caught:
+            client.update_item(
+                TableName=table,
+                Key={"pk": {"S": "ORDER#0"}, "sk": {"S": "ORDER"}},
+                UpdateExpression="SET = :s",
+                ExpressionAttributeValues={":s": {"S": "x"}},
+            )
+        bodies.append(caught.value.response["Error"])
+    return bodies
+
+
+def test_update_expressions_answer_the_same_from_one_parse(aws: Deployment) -> None:
+    plain, fast = _fresh_table(aws, "u-plain"), _fresh_table(aws, "u-fast")
+    expected = _scrub(plain, _updates(plain))
+    assert expected[2]["Attributes"]["lines"] == {"L": [{"S": "line 0"}, {"S": "line 2"}]}
+    assert expected[-1]["Code"] == "ValidationException"
+    assert _scrub(fast, _with_speed(lambda: _updates(fast))) == expected
+
+
+def test_an_update_expression_is_parsed_once() -> None:
+    expression = "SET #s = :s ADD version :one"
+    assert UpdateExpressionParser.make(expression) is not UpdateExpressionParser.make(expression)
+    moto_speed.install()
+    try:
+        assert UpdateExpressionParser.make(expression) is UpdateExpressionParser.make(expression)
+    finally:
+        moto_speed.uninstall()
+    assert UpdateExpressionParser.make(expression) is not UpdateExpressionParser.make(expression)
