@@ -12,7 +12,8 @@ changed size during iteration") or roll another thread's write back.
 It installs moto_transactions: TransactWriteItems with an undo log of the items it touches, in place of
 moto's copy of every table it names (which made each transaction cost as much as the table is big), and
 moto's instance tracker without the leak (it kept every copy and every replaced item alive); and
-moto_speed: DynamoDB's item responses written as JSON directly, one Lambda client for Step Functions' tasks.
+moto_speed: DynamoDB's item responses written as JSON directly, one Lambda client for Step Functions' tasks,
+one parse per ASL definition and per update expression.
 
 And it memoises the server's host -> backend look-up, which otherwise lists moto's package folder and
 tries some two hundred URL patterns on every request, under a process-wide lock: a third of the local
