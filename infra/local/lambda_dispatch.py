@@ -12,11 +12,16 @@ changed size during iteration") or roll another thread's write back.
 It installs moto_transactions: TransactWriteItems with an undo log of the items it touches, in place of
 moto's copy of every table it names (which made each transaction cost as much as the table is big), and
 moto's instance tracker without the leak (it kept every copy and every replaced item alive); and
-moto_speed: DynamoDB's item responses written as JSON directly, one Lambda client for Step Functions' tasks.
+moto_speed: DynamoDB's item responses written as JSON directly, one Lambda client for Step Functions' tasks,
+one parse per ASL definition and per update expression.
 
 And it memoises the server's host -> backend look-up, which otherwise lists moto's package folder and
 tries some two hundred URL patterns on every request, under a process-wide lock: a third of the local
 stack's CPU went there.
+
+When moto runs in a process of its own (EmbeddedAws(moto_process=True), infra/local/moto_process.py),
+that process installs these hooks with `forward_invokes(url)` as the Invoke: each Invoke is posted to the
+stack's process (serve_invokes()), where the handlers run, and its answer and error header come back.
 """
 
 from __future__ import annotations
@@ -26,7 +31,9 @@ import json
 import logging
 import threading
 import traceback
-from collections.abc import Iterable
+import urllib.request
+from collections.abc import Callable, Iterable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, cast
 
@@ -62,6 +69,72 @@ class ResourceNotFoundException(Exception):
     """Lambda's error for a function it does not know (here: not registered by the stack)."""
 
 
+# LambdaSimpleBackend.invoke's stand-in: (function name, body, request headers, response headers) -> answer.
+Invoke = Callable[[str, Any, Any, dict[str, str]], bytes]
+_NO_PROXY_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+_ERROR_HEADER = "x-amz-function-error"
+# Longer than any function's Timeout (runtime.invoke stops a handler at its own): the forward only waits.
+_FORWARD_TIMEOUT_S = 3600
+
+
+def forward_invokes(url: str) -> Invoke:
+    """An Invoke for moto's process: the call posted to serve_invokes() at `url`, its answer returned."""
+
+    def invoke(function_name: str, body: Any, headers: Any, response_headers: dict[str, str]) -> bytes:
+        if isinstance(body, str):
+            body = body.encode()
+        request = urllib.request.Request(
+            f"{url}/invoke",
+            data=body or b"",
+            method="POST",
+            headers={
+                "X-Function-Name": function_name,
+                "X-Amz-Invocation-Type": (headers or {}).get("X-Amz-Invocation-Type") or "",
+            },
+        )
+        with _NO_PROXY_OPENER.open(request, timeout=_FORWARD_TIMEOUT_S) as response:
+            error = response.headers.get(_ERROR_HEADER)
+            if error:
+                response_headers[_ERROR_HEADER] = error
+            return bytes(response.read())
+
+    return invoke
+
+
+class _InvokeServer(ThreadingHTTPServer):
+    daemon_threads = True
+    dispatch: LambdaDispatch
+
+
+class _InvokeRequest(BaseHTTPRequestHandler):
+    server: _InvokeServer
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        headers = {"X-Amz-Invocation-Type": self.headers.get("X-Amz-Invocation-Type") or None}
+        response_headers: dict[str, str] = {}
+        payload = self.server.dispatch.invoke(
+            self.headers.get("X-Function-Name", ""), body, headers, response_headers
+        )
+        self.send_response(200)
+        for name, value in response_headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def serve_invokes(dispatch: LambdaDispatch) -> ThreadingHTTPServer:
+    """A loopback HTTP server (started, in a thread) where moto's process posts its Invokes."""
+    server = _InvokeServer(("127.0.0.1", 0), _InvokeRequest)
+    server.dispatch = dispatch
+    threading.Thread(target=server.serve_forever, name="lambda-invokes", daemon=True).start()
+    return server
+
+
 class LambdaDispatch:
     """install() routes moto's Lambda Invoke to registered functions; uninstall() restores moto."""
 
@@ -75,16 +148,17 @@ class LambdaDispatch:
     def register(self, functions: Iterable[LocalFunction]) -> None:
         self._functions = {function.name: function for function in functions}
 
-    def install(self) -> None:
+    def install(self, invoke: Invoke | None = None) -> None:
+        """invoke: what moto's Invoke calls instead of this object's invoke() (moto's process forwards)."""
         if "_local_dispatch" in vars(LambdaSimpleBackend):
             raise RuntimeError("another LambdaDispatch is installed: one embedded stack per process")
         self._original_invoke = LambdaSimpleBackend.invoke
         # moto's run-time config is process-global (POST /moto-api/config changes it in-process too):
         # keep a copy so that uninstall() leaves later mock_aws() users the defaults they expect.
         self._saved_config = copy.deepcopy(dict(default_user_config))
-        dispatch = self
+        target = invoke or self.invoke
 
-        def invoke(
+        def backend_invoke(
             backend: LambdaSimpleBackend,
             function_name: str,
             qualifier: str | None,
@@ -92,9 +166,9 @@ class LambdaDispatch:
             headers: Any,
             response_headers: dict[str, str],
         ) -> bytes:
-            return dispatch.invoke(function_name, body, headers, response_headers)
+            return target(function_name, body, headers, response_headers)
 
-        LambdaSimpleBackend.invoke = invoke  # type: ignore[method-assign,assignment]
+        LambdaSimpleBackend.invoke = backend_invoke  # type: ignore[method-assign,assignment]
         LambdaSimpleBackend._local_dispatch = self  # type: ignore[attr-defined]
 
         self._original_call_action = original_call_action = DynamoHandler.call_action

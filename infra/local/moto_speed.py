@@ -18,6 +18,18 @@ Measured on a 30-order local run (py-spy, samples holding the GIL), before:
   partition holds, not what the table holds. An index query still looks at every item (moto keeps no index),
   but no longer sorts them all first: moto sorts what matched by the index's keys afterwards anyway.
 
+- Step Functions' definitions: moto's interpreter parses the state machine's ASL (an ANTLR grammar, then a
+  tree of evaluation components) again for every execution: a tenth of moto's CPU in the pipeline. The
+  components keep no state of their own while they run (a Map's parallel iterations share them already:
+  what an evaluation needs is kept in its Environment, under each component's heap key), so one parse per
+  definition text serves every execution; the heap keys, made lazily, are made once up front so that two
+  first executions cannot each make one.
+
+- Update expressions: moto parses an UpdateItem's expression twice (the handler checks the placeholders,
+  the backend applies it), a transaction's Update entries twice as well. The tree is only read (the
+  validator works on a deep copy of it, and so does everything after it), so one parse per expression text
+  serves every request; a bad expression still raises each time (nothing is kept).
+
 Nothing here changes what a request does or answers; `uninstall()` puts moto's code back.
 """
 
@@ -33,8 +45,11 @@ from moto.core.responses import ActionResult, BaseResponse
 from moto.core.utils import get_service_model
 from moto.dynamodb.models.dynamo_type import Item
 from moto.dynamodb.models.table import Table
+from moto.dynamodb.parsing.expressions import UpdateExpressionParser
 from moto.dynamodb.responses import DynamoHandler, DynamoResult
+from moto.stepfunctions.parser.asl.component.eval_component import EvalComponent
 from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
+from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
 
 # The item operations: their output shapes hold no timestamps, blobs or renamed members, only
 # AttributeValue maps, counts and ConsumedCapacity, which JSON writes as the serializer does.
@@ -133,6 +148,71 @@ def _query(table: Table, *args: Any, **kwargs: Any) -> Any:
         del table.all_items
 
 
+def _with_heap_keys(value: Any, seen: set[int]) -> None:
+    """Every evaluation component reachable from `value` given its heap key now."""
+    if id(value) in seen:
+        return
+    seen.add(id(value))
+    if isinstance(value, EvalComponent):
+        _ = value.heap_key
+        children: Any = vars(value).values()
+    elif isinstance(value, dict):
+        children = value.values()
+    elif isinstance(value, list | tuple | set | frozenset):
+        children = value
+    else:
+        return
+    for child in children:
+        _with_heap_keys(child, seen)
+
+
+# Definitions are few (one per state machine version); a bound keeps a long `make up` session's small.
+_PARSED_DEFINITIONS = 64
+
+
+def _parse_once() -> Any:
+    parse = _original["parse"]
+    parsed: dict[str, Any] = {}
+    lock = threading.Lock()
+
+    def parse_definition(definition: str) -> Any:
+        with lock:
+            if definition in parsed:
+                return parsed[definition]
+        result = parse(definition)  # raises for a bad definition: nothing is kept
+        _with_heap_keys(result[0], set())
+        with lock:
+            if len(parsed) >= _PARSED_DEFINITIONS:
+                parsed.clear()
+            return parsed.setdefault(definition, result)
+
+    return staticmethod(parse_definition)
+
+
+# The flow's update expressions are a few dozen texts; a bound keeps any other caller's store small.
+_PARSED_EXPRESSIONS = 1024
+
+
+def _update_expression_once() -> Any:
+    make = _original["update_expression"]
+    parsed: dict[str, Any] = {}
+    lock = threading.Lock()
+
+    def make_once(cls: type[UpdateExpressionParser], expression: str) -> Any:
+        if cls is not UpdateExpressionParser:
+            return make.__func__(cls, expression)
+        with lock:
+            if expression in parsed:
+                return parsed[expression]
+        tree = make(expression)  # raises for a bad expression: nothing is kept
+        with lock:
+            if len(parsed) >= _PARSED_EXPRESSIONS:
+                parsed.clear()
+            return parsed.setdefault(expression, tree)
+
+    return classmethod(make_once)
+
+
 def installed() -> bool:
     return bool(_original)
 
@@ -146,7 +226,11 @@ def install() -> None:
     _original["serialized"] = BaseResponse.serialized
     _original["boto_client_for"] = lambda_eval_utils.boto_client_for
     _original["query"] = Table.query
+    _original["parse"] = AmazonStateLanguageParser.parse
     Table.query = _query  # type: ignore[method-assign]
+    AmazonStateLanguageParser.parse = _parse_once()  # type: ignore[method-assign]
+    _original["update_expression"] = UpdateExpressionParser.make
+    UpdateExpressionParser.make = _update_expression_once()  # type: ignore[method-assign]
     DynamoHandler.serialized = _serialized  # type: ignore[method-assign,assignment]
     lambda_eval_utils.boto_client_for = _client_per_region()
 
@@ -157,4 +241,6 @@ def uninstall() -> None:
     del DynamoHandler.serialized
     lambda_eval_utils.boto_client_for = _original["boto_client_for"]
     Table.query = _original["query"]  # type: ignore[method-assign]
+    AmazonStateLanguageParser.parse = staticmethod(_original["parse"])  # type: ignore[method-assign]
+    UpdateExpressionParser.make = classmethod(_original["update_expression"].__func__)  # type: ignore[method-assign]
     _original.clear()

@@ -196,15 +196,22 @@ class SqsPollers:
         """Wait until every polled queue is empty (nothing visible, in flight or delayed) and no batch is
         being handled. Failed messages count until they are deleted or redriven to their DLQ."""
         deadline = time.monotonic() + timeout
+        pause = 0.05
         while True:
             # Busy flags first: a batch received after this check still counts as in flight in the queue.
             busy = [p.function.logical_id for p in self.pollers if p.busy]
-            pending = {url: count for url, count in self._pending().items() if count}
+            # While a batch is being handled the answer is "not yet" without asking SQS: asking every queue
+            # every 50 ms through a long sync cost a tenth of the local stack's CPU.
+            pending = {} if busy else {url: count for url, count in self._pending().items() if count}
             if not busy and not pending:
                 return
             if time.monotonic() > deadline:
                 raise TimeoutError(f"queues not drained after {timeout}s: busy={busy}, pending={pending}")
-            time.sleep(0.05)
+            if busy:
+                time.sleep(0.02)  # reading the flags costs nothing
+            else:
+                time.sleep(pause)
+                pause = min(pause * 2, 0.2)
 
     def _pending(self) -> dict[str, int]:
         counts = {}

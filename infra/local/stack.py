@@ -7,6 +7,11 @@
 
 moto serves every AWS API on 127.0.0.1; the functions' code runs in-process, called by the Step Functions
 interpreter (lambda_dispatch), the SQS pollers, the scheduler and the local API server.
+
+EmbeddedAws(moto_process=True) runs moto's server in a process of its own (infra/local/moto_process.py),
+so that moto and the handlers each have a GIL, i.e. a core, of their own; its Step Functions interpreter
+posts each Lambda Invoke back to this process, where the handlers still run. In-process (the default),
+tests and the cost meter (infra/local/cost.py) can reach moto's backends and WSGI application directly.
 """
 
 from __future__ import annotations
@@ -17,6 +22,8 @@ import logging
 import os
 import secrets
 import string
+import subprocess
+import sys
 import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -30,7 +37,7 @@ from moto.server import ThreadedMotoServer
 from infra.local import duplicate_starts, runtime
 from infra.local.api_gateway import ApiGateway, Caller
 from infra.local.deploy import DEFAULT_TEMPLATE, Deployment, deploy
-from infra.local.lambda_dispatch import LambdaDispatch
+from infra.local.lambda_dispatch import LambdaDispatch, serve_invokes
 from infra.local.scheduler import Scheduler
 from infra.local.sqs_poller import SqsPollers
 from infra.local.template import Template
@@ -80,13 +87,17 @@ class EmbeddedAws:
         poll_wait_seconds: int = 1,
         aws_port: int = 0,
         duplicate_deliveries: bool = False,
+        moto_process: bool = False,
     ) -> None:
         """run_schedules: fire Schedule/ScheduleV2 events on their timers (off by default: the demo and
         tests call fire_schedule()). failure_visibility_timeout: seconds before a message whose handling
         failed is received again; None keeps the queue's VisibilityTimeout, as on AWS. aws_port: where moto
         listens (0: a port the OS chooses; `make up` asks for a fixed one). duplicate_deliveries: every
         StartExecution and every SQS batch delivered twice (infra/local/duplicate_starts, the pollers), for
-        the chaos run; off by default."""
+        the chaos run; off by default. moto_process: moto's server in a process of its own (see above);
+        moto's backends are then out of this process's reach (no duplicate_deliveries, no cost meter)."""
+        if moto_process and duplicate_deliveries:
+            raise ValueError("duplicate_deliveries hooks moto in this process: it needs moto_process=False")
         # A Template object: a variant of the template tests build in memory (its paths stay the file's).
         self.template = template if isinstance(template, Template) else Path(template)
         self.parameter_overrides = dict(parameter_overrides or {})
@@ -97,6 +108,8 @@ class EmbeddedAws:
         self.poll_wait_seconds = poll_wait_seconds
         self.aws_port = aws_port
         self.duplicate_deliveries = duplicate_deliveries
+        self.moto_process = moto_process
+        self._moto: subprocess.Popen[str] | None = None  # moto's process, when it has one
         # Looks like a real API key (40 alphanumerics), different for every stack.
         self.api_key = "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(40))
         self.endpoint_url = ""
@@ -235,10 +248,13 @@ class EmbeddedAws:
         werkzeug = logging.getLogger("werkzeug")
         self._undo.callback(werkzeug.setLevel, werkzeug.level)
         werkzeug.setLevel(logging.WARNING)
-        moto = ThreadedMotoServer(ip_address="127.0.0.1", port=self.aws_port, verbose=False)
-        moto.start()
-        self._undo.callback(moto.stop)
-        port = moto.get_host_and_port()[1]
+        if self.moto_process:
+            port = self._start_moto_process()
+        else:
+            moto = ThreadedMotoServer(ip_address="127.0.0.1", port=self.aws_port, verbose=False)
+            moto.start()
+            self._undo.callback(moto.stop)
+            port = moto.get_host_and_port()[1]
         self.endpoint_url = f"http://127.0.0.1:{port}"
         # Backends are process-global even in server mode: clear them for the next stack or mock_aws().
         self._undo.callback(self._post, "/moto-api/reset", {})
@@ -260,6 +276,49 @@ class EmbeddedAws:
             value = ",".join(filter(None, [os.environ.get(key), "127.0.0.1", "localhost"]))
             self._environ.set(key, value)
         boto3.DEFAULT_SESSION = None  # a default session made earlier may hold other credentials
+
+    def _start_moto_process(self) -> int:
+        invokes = serve_invokes(self._dispatch)
+        self._undo.callback(invokes.server_close)
+        self._undo.callback(invokes.shutdown)
+        host, invokes_port = invokes.server_address[:2]
+        process = subprocess.Popen(  # noqa: S603 - our own interpreter and module, no outside input
+            [
+                sys.executable,
+                "-m",
+                "infra.local.moto_process",
+                "--invokes",
+                f"http://{host!s}:{invokes_port}",
+                "--port",
+                str(self.aws_port),
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            env={
+                **os.environ,
+                "AWS_ACCESS_KEY_ID": "testing",
+                "AWS_SECRET_ACCESS_KEY": "testing",
+                "NO_PROXY": ",".join(filter(None, [os.environ.get("NO_PROXY"), "127.0.0.1", "localhost"])),
+            },
+        )
+        self._moto = process
+        self._undo.callback(self._stop_moto_process, process)
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        if not line.strip().isdigit():
+            raise RuntimeError(f"moto's process did not start (exit code {process.poll()})")
+        return int(line)
+
+    @staticmethod
+    def _stop_moto_process(process: subprocess.Popen[str]) -> None:
+        assert process.stdin is not None
+        process.stdin.close()  # moto's process exits when its stdin closes
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
     def _deploy(self, name_suffix: str | None = None) -> None:
         self.deployment = deploy(

@@ -4,14 +4,19 @@ byte for byte once parsed, for every item operation the flow uses, and moto's ow
 from __future__ import annotations
 
 import json
+import time
+import uuid
 from collections.abc import Callable
 from typing import Any
 
 import boto3
 import pytest
 from botocore.exceptions import ClientError
+from moto import mock_aws
+from moto.dynamodb.parsing.expressions import UpdateExpressionParser
 from moto.dynamodb.responses import DynamoHandler
 from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
+from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser, ASLParserException
 
 from infra.local import moto_speed
 from infra.local.deploy import Deployment
@@ -245,3 +250,151 @@ def test_queries_answer_the_same_from_the_partition(aws: Deployment) -> None:
     expected = _scrub(plain, _query_bodies(plain))
     assert [body["Count"] for body in expected] == [4, 4, 0, 2, 2, 2, 12, 3]
     assert _scrub(fast, _with_speed(lambda: _query_bodies(fast))) == expected
+
+
+# A machine whose runs keep state in the interpreter's heap: a Map's iterations, a Choice, and a Retry
+# counting attempts (a second run would find its attempts spent if the first run's count leaked).
+_DEFINITION = {
+    "StartAt": "Each",
+    "States": {
+        "Each": {
+            "Type": "Map",
+            "ItemsPath": "$.items",
+            "MaxConcurrency": 1,  # in order: which iterations ran before one failed is the same every run
+            "ItemProcessor": {
+                "ProcessorConfig": {"Mode": "INLINE"},
+                "StartAt": "Big?",
+                "States": {
+                    "Big?": {
+                        "Type": "Choice",
+                        "Choices": [{"Variable": "$", "NumericGreaterThan": 2, "Next": "Fails"}],
+                        "Default": "Small",
+                    },
+                    "Small": {"Type": "Pass", "Result": "small", "End": True},
+                    "Fails": {"Type": "Fail", "Error": "TooBig", "Cause": "more than 2"},
+                },
+            },
+            "Retry": [{"ErrorEquals": ["TooBig"], "IntervalSeconds": 1, "MaxAttempts": 1, "BackoffRate": 1}],
+            "Catch": [{"ErrorEquals": ["TooBig"], "ResultPath": "$.error", "Next": "Caught"}],
+            "End": True,
+        },
+        "Caught": {"Type": "Pass", "End": True},
+    },
+}
+
+
+def _runs(inputs: list[dict[str, Any]]) -> list[tuple[str, Any, list[str]]]:
+    """(status, output, history event types) of one run per input, the runs started together (the types
+    sorted: a Map's two iterations interleave as they will)."""
+    sfn = boto3.client("stepfunctions")
+    arn = sfn.create_state_machine(
+        name=f"m{uuid.uuid4().hex[:8]}",
+        definition=json.dumps(_DEFINITION),
+        roleArn="arn:aws:iam::123456789012:role/sfn",
+    )["stateMachineArn"]
+    runs = [
+        sfn.start_execution(stateMachineArn=arn, name=f"r{n}", input=json.dumps(i))["executionArn"]
+        for n, i in enumerate(inputs)
+    ]
+    deadline = time.monotonic() + 30
+    answers = []
+    for run in runs:
+        while (described := sfn.describe_execution(executionArn=run))["status"] == "RUNNING":
+            assert time.monotonic() < deadline, "the run did not finish"
+            time.sleep(0.05)
+        events = sfn.get_execution_history(executionArn=run)["events"]
+        answers.append(
+            (described["status"], json.loads(described["output"]), sorted(e["type"] for e in events))
+        )
+    return answers
+
+
+def test_state_machine_runs_answer_the_same_from_one_parse(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.setenv(name, "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    inputs = [{"items": [1, 2]}, {"items": [1, 3]}, {"items": [3]}, {"items": [2, 1]}]
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+        expected = _runs(inputs)
+        cached = _with_speed(lambda: [_runs(inputs), _runs(inputs)])
+    assert [status for status, _, _ in expected] == ["SUCCEEDED"] * 4
+    assert expected[1][1]["error"]["Error"] == "TooBig"
+    assert cached == [expected, expected]
+
+
+def test_a_definition_is_parsed_once() -> None:
+    definition = json.dumps(_DEFINITION)
+    assert AmazonStateLanguageParser.parse(definition) is not AmazonStateLanguageParser.parse(definition)
+    moto_speed.install()
+    try:
+        assert AmazonStateLanguageParser.parse(definition) is AmazonStateLanguageParser.parse(definition)
+        with pytest.raises(ASLParserException):
+            AmazonStateLanguageParser.parse('{"StartAt": ')
+    finally:
+        moto_speed.uninstall()
+    assert AmazonStateLanguageParser.parse(definition) is not AmazonStateLanguageParser.parse(definition)
+
+
+def _updates(table: str) -> list[Any]:
+    """The same update expressions, on two items and in a transaction, with different values each time."""
+    client, bodies = _recording("after-call.dynamodb")
+    expression = "SET #s = :s, #l = list_append(if_not_exists(#l, :none), :line) ADD version :one"
+    for n, status in enumerate(["packed", "printed", "shipped"]):
+        client.update_item(
+            TableName=table,
+            Key={"pk": {"S": f"ORDER#{n % 2}"}, "sk": {"S": "ORDER"}},
+            UpdateExpression=expression,
+            ExpressionAttributeNames={"#s": "status", "#l": "lines"},
+            ExpressionAttributeValues={
+                ":s": {"S": status},
+                ":none": {"L": []},
+                ":line": {"L": [{"S": f"line {n}"}]},
+                ":one": {"N": "1"},
+            },
+            ReturnValues="ALL_NEW",
+        )
+    client.transact_write_items(
+        TransactItems=[
+            {
+                "Update": {
+                    "TableName": table,
+                    "Key": {"pk": {"S": f"ORDER#{n}"}, "sk": {"S": "ORDER"}},
+                    "UpdateExpression": "SET #s = :s ADD version :one",
+                    "ExpressionAttributeNames": {"#s": "status"},
+                    "ExpressionAttributeValues": {":s": {"S": f"confirmed {n}"}, ":one": {"N": "1"}},
+                }
+            }
+            for n in range(2)
+        ]
+    )
+    bodies.append(client.scan(TableName=table)["Items"])
+    for _ in range(2):  # a bad expression is refused every time
+        with pytest.raises(ClientError) as caught:
+            client.update_item(
+                TableName=table,
+                Key={"pk": {"S": "ORDER#0"}, "sk": {"S": "ORDER"}},
+                UpdateExpression="SET = :s",
+                ExpressionAttributeValues={":s": {"S": "x"}},
+            )
+        bodies.append(caught.value.response["Error"])
+    return bodies
+
+
+def test_update_expressions_answer_the_same_from_one_parse(aws: Deployment) -> None:
+    plain, fast = _fresh_table(aws, "u-plain"), _fresh_table(aws, "u-fast")
+    expected = _scrub(plain, _updates(plain))
+    assert expected[2]["Attributes"]["lines"] == {"L": [{"S": "line 0"}, {"S": "line 2"}]}
+    assert expected[-1]["Code"] == "ValidationException"
+    assert _scrub(fast, _with_speed(lambda: _updates(fast))) == expected
+
+
+def test_an_update_expression_is_parsed_once() -> None:
+    expression = "SET #s = :s ADD version :one"
+    assert UpdateExpressionParser.make(expression) is not UpdateExpressionParser.make(expression)
+    moto_speed.install()
+    try:
+        assert UpdateExpressionParser.make(expression) is UpdateExpressionParser.make(expression)
+    finally:
+        moto_speed.uninstall()
+    assert UpdateExpressionParser.make(expression) is not UpdateExpressionParser.make(expression)
