@@ -387,8 +387,14 @@ def fit(text: str, size: float, bold: bool, width: float, *, cut: bool = False) 
     if not cut and text_width(text, size, bold) <= width:
         return text
     room = width - text_width(ELLIPSIS, size, bold)
-    head = prefix(text, size, bold, room) if room > 0 else ""
-    return head.rstrip() + ELLIPSIS
+    while room > 0:
+        # Measured together: shaped beside its last letters, the ellipsis may take more room than alone.
+        fitted = prefix(text, size, bold, room).rstrip() + ELLIPSIS
+        excess = text_width(fitted, size, bold) - width
+        if excess <= 0:
+            return fitted
+        room -= max(excess, 0.5)
+    return ELLIPSIS
 
 
 def wrap(text: str, size: float, bold: bool, width: float, max_lines: int) -> list[str]:
