@@ -2,7 +2,7 @@
 
 A plain frozen class checked by hand, not a pydantic model: every function reads its settings on its first
 invocation, and building a pydantic validator for them cost about 8 ms of each cold start (decision 65),
-for eleven fields whose rules fit in a few lines here.
+for twelve fields whose rules fit in a few lines here.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ class Settings:
         "idempotency_table",
         "label_bucket",
         "label_url_expiry_s",
+        "pii_retention_days",
         "ship_by_alert_hours",
         "state_machine_arn",
         "sync_queue_url",
@@ -53,6 +54,8 @@ class Settings:
     ship_by_alert_hours: int
     # The warehouse's clock: the ship date and the ship-by printed on labels are in this zone.
     warehouse_timezone: str
+    # An order's items (the buyer's name, address and phone with them) expire this long after it is final.
+    pii_retention_days: int
 
     def __init__(
         self,
@@ -68,6 +71,7 @@ class Settings:
         confirm_rate_share: int = 1,
         ship_by_alert_hours: int = 24,
         warehouse_timezone: str = "Asia/Shanghai",
+        pii_retention_days: int = 90,
     ) -> None:
         values = {
             "table_name": table_name,
@@ -81,6 +85,7 @@ class Settings:
             "confirm_rate_share": confirm_rate_share,
             "ship_by_alert_hours": ship_by_alert_hours,
             "warehouse_timezone": warehouse_timezone,
+            "pii_retention_days": pii_retention_days,
         }
         for name, value in values.items():
             object.__setattr__(self, name, value)
@@ -107,6 +112,12 @@ class Settings:
     def ship_by_alert_within(self) -> timedelta:
         return timedelta(hours=self.ship_by_alert_hours)
 
+    @property
+    def pii_retention(self) -> timedelta:
+        return timedelta(days=self.pii_retention_days)
+
+
+PII_RETENTION_ENV = "PII_RETENTION_DAYS"  # from PersonalDataRetentionDays in template.yaml
 
 _ENV = {
     "table_name": "TABLE_NAME",
@@ -120,10 +131,16 @@ _ENV = {
     "confirm_rate_share": "CONFIRM_RATE_SHARE",
     "ship_by_alert_hours": "SHIP_BY_ALERT_HOURS",
     "warehouse_timezone": "WAREHOUSE_TIMEZONE",
+    "pii_retention_days": PII_RETENTION_ENV,
 }
 _REQUIRED = ("table_name", "label_bucket", "idempotency_table")
 # A whole number within its bounds, as an environment variable's text.
-_BOUNDS = {"label_url_expiry_s": (60, 900), "confirm_rate_share": (1, 1000), "ship_by_alert_hours": (1, 240)}
+_BOUNDS = {
+    "label_url_expiry_s": (60, 900),
+    "confirm_rate_share": (1, 1000),
+    "ship_by_alert_hours": (1, 240),
+    "pii_retention_days": (1, 3650),  # as the template's parameter allows
+}
 
 
 def _known_zone(value: str) -> bool:

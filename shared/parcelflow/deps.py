@@ -41,7 +41,8 @@ if TYPE_CHECKING:
 def _table() -> DynamoDbTable:
     from parcelflow.adapters.dynamodb import DynamoDbTable
 
-    return DynamoDbTable(get_settings().table_name, aws.dynamodb())
+    settings = get_settings()
+    return DynamoDbTable(settings.table_name, aws.dynamodb(), pii_retention=settings.pii_retention)
 
 
 def catalogue() -> Catalogue:

@@ -671,11 +671,10 @@ def test_the_order_that_becomes_confirmed_expires_with_all_its_packages(aws: Dep
     assert table.get_order(order_id).status == S.CONFIRMED  # the attribute is not part of the model
 
 
-def test_a_cancelled_order_expires_with_its_packages_and_the_retention_comes_from_the_environment(
-    aws: Deployment, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("PII_RETENTION_DAYS", "7")
-    table = DynamoDbTable(aws.physical_ids["OrdersTable"], boto3.client("dynamodb"))
+def test_a_cancelled_order_expires_with_its_packages_after_the_tables_retention(aws: Deployment) -> None:
+    table = DynamoDbTable(
+        aws.physical_ids["OrdersTable"], boto3.client("dynamodb"), pii_retention=timedelta(days=7)
+    )
     order_id, _package_id = _processing(table)
     before = utcnow()
     cancelled = table.transition_order(order_id, S.CANCELLED, reason="buyer cancelled", by="test")

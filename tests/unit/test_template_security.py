@@ -21,7 +21,8 @@ from typing import Any
 import pytest
 
 from infra.local.template import load_template
-from parcelflow.adapters.dynamodb import PII_RETENTION_ENV, PII_TTL_ATTRIBUTE
+from parcelflow.adapters.dynamodb import PII_TTL_ATTRIBUTE
+from parcelflow.config import PII_RETENTION_ENV
 from parcelflow.domain.errors import WaybillRejected
 from parcelflow.domain.models import RejectedPlatformOrder
 from parcelflow.domain.statuses import FulfilmentStatus

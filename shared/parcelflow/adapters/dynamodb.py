@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
@@ -81,7 +80,6 @@ BUYER_INDEX = "by-buyer"
 # The TTL attribute of OrdersTable (template.yaml) and when it is set: an order's final statuses.
 PII_TTL_ATTRIBUTE = "pii_expires_at"
 PII_EXPIRES_AFTER = frozenset({FulfilmentStatus.CONFIRMED, FulfilmentStatus.CANCELLED})
-PII_RETENTION_ENV = "PII_RETENTION_DAYS"
 DEFAULT_PII_RETENTION_DAYS = 90
 # A filtered tab page reads at most this many index entries before it answers (short, with a cursor).
 _MAX_EXAMINED = 500
@@ -276,12 +274,13 @@ class DynamoDbTable(TableItems):
     """
 
     def __init__(
-        self, table_name: str, client: DynamoDBClient, *, pii_retention: timedelta | None = None
+        self,
+        table_name: str,
+        client: DynamoDBClient,
+        *,
+        pii_retention: timedelta = timedelta(days=DEFAULT_PII_RETENTION_DAYS),
     ) -> None:
         super().__init__(table_name, client)
-        if pii_retention is None:
-            # Read when the adapter is built (never at import); the template sets it on every function.
-            pii_retention = timedelta(days=int(os.environ.get(PII_RETENTION_ENV, DEFAULT_PII_RETENTION_DAYS)))
         self._pii_retention = pii_retention
 
     def _pii_expiry(self, target: FulfilmentStatus, now: datetime) -> dict[str, int]:
