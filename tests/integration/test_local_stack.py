@@ -145,8 +145,8 @@ def test_parameters_are_overridable_and_checked() -> None:
 
 def test_a_resource_type_without_local_support_fails_loudly(tmp_path: Path) -> None:
     template = tmp_path / "template.yaml"
-    template.write_text("Resources:\n  Alerts:\n    Type: AWS::SNS::Topic\n")
-    with mock_aws(), pytest.raises(UnsupportedResource, match=r"Alerts has type AWS::SNS::Topic"):
+    template.write_text("Resources:\n  Keys:\n    Type: AWS::KMS::Key\n")
+    with mock_aws(), pytest.raises(UnsupportedResource, match=r"Keys has type AWS::KMS::Key"):
         deploy(template, session=boto3.Session(region_name="us-east-1"))
 
 
