@@ -108,6 +108,10 @@ _BAN = re.compile(r"ban will last for (\d+(?:\.\d+)?) more seconds", re.IGNORECA
 # -- the marketplace's rules ---------------------------------------------------------------------------------
 PACIFIC = "America/Los_Angeles"  # order times and the query's date bounds are US Pacific wall-clock times
 PAGE_SIZE = 50  # order.get's largest page (*unconfirmed*)
+# Orders in a part of a window read at once (decision 70): each costs a receipt-info call, and the cursor
+# moves only once the part is stored, so a run that dies or pauses mid-part reads it all again. Ten keeps
+# that loss small for a few more list calls (about one per part).
+PART_SIZE = 10
 CORRECTION_WINDOW = timedelta(days=5)  # a tracking number may be corrected within 5 days of the notice…
 MAX_CORRECTIONS = 2  # …at most twice per shipment notice
 OTHER_SERVICE = "other"  # the service_name that makes tracking_website required
@@ -770,6 +774,20 @@ def _whole_second(moment: datetime) -> datetime:
     return moment.replace(microsecond=0)
 
 
+def _narrower(span: timedelta, total: int, part_size: int) -> timedelta:
+    """A span that would hold about nine tenths of a part if the `total` orders of `span` were spread
+    evenly; at most half of it, so that a window that is not even still shrinks, in whole seconds."""
+    seconds = int(span.total_seconds())
+    return timedelta(seconds=min(seconds // 2, int(seconds * part_size * 0.9 / total)))
+
+
+def _next_width(span: timedelta, found: int, part_size: int) -> timedelta:
+    """The next part's first try after a part of `span` held `found` orders: as dense, at most four times
+    as wide (a quiet stretch widens quickly)."""
+    grow = 4.0 if found == 0 else min(4.0, part_size * 0.9 / found)
+    return max(ONE_SECOND, timedelta(seconds=int(max(span.total_seconds(), 1) * grow)))
+
+
 def _cursor_after(since: datetime, end: datetime, until: datetime) -> SyncCursor:
     """Where the sync stands once [since, end] of the window ending at `until` is read."""
     if end >= until:
@@ -819,6 +837,7 @@ class AliExpressClient:
         jitter: Callable[[], float] | None = None,
         now: Callable[[], datetime] = utcnow,
         page_size: int = PAGE_SIZE,
+        part_size: int = PART_SIZE,
     ) -> None:
         self._store = store
         self._credentials = credentials
@@ -839,12 +858,14 @@ class AliExpressClient:
             )
         self._throttle = throttle
         self._page_size = page_size
+        self._part_size = min(part_size, page_size)
 
     # -- the port -------------------------------------------------------------------------------------------
     def fetch_changes(self, cursor: SyncCursor, *, deadline: float | None = None) -> Iterator[OrderPage]:
         """The window's orders, a page at a time, each page a part of the window that one call reads whole.
 
-        Paging a busy window by number is fragile: an order updated between two pages leaves the window,
+        A part holds at most `part_size` orders (PART_SIZE) where their times allow, never more than a
+        page. Paging a busy window by number is fragile: an order updated between two pages leaves the window,
         every later one moves up a place, and one slips past unread. Reading the window again from page 1
         fixes one run, but a store whose backlog needs more pages than a run reads, while its orders keep
         changing, then reads its first pages for ever and never the rest (seen in the chaos run: 276 of 333
@@ -859,15 +880,16 @@ class AliExpressClient:
             page, total = parse_page_token(cursor.page_token)
             yield from self._crowded_second(since, until, page, total, addresses, deadline)
             since += ONE_SECOND
-        width: timedelta | None = None  # of the last part that fitted: the next one tries twice that
+        width: timedelta | None = None  # the next part's first try, from the last part's density
         while since <= until:
-            end = until if width is None else min(until, since + 2 * width)
+            end = until if width is None else min(until, since + width)
             while True:
                 result, answered_at = self._order_page(since, end, 1, deadline)
-                if result.total_count <= self._page_size or end == since:
+                total = result.total_count
+                if total <= self._part_size or end == since:
                     break
-                end = since + timedelta(seconds=int((end - since).total_seconds()) // 2)
-            if result.total_count > self._page_size:
+                end = since + _narrower(end - since, total, self._part_size)
+            if total > self._page_size:
                 yield from self._crowded_second(since, until, 1, None, addresses, deadline)
                 since += ONE_SECOND
                 continue
@@ -875,7 +897,7 @@ class AliExpressClient:
             yield OrderPage(orders=orders, rejected=rejected, next_cursor=_cursor_after(since, end, until))
             if end >= until:
                 return
-            width = max(end - since, ONE_SECOND)
+            width = _next_width(end - since, total, self._part_size)
             # The parts share their last second: read twice is harmless, and nothing is lost if the
             # platform reads an end bound as exclusive.
             since = end if end > since else since + ONE_SECOND
