@@ -39,7 +39,7 @@ from parcelflow.domain.models import (
     SyncCursor,
     utcnow,
 )
-from parcelflow.domain.orders import PlatformUpdate, order_status_after
+from parcelflow.domain.orders import PlatformUpdate, lagging_rollup_mover, order_status_after
 from parcelflow.domain.pairing import Pairing, PairingBook
 from parcelflow.domain.printing import PrintBatch
 from parcelflow.domain.review_rules import RuleSet
@@ -421,14 +421,7 @@ class MemoryTable(MemoryStock):
             target = order_status_after(order.status, [p.status for p in packages]) if packages else None
             if target is None:
                 return order
-            if mover is None:
-                package = max(packages, key=lambda p: p.history[-1].at if p.history else order.ordered_at)
-                last = package.history[-1] if package.history else None
-                mover = (
-                    f"package {package.package_id}: {last.reason if last else 'moved'}",
-                    last.by if last else "rollup",
-                )
-            reason, by = mover
+            reason, by = mover or lagging_rollup_mover(order, packages)
             settled = self._moved(order, target, reason, by, {})
             self.orders[order_id] = settled
             return settled

@@ -106,15 +106,21 @@ def test_the_operator_api_loads_no_renderer_nor_yaml_until_it_prints_or_reads_a_
     assert _under(modules, *PRINTING, "parcelflow.domain.label", "yaml", "httpx", PARAMETERS) == []
 
 
+# The handler imported, then the order book built, as on the first invocation.
+_BUILDS_THE_TABLE = (
+    "import os\n"
+    "os.environ.update(AWS_DEFAULT_REGION='eu-west-1', TABLE_NAME='t', LABEL_BUCKET='b',"
+    " IDEMPOTENCY_TABLE='i')\n"
+    "import app\n"
+    "from parcelflow import deps\n"
+    "deps.orders()"
+)
+
+
 @pytest.mark.parametrize("function", sorted(set(FUNCTIONS) - {"operator_api", "review_order"}))
 def test_only_the_review_and_the_operator_api_load_rules_pairings_and_channel_files(function: str) -> None:
     modules = _loaded(
-        "import os\n"
-        "os.environ.update(AWS_DEFAULT_REGION='eu-west-1', TABLE_NAME='t', LABEL_BUCKET='b',"
-        " IDEMPOTENCY_TABLE='i')\n"
-        "import app\n"
-        "from parcelflow import deps\n"
-        "deps.orders()",
+        _BUILDS_THE_TABLE,
         function,
     )
     assert _under(modules, *REST_OF_DOMAIN, PARAMETERS, "yaml") == []
@@ -215,12 +221,7 @@ def test_only_the_sync_the_confirmations_and_the_operator_api_build_the_platform
     function: str,
 ) -> None:
     modules = _loaded(
-        "import os\n"
-        "os.environ.update(AWS_DEFAULT_REGION='eu-west-1', TABLE_NAME='t', LABEL_BUCKET='b',"
-        " IDEMPOTENCY_TABLE='i')\n"
-        "import app\n"
-        "from parcelflow import deps\n"
-        "deps.orders()",
+        _BUILDS_THE_TABLE,
         function,
     )
     assert "parcelflow.domain.models" in modules

@@ -39,7 +39,7 @@ from parcelflow.domain.models import (
     Store,
     utcnow,
 )
-from parcelflow.domain.orders import PlatformUpdate, order_status_after
+from parcelflow.domain.orders import PlatformUpdate, lagging_rollup_mover, order_status_after
 from parcelflow.domain.statuses import (
     PACKAGE_PROGRESS,
     FulfilmentStatus,
@@ -1277,10 +1277,7 @@ class DynamoDbTable(TableItems):
             if target is None:
                 return order
             if mover is None:
-                package = max(packages, key=lambda p: p.history[-1].at if p.history else order.ordered_at)
-                last = package.history[-1] if package.history else None
-                reason = f"package {package.package_id}: {last.reason if last else 'moved'}"
-                by = last.by if last else "rollup"
+                reason, by = lagging_rollup_mover(order, packages)
             else:
                 reason, by = mover.reason, mover.by
             expiry = self._pii_expiry(target, utcnow())

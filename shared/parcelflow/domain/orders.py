@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from parcelflow.domain.models import Address, HistoryEntry, Model, Order, PlatformStatus, Store
+from parcelflow.domain.models import Address, HistoryEntry, Model, Order, Package, PlatformStatus, Store
 from parcelflow.domain.statuses import PACKAGE_PROGRESS, FulfilmentStatus, rollup
 
 if TYPE_CHECKING:
@@ -98,3 +98,11 @@ def order_status_after(
         return None
     rolled = rollup(package_statuses)
     return rolled if rolled != order_status else None
+
+
+def lagging_rollup_mover(order: Order, packages: list[Package]) -> tuple[str, str]:
+    """(reason, by) of the order's history entry when its rollup is settled after a crash: the one the
+    package change would have written, taken from the package that changed last."""
+    package = max(packages, key=lambda p: p.history[-1].at if p.history else order.ordered_at)
+    last = package.history[-1] if package.history else None
+    return f"package {package.package_id}: {last.reason if last else 'moved'}", last.by if last else "rollup"
