@@ -14,9 +14,12 @@ from urllib.parse import parse_qsl
 
 import httpx
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from parcelflow.adapters.marketplaces.aliexpress import (
     AliExpressClient,
+    best_page_size,
     canonical_string,
     page_token,
     parse_page_token,
@@ -178,11 +181,14 @@ class FakeGateway:
         return httpx.Response(200, json={key: {"result": self.action_result}})
 
     def pages_asked(self) -> list[int]:
-        return [
-            json.loads(r["param0"])["current_page"]
-            for r in self.requests
-            if r["method"] == "aliexpress.solution.order.get"
+        return [page for page, _ in self.reads()]
+
+    def reads(self) -> list[tuple[int, int]]:
+        """(current_page, page_size) of each order.get asked."""
+        queries = [
+            json.loads(r["param0"]) for r in self.requests if r["method"] == "aliexpress.solution.order.get"
         ]
+        return [(q["current_page"], q["page_size"]) for q in queries]
 
 
 def client(
@@ -349,9 +355,9 @@ def test_a_second_with_more_changes_than_a_page_is_paged_by_number() -> None:
     pages = sync(client(gateway))
     assert set(ids(pages)) == set(range(120))
     crowded = [p.next_cursor for p in pages if p.next_cursor.page_token]
+    # A part (ten orders, eleven calls) at a time.
     assert crowded == [
-        SyncCursor(since=CROWDED, until=NOW, page_token="2:120"),
-        SyncCursor(since=CROWDED, until=NOW, page_token="3:120"),
+        SyncCursor(since=CROWDED, until=NOW, page_token=f"{read}:120") for read in range(10, 120, 10)
     ]
     assert pages[-1].next_cursor == SyncCursor(since=NOW)
     assert gateway.calls["aliexpress.solution.order.receiptinfo.get"] == 120
@@ -360,10 +366,10 @@ def test_a_second_with_more_changes_than_a_page_is_paged_by_number() -> None:
 def test_a_crowded_second_is_resumed_at_its_page_token() -> None:
     gateway = FakeGateway([order_dto(n) for n in range(120)])
     until = NOW - timedelta(minutes=30)
-    pages = sync(client(gateway), SyncCursor(since=CROWDED, until=until, page_token="3:120"))
+    pages = sync(client(gateway), SyncCursor(since=CROWDED, until=until, page_token="100:120"))
     assert ids(pages) == list(range(100, 120))
-    assert gateway.pages_asked() == [3, 1]  # then the rest of the window, after that second
-    second, rest = (
+    assert gateway.pages_asked() == [11, 12, 1]  # then the rest of the window, after that second
+    second, _, rest = (
         json.loads(r["param0"]) for r in gateway.requests if r["method"] == "aliexpress.solution.order.get"
     )
     assert (second["modified_date_start"], second["modified_date_end"]) == ("2026-11-20 02:00:00",) * 2
@@ -374,58 +380,112 @@ def test_a_crowded_second_is_resumed_at_its_page_token() -> None:
     assert pages[-1].next_cursor == SyncCursor(since=until)
 
 
-def test_a_crowded_second_that_changed_since_its_token_is_read_again_from_page_1() -> None:
+def test_a_crowded_second_that_shrank_since_its_token_reads_its_last_read_places_again() -> None:
+    # 100 of 120 were read; one order has left since, so the 100th place may now hold one never read.
     gateway = FakeGateway([order_dto(n) for n in range(119)])
+    pages = sync(client(gateway), SyncCursor(since=CROWDED, until=NOW, page_token="100:120"))
+    # Places 101-110 (orders 100-109); a page of 11 from place 100 (orders 99-109); places 111-119.
+    assert gateway.reads() == [(11, 10), (10, 11), (12, 10), (1, 50)]
+    assert set(ids(pages)) == set(range(99, 119))
+    assert pages[-1].next_cursor == SyncCursor(since=NOW)
+
+
+def test_an_earlier_page_number_token_reads_as_fewer_orders_read() -> None:
+    gateway = FakeGateway([order_dto(n) for n in range(120)])
     pages = sync(client(gateway), SyncCursor(since=CROWDED, until=NOW, page_token="3:120"))
-    assert gateway.pages_asked() == [3, 1, 2, 3, 1]
-    assert sorted(ids(pages)) == list(range(119))
+    assert ids(pages) == list(range(3, 120))  # a page of 13 first, its first three places not mapped
+    assert gateway.reads()[0] == (1, 13)
 
 
 @pytest.mark.parametrize("token", ["x", "0", "-2:5", "2:many"])
 def test_a_token_we_cannot_read_starts_its_second_again(token: str) -> None:
     gateway = FakeGateway([order_dto(n) for n in range(60)])
     pages = sync(client(gateway), SyncCursor(since=CROWDED, until=NOW, page_token=token))
-    assert gateway.pages_asked() == [1, 2, 1]
+    assert gateway.pages_asked() == [1, 2, 3, 4, 5, 6, 1]
     assert set(ids(pages)) == set(range(60))
 
 
 def test_page_tokens() -> None:
-    assert page_token(3, 137) == "3:137"
-    assert parse_page_token("3:137") == (3, 137)
+    assert page_token(100, 137) == "100:137"
+    assert parse_page_token("100:137") == (100, 137)
     assert parse_page_token("3") == (3, None)
-    assert parse_page_token(None) == (1, None)
+    assert parse_page_token(None) == (0, None)
 
 
-def test_an_order_leaving_a_crowded_second_between_pages_makes_it_read_again_once() -> None:
+@pytest.mark.parametrize(
+    ("read", "want", "size"),
+    [
+        (0, 10, 10),
+        (10, 10, 10),
+        (55, 10, 11),
+        (3, 10, 13),
+        (9, 10, 19),
+        (0, 50, 50),
+        (49, 50, 49),
+        (99, 50, 49),
+    ],
+)
+def test_the_page_size_is_the_smallest_that_brings_a_part_of_unread_orders(
+    read: int, want: int, size: int
+) -> None:
+    assert best_page_size(read, want, 50) == size
+
+
+def test_an_order_leaving_a_crowded_second_between_pages_makes_its_places_read_again() -> None:
     orders = [order_dto(n) for n in range(120)]
     gateway = FakeGateway(orders)
 
     def update_one(page: int) -> None:
         if page == 2 and len(orders) == 120:
-            del orders[10]  # updated during the run: its gmt_update is now past the window's end
+            del orders[5]  # read, then updated: its gmt_update is now past the window's end
 
     gateway.before_page = update_one
-    pages = sync(client(gateway), SyncCursor(since=CROWDED, until=NOW, page_token="1:120"))
-    # Without the re-read, order 50 (now 50th, on page 1) would never be read in this window.
-    assert gateway.pages_asked() == [1, 2, 1, 2, 3, 1]
+    pages = sync(client(gateway), SyncCursor(since=CROWDED, until=NOW, page_token="0:120"))
+    # Order 10 moved up to place 10, read already: without the page of 19 from place 1 (its places 10-19
+    # mapped), order 10 would never be read here.
+    assert gateway.reads()[:3] == [(1, 10), (2, 10), (1, 19)]
     assert set(ids(pages)) == set(range(120))
     assert pages[-1].next_cursor == SyncCursor(since=NOW)
     # Addresses already read in this run are not asked again.
     assert gateway.calls["aliexpress.solution.order.receiptinfo.get"] == 120
 
 
-def test_a_crowded_second_that_keeps_changing_is_read_again_only_once() -> None:
+def test_a_crowded_second_that_keeps_changing_is_read_to_its_end() -> None:
     orders = [order_dto(n) for n in range(150)]
     gateway = FakeGateway(orders)
+    left: list[int] = []
 
     def churn(page: int) -> None:
-        if page >= 2:
-            orders.pop()
+        if page >= 2 and len(left) < 12:  # an order from the front leaves before every later page
+            left.append(int(orders.pop(0)["order_id"]) - 8100000000000000)
 
     gateway.before_page = churn
-    pages = sync(client(gateway), SyncCursor(since=CROWDED, until=NOW, page_token="1:150"))
-    assert gateway.pages_asked() == [1, 2, 1, 2, 3, 1]
+    pages = sync(client(gateway), SyncCursor(since=CROWDED, until=NOW, page_token="0:150"))
+    assert set(ids(pages)) >= set(range(150)) - set(left)
     assert pages[-1].next_cursor == SyncCursor(since=NOW)
+    assert gateway.calls["aliexpress.solution.order.get"] <= 30
+
+
+def test_a_crowded_backlog_that_changes_between_killed_runs_is_still_read_to_its_end() -> None:
+    """The third 1,000-order chaos run: 300 orders in one second, each run killed after five parts and a few
+    orders updated (gone from the second) between runs. Read again from page 1 whenever the second changed,
+    every run read the same first pages; read by place, every run moves on."""
+    orders = [order_dto(n) for n in range(300)]
+    gateway = FakeGateway(orders)
+    cursor, seen, runs, gone = SyncCursor(since=CROWDED, until=NOW), set(), 0, set()
+    while cursor.until is not None:
+        runs += 1
+        assert runs <= 12, "the crowded second is never read to its end"
+        fetched = client(gateway).fetch_changes(cursor)
+        for page in [next(fetched, None) for _ in range(5)]:
+            if page is not None:
+                seen |= set(ids([page]))
+                cursor = page.next_cursor
+        for index in (0, 7, 30):  # updated between runs, from the front, where they shift the rest
+            if index < len(orders):
+                gone.add(int(orders.pop(index)["order_id"]) - 8100000000000000)
+    assert cursor == SyncCursor(since=NOW)
+    assert set(range(300)) - gone <= seen
 
 
 def test_a_new_window_never_ends_before_it_starts() -> None:
@@ -1015,3 +1075,20 @@ def test_a_json_price_with_30_places_keeps_them_and_is_refused() -> None:
     assert ids([page]) == [1, 3]
     assert page.rejected[0].error.startswith("product_list[0].product_unit_price.amount: has more than 4")
     assert page.orders[1].total is not None and page.orders[1].total.amount == Decimal("12.99")
+
+
+@given(
+    read=st.integers(min_value=0, max_value=10_000_000),
+    want=st.integers(min_value=1, max_value=50),
+    largest=st.integers(min_value=1, max_value=50),
+)
+def test_the_chosen_page_always_holds_the_first_unread_place(read: int, want: int, largest: int) -> None:
+    size = best_page_size(read, want, largest)
+    first = (read // size) * size
+    assert 1 <= size <= largest and first <= read < first + size
+
+
+@given(read=st.integers(min_value=0, max_value=10_000_000), want=st.integers(min_value=1, max_value=25))
+def test_up_to_half_a_page_the_chosen_page_brings_all_that_is_wanted(read: int, want: int) -> None:
+    size = best_page_size(read, want, 50)
+    assert (read // size) * size + size - read >= want

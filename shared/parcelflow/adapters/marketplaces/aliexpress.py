@@ -795,22 +795,35 @@ def _cursor_after(since: datetime, end: datetime, until: datetime) -> SyncCursor
     return SyncCursor(since=end if end > since else end + ONE_SECOND, until=until)
 
 
-def page_token(page: int, total_count: int) -> str:
-    """The next page number, and the window's size when it was read: "3:137"."""
-    return f"{page}:{total_count}"
+def page_token(read: int, total_count: int) -> str:
+    """How many of a crowded second's orders are read, in the platform's order, and how many it held when
+    they were: "100:137". A token of the earlier form (next page number first) reads as fewer orders read
+    than were, so it costs a re-read and loses nothing."""
+    return f"{read}:{total_count}"
 
 
 def parse_page_token(token: str | None) -> tuple[int, int | None]:
-    """(page, total_count then); a token we cannot read starts the window again, which is harmless."""
+    """(orders read, total_count then); a token we cannot read starts the second again, which is harmless."""
     if not token:
-        return 1, None
-    page_text, _, total_text = token.partition(":")
+        return 0, None
+    read_text, _, total_text = token.partition(":")
     try:
-        page = int(page_text)
+        read = int(read_text)
         total = int(total_text) if total_text else None
     except ValueError:
-        return 1, None
-    return (page, total) if page >= 1 else (1, None)
+        return 0, None
+    return (read, total) if read >= 0 else (0, None)
+
+
+def best_page_size(read: int, want: int, largest: int) -> int:
+    """The smallest page size whose page holding the first unread place (`read + 1`) brings at least `want`
+    unread orders. Pages are numbered in steps of their size: after 55 read, a page of 10 (places 51-60)
+    brings 5 and a page of 11 (places 56-66) brings 11. Where no size up to `largest` brings `want`, the
+    one that brings the most (the larger on a tie)."""
+    for size in range(max(1, want), largest + 1):
+        if size - read % size >= want:
+            return size
+    return max(range(largest, 0, -1), key=lambda size: size - read % size)
 
 
 class AliExpressClient:
@@ -870,15 +883,15 @@ class AliExpressClient:
         fixes one run, but a store whose backlog needs more pages than a run reads, while its orders keep
         changing, then reads its first pages for ever and never the rest (seen in the chaos run: 276 of 333
         orders never synced). So a window with more than a page is halved until its first part fits in
-        one call, and the cursor moves past that part; only a single second holding more than a page of
-        changes is paged by number, and read again from page 1 when it changes (once per run).
+        one call, and the cursor moves past that part; only a single second holding more than a part of
+        changes is read by place (`_crowded_second`).
         """
         until = _whole_second(cursor.until or max(self._now(), cursor.since))
         since = _whole_second(cursor.since)
         addresses: dict[str, Mapping[str, Any]] = {}  # this run's, so that a page read again costs 1 call
         if cursor.until is not None and cursor.page_token:  # a crowded second, left half-read
-            page, total = parse_page_token(cursor.page_token)
-            yield from self._crowded_second(since, until, page, total, addresses, deadline)
+            read, total = parse_page_token(cursor.page_token)
+            yield from self._crowded_second(since, until, read, total, addresses, deadline)
             since += ONE_SECOND
         width: timedelta | None = None  # the next part's first try, from the last part's density
         while since <= until:
@@ -889,8 +902,8 @@ class AliExpressClient:
                 if total <= self._part_size or end == since:
                     break
                 end = since + _narrower(end - since, total, self._part_size)
-            if total > self._page_size:
-                yield from self._crowded_second(since, until, 1, None, addresses, deadline)
+            if total > self._part_size:  # one second holds more than a part
+                yield from self._crowded_second(since, until, 0, None, addresses, deadline)
                 since += ONE_SECOND
                 continue
             orders, rejected = self._map_page(result.target_list, answered_at, addresses, deadline)
@@ -906,37 +919,52 @@ class AliExpressClient:
         self,
         second: datetime,
         until: datetime,
-        page: int,
-        window_total: int | None,
+        read: int,
+        total_then: int | None,
         addresses: dict[str, Mapping[str, Any]],
         deadline: float | None,
     ) -> Iterator[OrderPage]:
-        """One second with more changes than a page holds, paged by number."""
-        re_read = False
+        """One second with more changes than a part holds, read about a part a call, by place in the
+        platform's order.
+
+        The second is in the past, so its orders can only leave it (an update moves an order to a later
+        second, read later in the window). Each order that leaves from before the first unread place moves
+        every later one up a place, so when the count falls by k, the last k places counted as read are read
+        again. The page size is chosen each call so that its page brings about a part of unread orders (a
+        page of 51 calls would rarely finish where calls fail), and its places read already cost no
+        receipt-info call.
+        Every call either reads new places or shows orders gone, so the second is read to its end (the
+        earlier fix, reading the second again from its first page when it changed, could read the same
+        first pages for ever while a large backlog kept changing).
+        """
         while True:
-            result, answered_at = self._order_page(second, second, page, deadline)
+            size = best_page_size(read, self._part_size, self._page_size)
+            page = read // size + 1
+            result, answered_at = self._order_page(second, second, page, deadline, size)
             total = result.total_count
-            if window_total is not None and total != window_total:
-                logger.warning(
-                    "aliexpress window changed while paging",
-                    extra={"store_id": self._store.store_id, "was": window_total, "now": total, "page": page},
+            if total_then is not None and total != total_then:
+                logger.info(
+                    "aliexpress crowded second changed while read",
+                    extra={"store_id": self._store.store_id, "was": total_then, "now": total, "read": read},
                 )
-                if not re_read and page > 1:
-                    re_read, page, window_total = True, 1, total
-                    continue
-            window_total = total
-            orders, rejected = self._map_page(result.target_list, answered_at, addresses, deadline)
-            last = not result.target_list or page * self._page_size >= total
+                read = max(0, read - max(0, total_then - total))
+            total_then = total
+            first = (page - 1) * size
+            listed = result.target_list
+            if first <= read:  # the page joins what is read: no place between is unread
+                listed = listed[read - first :]  # the places before `read` are read: no address asked again
+                read = max(read, first + len(result.target_list))
+            orders, rejected = self._map_page(listed, answered_at, addresses, deadline)
+            last = read >= total or (first <= read and not result.target_list)
             yield OrderPage(
                 orders=orders,
                 rejected=rejected,
                 next_cursor=_cursor_after(second, second, until)
                 if last
-                else SyncCursor(since=second, until=until, page_token=page_token(page + 1, total)),
+                else SyncCursor(since=second, until=until, page_token=page_token(read, total)),
             )
             if last:
                 return
-            page += 1
 
     def confirm_shipment(self, shipment: ConfirmedShipment) -> None:
         request = fulfill_request(shipment)
@@ -976,12 +1004,12 @@ class AliExpressClient:
 
     # -- the calls -------------------------------------------------------------------------------------------
     def _order_page(
-        self, since: datetime, until: datetime, page: int, deadline: float | None
+        self, since: datetime, until: datetime, page: int, deadline: float | None, size: int | None = None
     ) -> tuple[OrderGetResult, datetime]:
         query = OrderQuery(
             modified_date_start=window_start_text(since),
             modified_date_end=pacific_text(until),
-            page_size=self._page_size,
+            page_size=size or self._page_size,
             current_page=page,
         )
         answer = self._call(ORDER_GET, {"param0": to_json(query.model_dump(exclude_none=True))}, deadline)
