@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from reportlab.pdfgen import canvas
 
 from parcelflow.domain.errors import (
@@ -113,6 +114,24 @@ def carrier_label_pdf(text: str) -> bytes:
 
 class TaskKilled(Exception):
     """The task was stopped (timeout, out of memory) after the carrier answered: nothing was written."""
+
+
+class ProcessDied(BaseException):
+    """The process ends between two writes (no `except Exception` of ours runs)."""
+
+
+def dies_before_the_rollup(monkeypatch: pytest.MonkeyPatch, repo: Any) -> None:
+    """The next package change on `repo` (the table or the in-memory one) is written and its process dies
+    before the order's rollup is."""
+    real = repo._settle_rollup
+
+    def settle(*args: object, **kwargs: object) -> object:
+        if kwargs.get("mover") is not None:
+            monkeypatch.setattr(repo, "_settle_rollup", real)
+            raise ProcessDied
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(repo, "_settle_rollup", settle)
 
 
 @dataclass

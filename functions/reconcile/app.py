@@ -24,6 +24,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         workflow=deps.workflow(),
         confirmations=deps.confirmations(),
         dead_letters=deps.dead_letters(),
+        stock=deps.stock(),
         events=deps.order_events(),
         due_within=get_settings().ship_by_alert_within,
     )

@@ -381,6 +381,7 @@ def _reconcile_until_quiet(w: scenario.World, timeout: float, rounds: int = 6) -
             workflow=deps.workflow(),
             confirmations=deps.confirmations(),
             dead_letters=deps.dead_letters(),
+            stock=deps.stock(),
             now=lambda moment=moment: moment,  # type: ignore[misc]
         )
         scenario.wait_for_workflows(w, timeout)

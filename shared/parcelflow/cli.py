@@ -219,6 +219,7 @@ def _run(args: argparse.Namespace) -> int:
             workflow=deps.workflow(),
             confirmations=deps.confirmations(),
             dead_letters=deps.dead_letters(),
+            stock=deps.stock(),
             events=deps.order_events(),
             due_within=get_settings().ship_by_alert_within,
         )
@@ -226,6 +227,8 @@ def _run(args: argparse.Namespace) -> int:
             print(f"RESTARTED\t{order_id}")
         for package_id in report.requeued:
             print(f"RESENT\t{package_id}")
+        for order_id in report.deducted:
+            print(f"STOCK OUT\t{order_id}\t(shipped, its reserved stock deducted now)")
         for line in report.gave_up:
             print(f"NEEDS OPERATOR\t{line}")
         for order_id in report.still_stuck:

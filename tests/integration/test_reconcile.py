@@ -16,6 +16,7 @@ from parcelflow.adapters.sqs import SqsConfirmationQueue, SqsDeadLetters
 from parcelflow.domain.errors import MarketplaceUnavailable
 from parcelflow.domain.models import Order, PlatformStatus, utcnow
 from parcelflow.domain.statuses import FulfilmentStatus
+from parcelflow.domain.stock import ReservationState
 from parcelflow.services.confirmations import confirm_package
 from parcelflow.services.holds import hold_order
 from parcelflow.services.intake import take_platform_order
@@ -34,7 +35,9 @@ from tests.fakes import (
     FakeWorkflow,
     MemoryLabels,
     MemoryOnce,
+    ProcessDied,
     TaskKilled,
+    dies_before_the_rollup,
     print_all,
 )
 from tests.memory import MemoryTable, seeded_table
@@ -72,6 +75,7 @@ def _run(
         workflow=workflow or FakeWorkflow(),
         confirmations=confirmations or queues[0],
         dead_letters=queues[1],
+        stock=repo,
         now=lambda: moment,
     )
 
@@ -184,6 +188,7 @@ def test_a_shipped_package_whose_confirmation_was_never_sent_is_sent_again(
     assert _run(seeded, queues, confirmations=queue, after=timedelta(minutes=10)).requeued == []  # in flight
     report = _run(seeded, queues, confirmations=queue, after=MUCH_LATER)
     assert report.requeued == [package_id] and queue.messages == [(order_id, package_id)]
+    assert report.deducted == []  # the scan did it before its send was lost
     assert queue.attempts[0] and queue.attempts[0].startswith("reconcile-")  # not the first send's id
     assert _run(seeded, queues, confirmations=queue, after=MUCH_LATER).requeued == []  # sent just now
     confirm_package(
@@ -195,6 +200,57 @@ def test_a_shipped_package_whose_confirmation_was_never_sent_is_sent_again(
         once=MemoryOnce(),
     )
     assert _run(seeded, queues, confirmations=queue, after=timedelta(hours=3)).requeued == []
+
+
+def test_a_scan_that_died_after_its_write_is_finished_by_the_reconciler(
+    seeded: MemoryTable, queues: Queues, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The scan API's process dies right after the package's shipped write: before the order's rollup, the
+    stock deduction and the confirmation's send. The packer saw an error and nobody scanned again."""
+    order_id, package_id = _approved(seeded, "111-DIED")
+    request_waybill(order_id, package_id, orders=seeded, carrier_for=FakeCarrier())
+    render_package_label(order_id, package_id, orders=seeded, labels=MemoryLabels())
+    print_all(seeded, MemoryLabels(), by="t")
+    tracking = seeded.get_package(order_id, package_id).tracking_number
+    assert tracking
+    held = seeded.reservation(order_id)
+    assert held is not None and held.state == ReservationState.HELD
+    before = seeded.levels(held.lines)
+    sent = FakeQueue()
+    dies_before_the_rollup(monkeypatch, seeded)
+    with pytest.raises(ProcessDied):
+        scan_parcel(tracking, orders=seeded, confirmations=sent, scanner="dock-1", stock=seeded)
+    assert seeded.get_package(order_id, package_id).status == S.SHIPPED
+    assert seeded.get_order(order_id).status == S.AWAITING_SCAN  # its rollup was never written
+    assert sent.messages == [] and seeded.reservation(order_id) == held
+
+    queue = FakeQueue()
+    report = _run(seeded, queues, confirmations=queue, after=MUCH_LATER)
+    assert report.requeued == [package_id] and report.deducted == [order_id]
+    assert queue.messages == [(order_id, package_id)]
+    deducted = seeded.reservation(order_id)
+    assert deducted is not None and deducted.state == ReservationState.DEDUCTED
+    after = seeded.levels(held.lines)
+    for sku, quantity in held.lines.items():
+        assert after[sku].on_hand == before[sku].on_hand - quantity
+        assert after[sku].reserved == before[sku].reserved - quantity
+
+    # The resent message is delivered: the confirmation's first read writes the rollup, then confirms.
+    confirm_package(
+        order_id,
+        package_id,
+        orders=seeded,
+        ledger=seeded,
+        marketplace_for=FakeMarketplace(),
+        once=MemoryOnce(),
+    )
+    order = seeded.get_order(order_id)
+    assert order.status == S.CONFIRMED
+    assert [h.to_status for h in order.history][-2:] == [S.SHIPPED, S.CONFIRMED]
+    assert order.history[-2].by == "scanner:dock-1"
+    again = _run(seeded, queues, confirmations=queue, after=timedelta(hours=3))
+    assert again.requeued == [] and again.deducted == []
+    assert seeded.levels(held.lines) == after  # deducted once
 
 
 def test_a_refused_confirmation_is_not_sent_again(seeded: MemoryTable, queues: Queues) -> None:

@@ -23,6 +23,7 @@ from parcelflow.domain.statuses import FulfilmentStatus, IllegalTransition
 from parcelflow.ports import InvalidCursor, OrderFilter
 from parcelflow.services.intake import take_platform_order
 from tests import factories
+from tests.fakes import ProcessDied, dies_before_the_rollup
 from tests.memory import MemoryTable
 
 S = FulfilmentStatus
@@ -174,29 +175,12 @@ def test_package_replay_succeeds_and_illegal_move_raises(repo: DynamoDbTable) ->
         repo.transition_package(order_id, package_id, S.SHIPPED, reason="c", by="test")
 
 
-class _Died(BaseException):
-    """The process ends between two writes (no `except Exception` of ours runs)."""
-
-
-def _dies_before_the_rollup(monkeypatch: pytest.MonkeyPatch, repo: DynamoDbTable | MemoryTable) -> None:
-    """The next package change is written and its process dies before the order's rollup is."""
-    real = repo._settle_rollup
-
-    def settle(*args: object, **kwargs: object) -> object:
-        if kwargs.get("mover") is not None:
-            monkeypatch.setattr(repo, "_settle_rollup", real)
-            raise _Died
-        return real(*args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(repo, "_settle_rollup", settle)
-
-
 def test_a_rollup_left_behind_by_a_crash_is_written_by_the_next_read_of_the_order(
     repo: DynamoDbTable | MemoryTable, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     order_id, package_id = _processing(repo)
-    _dies_before_the_rollup(monkeypatch, repo)
-    with pytest.raises(_Died):
+    dies_before_the_rollup(monkeypatch, repo)
+    with pytest.raises(ProcessDied):
         repo.transition_package(order_id, package_id, S.WAYBILL_REQUESTED, reason="pre-advice", by="waybill")
     assert repo.get_package(order_id, package_id).status == S.WAYBILL_REQUESTED
     assert repo.get_order(order_id).status == S.PENDING_PROCESSING  # the order lags its package
@@ -219,8 +203,8 @@ def test_a_replay_of_the_change_that_died_writes_its_rollup_once(
 ) -> None:
     order_id, package_id = _processing(repo)
     repo.transition_package(order_id, package_id, S.WAYBILL_REQUESTED, reason="pre-advice", by="test")
-    _dies_before_the_rollup(monkeypatch, repo)
-    with pytest.raises(_Died):
+    dies_before_the_rollup(monkeypatch, repo)
+    with pytest.raises(ProcessDied):
         repo.transition_package(order_id, package_id, S.TO_PRINT, reason="label", by="test")
     assert repo.get_order(order_id).status == S.WAYBILL_REQUESTED
     replayed = repo.transition_package(order_id, package_id, S.TO_PRINT, reason="label", by="test")
@@ -236,8 +220,8 @@ def test_the_next_package_change_carries_a_rollup_left_behind(
     repo: DynamoDbTable | MemoryTable, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     order_id, package_id = _processing(repo)
-    _dies_before_the_rollup(monkeypatch, repo)
-    with pytest.raises(_Died):
+    dies_before_the_rollup(monkeypatch, repo)
+    with pytest.raises(ProcessDied):
         repo.transition_package(order_id, package_id, S.WAYBILL_REQUESTED, reason="pre-advice", by="test")
     repo.update_package_fields(order_id, package_id, S.WAYBILL_REQUESTED, {"tracking_number": "YT1"})
     repo.transition_package(order_id, package_id, S.TO_PRINT, reason="label", by="test")
@@ -252,8 +236,8 @@ def test_a_final_rollup_left_behind_is_settled_with_every_items_expiry(
     table = DynamoDbTable(aws.physical_ids["OrdersTable"], boto3.client("dynamodb"))
     order_id, (first, last) = _two_packages_awaiting_scan(table)
     table.transition_package(order_id, first, S.CONFIRMED, reason="confirmed", by="test")
-    _dies_before_the_rollup(monkeypatch, table)
-    with pytest.raises(_Died):
+    dies_before_the_rollup(monkeypatch, table)
+    with pytest.raises(ProcessDied):
         table.transition_package(order_id, last, S.CONFIRMED, reason="confirmed", by="confirm_shipment")
     assert table.get_order(order_id).status == S.SHIPPED
     assert "pii_expires_at" not in _items(table, order_id)["ORDER"]

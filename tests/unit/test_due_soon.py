@@ -51,6 +51,7 @@ def run(
         workflow=FakeWorkflow(),
         confirmations=FakeQueue(),
         dead_letters=NoDeadLetters(),
+        stock=table,
         events=events,
         due_within=due_within,
         now=lambda: at,

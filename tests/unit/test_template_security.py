@@ -208,9 +208,10 @@ ALLOW = {
         secrets("stores"),
     ),
     "ReconcileFunction": allowed(
-        "finds what sat still by status and marks it, restarts workflows, re-queues confirmations, reads the"
-        " dead letters, sends ship-by alerts",
-        table("UpdateItem"),
+        "finds what sat still by status and marks it, restarts workflows, re-queues confirmations and"
+        " deducts the stock a dead scan left held (a transaction with a movement Put), reads the dead"
+        " letters, sends ship-by alerts",
+        table("PutItem", "UpdateItem"),
         index("by-status"),
         START,
         EVENTS,

@@ -83,6 +83,7 @@ def post_reconcile() -> ReconcileReport:
         workflow=deps.workflow(),
         confirmations=deps.confirmations(),
         dead_letters=deps.dead_letters(),
+        stock=deps.stock(),
         events=deps.order_events(),
         due_within=get_settings().ship_by_alert_within,
     )

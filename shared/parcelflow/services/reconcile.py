@@ -2,9 +2,10 @@
 
 Workflows die where no code of ours can notice: a task killed by its timeout or out of memory after the
 carrier charged, an Express run that ran out of retries, a crash between storing an order and starting
-it. Confirmations get lost: a scan whose write succeeded but whose queue send failed, a message that
-failed every delivery and sits in the dead-letter queue. The reconciler looks for what sits too long
-where it should only pass through, moves it on, and puts what it cannot move in front of the operator
+it. Confirmations get lost: a scan whose write succeeded but whose queue send failed, or whose process
+died before the send and before the stock deduction (出库, redone with the resend), a message that failed
+every delivery and sits in the dead-letter queue. The reconciler looks for what sits too long where it
+should only pass through, moves it on, and puts what it cannot move in front of the operator
 with the reason. It also watches the ship-by deadlines: one event per order whose deadline is near, and
 the orders that missed it marked late.
 """
@@ -19,7 +20,14 @@ from pydantic import BaseModel, Field
 from parcelflow.domain.errors import OrderNotFound, PackageNotFound
 from parcelflow.domain.models import Order, Package, utcnow
 from parcelflow.domain.statuses import STOP_STATUSES, FulfilmentStatus
-from parcelflow.ports import ConfirmationQueue, DeadLetters, OrderBook, OrderEvents, WorkflowStarter
+from parcelflow.ports import (
+    ConfirmationQueue,
+    DeadLetters,
+    OrderBook,
+    OrderEvents,
+    Stock,
+    WorkflowStarter,
+)
 from parcelflow.services.workflows import start_workflow
 
 BY = "reconciler"
@@ -64,6 +72,8 @@ class ReconcileReport(BaseModel):
     gave_up: list[str] = Field(default_factory=list)  # "<order id>: <reason>", now the operator's
     still_stuck: list[str] = Field(default_factory=list)  # given up earlier, waiting for `retry`
     requeued: list[str] = Field(default_factory=list)  # package ids whose confirmation was sent again
+    # order ids whose reserved stock was still held when their package had shipped: deducted now
+    deducted: list[str] = Field(default_factory=list)
     dead_lettered: list[str] = Field(default_factory=list)  # package ids newly marked from the DLQ
     due_soon: list[DueSoon] = Field(default_factory=list)  # the ship-by alerts this run sent
     late: list[str] = Field(default_factory=list)  # order ids newly marked late
@@ -75,6 +85,7 @@ def reconcile(
     workflow: WorkflowStarter,
     confirmations: ConfirmationQueue,
     dead_letters: DeadLetters,
+    stock: Stock,
     events: OrderEvents | None = None,
     due_within: timedelta = DUE_WITHIN,
     now: Callable[[], datetime] = utcnow,
@@ -100,7 +111,7 @@ def reconcile(
                 continue
             _restart_or_give_up(order, package, orders, workflow, report)
     _mark_dead_letters(orders, dead_letters, moment, report)
-    _requeue_lost_confirmations(orders, confirmations, moment, report)
+    _requeue_lost_confirmations(orders, confirmations, stock, moment, report)
     if events is not None:
         _watch_ship_by(orders, events, moment, due_within, report)
     return report
@@ -181,9 +192,17 @@ def _mark_dead_letters(
 
 
 def _requeue_lost_confirmations(
-    orders: OrderBook, confirmations: ConfirmationQueue, moment: datetime, report: ReconcileReport
+    orders: OrderBook,
+    confirmations: ConfirmationQueue,
+    stock: Stock,
+    moment: datetime,
+    report: ReconcileReport,
 ) -> None:
-    """Shipped long ago, not confirmed, nothing refused or dead-lettered: its message was never sent."""
+    """Shipped long ago, not confirmed, nothing refused or dead-lettered: its message was never sent.
+
+    The scan deducts the order's stock before it queues the confirmation, so a scan that died after its
+    write may have left both undone; nobody rescanned. The deduction is done again first (a replay when
+    the scan did it), so the stock leaves with the parcel whoever finishes the scan."""
     cutoff = moment - UNCONFIRMED_AFTER
     for package in orders.packages_in_status_since(S.SHIPPED, cutoff):
         if package.confirm_error is not None or package.confirm_dead_lettered_at is not None:
@@ -191,6 +210,8 @@ def _requeue_lost_confirmations(
         last_sent = package.confirm_queued_at or package.scanned_at
         if last_sent is not None and last_sent > cutoff:
             continue
+        if stock.deduct(package.order_id, by=BY) is not None:
+            report.deducted.append(package.order_id)
         confirmations.enqueue_confirmation(
             package.order_id, package.package_id, attempt=f"reconcile-{moment:%Y%m%dT%H%M%S}"
         )
