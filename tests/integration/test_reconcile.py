@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from typing import Any
 
 import boto3
 import pytest
@@ -80,22 +81,38 @@ def _run(
     )
 
 
-def _approved(repo: MemoryTable, platform_id: str = "111-R") -> tuple[str, str]:
+def _approved(repo: MemoryTable, platform_id: str = "111-R", **fields: Any) -> tuple[str, str]:
     order_id = take_platform_order(
-        factories.store(), factories.platform_order(platform_id), orders=repo
+        factories.store(), factories.platform_order(platform_id, **fields), orders=repo
     ).order.order_id
     return order_id, review_order(
         order_id, orders=repo, catalogue=repo, rulebook=repo, stock=repo, events=FakeStockEvents()
     ).package_ids[0]
 
 
-def _shipped(repo: MemoryTable, platform_id: str = "111-S") -> tuple[str, str]:
-    order_id, package_id = _approved(repo, platform_id)
+def _printed(repo: MemoryTable, platform_id: str, **fields: Any) -> tuple[str, str, str]:
+    """An order's one package waybilled, labelled and printed: (order id, package id, tracking number)."""
+    order_id, package_id = _approved(repo, platform_id, **fields)
     request_waybill(order_id, package_id, orders=repo, carrier_for=FakeCarrier())
     render_package_label(order_id, package_id, orders=repo, labels=MemoryLabels())
     print_all(repo, MemoryLabels(), by="t")
     tracking = repo.get_package(order_id, package_id).tracking_number
     assert tracking
+    return order_id, package_id, tracking
+
+
+def _scan_dies_after_its_write(repo: MemoryTable, monkeypatch: pytest.MonkeyPatch, tracking: str) -> None:
+    """The scan API's process dies right after the package's shipped write: before the order's rollup,
+    the stock deduction and the confirmation's send. The packer saw an error and nobody scanned again."""
+    sent = FakeQueue()
+    dies_before_the_rollup(monkeypatch, repo)
+    with pytest.raises(ProcessDied):
+        scan_parcel(tracking, orders=repo, confirmations=sent, scanner="dock-1", stock=repo)
+    assert sent.messages == []
+
+
+def _shipped(repo: MemoryTable, platform_id: str = "111-S") -> tuple[str, str]:
+    order_id, package_id, tracking = _printed(repo, platform_id)
     # The scan's write succeeded; its queue send did not (the queue here drops it).
     scan_parcel(tracking, orders=repo, confirmations=FakeQueue(), scanner="dock-1", stock=repo)
     return order_id, package_id
@@ -205,24 +222,14 @@ def test_a_shipped_package_whose_confirmation_was_never_sent_is_sent_again(
 def test_a_scan_that_died_after_its_write_is_finished_by_the_reconciler(
     seeded: MemoryTable, queues: Queues, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The scan API's process dies right after the package's shipped write: before the order's rollup, the
-    stock deduction and the confirmation's send. The packer saw an error and nobody scanned again."""
-    order_id, package_id = _approved(seeded, "111-DIED")
-    request_waybill(order_id, package_id, orders=seeded, carrier_for=FakeCarrier())
-    render_package_label(order_id, package_id, orders=seeded, labels=MemoryLabels())
-    print_all(seeded, MemoryLabels(), by="t")
-    tracking = seeded.get_package(order_id, package_id).tracking_number
-    assert tracking
+    order_id, package_id, tracking = _printed(seeded, "111-DIED")
     held = seeded.reservation(order_id)
     assert held is not None and held.state == ReservationState.HELD
     before = seeded.levels(held.lines)
-    sent = FakeQueue()
-    dies_before_the_rollup(monkeypatch, seeded)
-    with pytest.raises(ProcessDied):
-        scan_parcel(tracking, orders=seeded, confirmations=sent, scanner="dock-1", stock=seeded)
+    _scan_dies_after_its_write(seeded, monkeypatch, tracking)
     assert seeded.get_package(order_id, package_id).status == S.SHIPPED
     assert seeded.get_order(order_id).status == S.AWAITING_SCAN  # its rollup was never written
-    assert sent.messages == [] and seeded.reservation(order_id) == held
+    assert seeded.reservation(order_id) == held
 
     queue = FakeQueue()
     report = _run(seeded, queues, confirmations=queue, after=MUCH_LATER)
@@ -251,6 +258,50 @@ def test_a_scan_that_died_after_its_write_is_finished_by_the_reconciler(
     again = _run(seeded, queues, confirmations=queue, after=timedelta(hours=3))
     assert again.requeued == [] and again.deducted == []
     assert seeded.levels(held.lines) == after  # deducted once
+
+
+class _Announced:
+    """The OrderEvents port: the orders whose ship-by alert went out."""
+
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+
+    def ship_by_due_soon(self, order: Order, *, hours_left: float) -> None:
+        self.sent.append(order.order_id)
+
+
+def test_a_parcel_that_left_before_its_ship_by_is_not_marked_late_while_its_order_lags(
+    seeded: MemoryTable, queues: Queues, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ship_by = utcnow() + timedelta(hours=2)
+    order_id, _, tracking = _printed(seeded, "111-ONTIME", ship_by=ship_by)
+    _scan_dies_after_its_write(seeded, monkeypatch, tracking)
+    assert seeded.get_order(order_id).status == S.AWAITING_SCAN
+    announced = _Announced()
+    moment = ship_by + timedelta(hours=1)  # the reconciler's first run after the ship-by
+    report = reconcile(
+        orders=seeded,
+        workflow=FakeWorkflow(),
+        confirmations=FakeQueue(),
+        dead_letters=queues[1],
+        stock=seeded,
+        events=announced,
+        now=lambda: moment,
+    )
+    assert report.late == [] and report.due_soon == [] and announced.sent == []
+    assert not seeded.get_order(order_id).late
+    # An order that is really still waiting is marked, in the same run.
+    waiting_id, _, _ = _printed(seeded, "111-WAITING", ship_by=ship_by)
+    report = reconcile(
+        orders=seeded,
+        workflow=FakeWorkflow(),
+        confirmations=FakeQueue(),
+        dead_letters=queues[1],
+        stock=seeded,
+        events=announced,
+        now=lambda: moment,
+    )
+    assert report.late == [waiting_id] and announced.sent == [waiting_id]
 
 
 def test_a_refused_confirmation_is_not_sent_again(seeded: MemoryTable, queues: Queues) -> None:

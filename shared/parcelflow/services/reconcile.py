@@ -19,7 +19,8 @@ from pydantic import BaseModel, Field
 
 from parcelflow.domain.errors import OrderNotFound, PackageNotFound
 from parcelflow.domain.models import Order, Package, utcnow
-from parcelflow.domain.statuses import STOP_STATUSES, FulfilmentStatus
+from parcelflow.domain.orders import order_status_after
+from parcelflow.domain.statuses import PACKAGE_PROGRESS, STOP_STATUSES, FulfilmentStatus
 from parcelflow.ports import (
     ConfirmationQueue,
     DeadLetters,
@@ -239,6 +240,10 @@ def _watch_ship_by(
             ship_by = order.ship_by if order.ship_by.tzinfo else order.ship_by.replace(tzinfo=UTC)
             if ship_by > horizon:
                 continue
+            if (order.late or ship_by > moment) and order.due_alerted_at is not None:
+                continue  # marked and announced already
+            if _shipped_already(orders, order):
+                continue
             if ship_by <= moment and not order.late:
                 note = (
                     f"late: its ship-by {ship_by:%Y-%m-%d %H:%M} UTC passed before it shipped "
@@ -262,6 +267,16 @@ def _watch_ship_by(
                         order_id=order.order_id, ship_by=ship_by, hours_left=hours_left, status=claimed.status
                     )
                 )
+
+
+def _shipped_already(orders: OrderBook, order: Order) -> bool:
+    """Its packages have left though the order does not say so yet: a scan whose process died between the
+    package's write and the order's rollup (the confirmation writes it). Not late, nothing to announce."""
+    if order.status not in PACKAGE_PROGRESS:
+        return False
+    packages = orders.get_packages(order.order_id)
+    rolled = order_status_after(order.status, [p.status for p in packages]) if packages else None
+    return rolled is not None and rolled not in UNSHIPPED
 
 
 class RedriveOutcome(BaseModel):
