@@ -30,7 +30,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -348,18 +348,32 @@ def run(plan: Plan) -> Result:
         )
 
 
-def _settle(w: scenario.World, timeout: float, rounds: int = 8) -> None:
+def _settle(w: scenario.World, timeout: float, rounds: int = 30) -> None:
     """The stores sync (an operator's 同步订单: the schedule's next ticks would do the same, minutes
-    later) until both synced without trouble, so cancellations are noticed; then until nothing runs."""
+    later) until every store has a run, begun after this settling started, that read its window to the
+    end; then until nothing runs. A killed run writes no health at all, so a store whose every run was
+    killed still shows the health of an older run, or none: neither counts (the first 1,000-order run on
+    decision 70's code took the Amazon store's health alone for both stores' and printed before the
+    AliExpress backlog was in)."""
+    began = utcnow()
+    deadline = time.monotonic() + timeout
     for _ in range(rounds):
         scenario.sync(w)
         scenario.wait_for_workflows(w, timeout)
         w.stack.drain(timeout=timeout)
-        health = deps.ledger().list_store_health()
-        if health and all(
-            h.state == StoreSyncState.OK and h.last_run_at == h.last_success_at for h in health
-        ):
+        if _every_store_synced_since(began) or time.monotonic() > deadline:
             return
+
+
+def _every_store_synced_since(began: datetime) -> bool:
+    health = {h.store_id: h for h in deps.ledger().list_store_health()}
+    for store in deps.catalogue().list_stores():
+        h = health.get(store.store_id)
+        if h is None or h.state != StoreSyncState.OK or h.last_success_at is None:
+            return False
+        if h.last_run_at != h.last_success_at or h.last_success_at < began:
+            return False
+    return True
 
 
 def _carrier_receives(w: scenario.World, tracking_number: str) -> None:
