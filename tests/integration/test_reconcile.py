@@ -18,6 +18,7 @@ from parcelflow.domain.errors import MarketplaceUnavailable
 from parcelflow.domain.models import Order, PlatformStatus, utcnow
 from parcelflow.domain.statuses import FulfilmentStatus
 from parcelflow.domain.stock import ReservationState
+from parcelflow.ports import OrderEvents
 from parcelflow.services.confirmations import confirm_package
 from parcelflow.services.holds import hold_order
 from parcelflow.services.intake import take_platform_order
@@ -68,6 +69,7 @@ def _run(
     *,
     workflow: FakeWorkflow | None = None,
     confirmations: FakeQueue | None = None,
+    events: OrderEvents | None = None,
     after: timedelta = LATER,
 ) -> ReconcileReport:
     moment = utcnow() + after
@@ -77,6 +79,7 @@ def _run(
         confirmations=confirmations or queues[0],
         dead_letters=queues[1],
         stock=repo,
+        events=events,
         now=lambda: moment,
     )
 
@@ -278,29 +281,13 @@ def test_a_parcel_that_left_before_its_ship_by_is_not_marked_late_while_its_orde
     _scan_dies_after_its_write(seeded, monkeypatch, tracking)
     assert seeded.get_order(order_id).status == S.AWAITING_SCAN
     announced = _Announced()
-    moment = ship_by + timedelta(hours=1)  # the reconciler's first run after the ship-by
-    report = reconcile(
-        orders=seeded,
-        workflow=FakeWorkflow(),
-        confirmations=FakeQueue(),
-        dead_letters=queues[1],
-        stock=seeded,
-        events=announced,
-        now=lambda: moment,
-    )
+    past_ship_by = timedelta(hours=3)  # the reconciler's first runs after the ship-by
+    report = _run(seeded, queues, confirmations=FakeQueue(), events=announced, after=past_ship_by)
     assert report.late == [] and report.due_soon == [] and announced.sent == []
     assert not seeded.get_order(order_id).late
-    # An order that is really still waiting is marked, in the same run.
+    # An order that is really still waiting is marked, by the next run.
     waiting_id, _, _ = _printed(seeded, "111-WAITING", ship_by=ship_by)
-    report = reconcile(
-        orders=seeded,
-        workflow=FakeWorkflow(),
-        confirmations=FakeQueue(),
-        dead_letters=queues[1],
-        stock=seeded,
-        events=announced,
-        now=lambda: moment,
-    )
+    report = _run(seeded, queues, confirmations=FakeQueue(), events=announced, after=past_ship_by)
     assert report.late == [waiting_id] and announced.sent == [waiting_id]
 
 
