@@ -5,10 +5,11 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench chaos build deploy clean venv up down
+.PHONY: demo test lint bench chaos build deploy clean venv up down browser console-deploy
 
 # The SAM CLI and translator live in their own virtualenv: they pin other pydantic and boto3 versions.
 SAM_VENV := .venv-sam
+CONSOLE_NODE := console/node_modules/.installed
 
 venv: $(STAMP)
 
@@ -29,10 +30,11 @@ up: $(STAMP)
 down: $(STAMP)
 	$(PY) -m infra.local.up --stop
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(PY) -m pytest
 
-lint: $(STAMP) $(SAM_VENV)/bin/sam
+lint: $(STAMP) $(SAM_VENV)/bin/sam $(CONSOLE_NODE)
+	cd console && npx --no-install biome check web
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
@@ -43,6 +45,24 @@ lint: $(STAMP) $(SAM_VENV)/bin/sam
 bench: $(STAMP)
 	$(PY) -m infra.local.bench
 
+
+# The web console's tests drive Debian's Chromium (Playwright's own browser download is not used).
+# Chromium, and a CJK font so that the screenshots show the Chinese interface (not empty boxes).
+browser:
+	@{ command -v chromium >/dev/null && fc-list :lang=zh | grep -q . ; } || { \
+	  echo "installing Debian's chromium and a Chinese font for the web console's tests"; \
+	  $(if $(filter 0,$(shell id -u)),,sudo) apt-get update -qq && \
+	  $(if $(filter 0,$(shell id -u)),,sudo) apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null; }
+
+# The console's dev tools (Biome): npm ci from the lock file.
+$(CONSOLE_NODE): console/package.json console/package-lock.json
+	cd console && npm ci --no-audit --no-fund --loglevel=error
+	touch $(CONSOLE_NODE)
+
+# After `sam deploy`: the console's files into its bucket, with its config.json (docs/console.md).
+console-deploy: $(STAMP)
+	@test -n "$(STACK)" || { echo "usage: make console-deploy STACK=<the stack sam deploy made>"; exit 2; }
+	$(PY) -m infra.console_site --stack $(STACK)
 
 $(SAM_VENV)/bin/sam:
 	test -x $(SAM_VENV)/bin/python || $(PYTHON) -m venv $(SAM_VENV)

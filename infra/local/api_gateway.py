@@ -6,6 +6,12 @@ A route with AWS_IAM auth is checked as API Gateway checks it: the request must 
 secret of a known access key (the stack's credentials, or an IAM user the stack created); the signature
 is computed again here with botocore's signer over the same canonical request. The caller's identity
 (userArn, caller, accessKey) reaches the Lambda in `requestContext.identity`, as on AWS.
+
+A route behind a Cognito user pool authorizer (the web console's API) is checked as API Gateway checks
+it: the `Authorization` header must hold an ID token of one of the authorizer's pools, RS256-signed by a
+key of the pool's JWKS (moto's, at <endpoint>/<pool id>/.well-known/jwks.json), issued by that pool and
+not expired; its claims reach the Lambda in `requestContext.authorizer.claims`. Each API of the template
+listens on a port of its own, as each has a host of its own on AWS.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ import base64
 import hmac
 import json
 import logging
+import os
 import re
 import threading
 import time
@@ -25,9 +32,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import httpx
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
+from joserfc import jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import KeySet
 
 from infra.local import runtime
 from infra.local.deploy import ApiRoute, LocalApi, LocalFunction
@@ -148,6 +159,64 @@ def check_sigv4(
     return caller
 
 
+def _moto_jwks(pool_id: str) -> dict[str, Any]:
+    answer = httpx.get(f"{os.environ['AWS_ENDPOINT_URL']}/{pool_id}/.well-known/jwks.json", timeout=10)
+    answer.raise_for_status()
+    return dict(answer.json())
+
+
+_UNAUTHORIZED = (401, "UnauthorizedException", {"message": "Unauthorized"})
+_EXPIRED = (401, "UnauthorizedException", {"message": "The incoming token has expired"})
+
+
+class IdTokens:
+    """A Cognito user pool authorizer, as API Gateway runs it: the Authorization header must hold an ID
+    token (RS256, signed with a key of the pool's JWKS) issued by one of the route's pools, not expired.
+    Its claims reach the Lambda, every value a string, in `requestContext.authorizer.claims`.
+
+    The JWKS comes from the pool's issuer on AWS; locally from moto (AWS_ENDPOINT_URL), which signs its
+    tokens with a key of its own and serves it at /<pool id>/.well-known/jwks.json."""
+
+    def __init__(self, region: str, jwks: Callable[[str], dict[str, Any]] | None = None) -> None:
+        self.region = region
+        self._jwks = jwks or _moto_jwks
+        self._keys: dict[str, KeySet] = {}
+        self._lock = threading.Lock()
+
+    def _key_set(self, pool_id: str) -> KeySet:
+        with self._lock:
+            if pool_id not in self._keys:
+                self._keys[pool_id] = KeySet.import_key_set(self._jwks(pool_id))  # type: ignore[arg-type]
+            return self._keys[pool_id]
+
+    def check(
+        self, headers: list[tuple[str, str]], pool_arns: tuple[str, ...], now: float | None = None
+    ) -> dict[str, str] | tuple[int, str, dict[str, str]]:
+        found = [v for k, v in headers if k.lower() == "authorization"]
+        if not found or not found[0].strip():
+            return _UNAUTHORIZED
+        token = found[0].strip()
+        try:
+            unverified = json.loads(base64.urlsafe_b64decode(token.split(".")[1] + "=="))
+            issuer = str(unverified["iss"])
+        except (IndexError, ValueError, KeyError, TypeError):
+            return _UNAUTHORIZED
+        pools = {arn.rsplit("/", 1)[-1]: arn for arn in pool_arns}
+        pool_id = issuer.rsplit("/", 1)[-1]
+        if pool_id not in pools or issuer != f"https://cognito-idp.{self.region}.amazonaws.com/{pool_id}":
+            return _UNAUTHORIZED
+        try:
+            decoded = jwt.decode(token, self._key_set(pool_id), algorithms=["RS256"])
+        except JoseError:
+            return _UNAUTHORIZED
+        claims = decoded.claims
+        if claims.get("token_use") != "id":  # with no scopes on the method, only ID tokens pass
+            return _UNAUTHORIZED
+        if float(claims.get("exp", 0)) <= (time.time() if now is None else now):
+            return _EXPIRED
+        return {name: str(value) for name, value in claims.items()}
+
+
 @dataclass(frozen=True)
 class _Route:
     api: LocalApi
@@ -178,6 +247,7 @@ class ApiGateway:
         account_id: str,
         region: str = "us-east-1",
         callers: Callable[[str], Caller | None] = lambda access_key: None,
+        id_tokens: IdTokens | None = None,
     ):
         routes = [
             _Route.build(apis[route.api_id], function, route)
@@ -191,33 +261,49 @@ class ApiGateway:
         self.account_id = account_id
         self.region = region
         self.callers = callers  # access key id -> the IAM identity it belongs to (AWS_IAM routes)
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(self))
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="local-api-gateway")
-
-    @property
-    def port(self) -> int:
-        return int(self._server.server_address[1])
+        self.id_tokens = id_tokens or IdTokens(region)
+        # One port per API: on AWS each has a host of its own, and two may share a stage name and paths.
+        self._servers: dict[str, ThreadingHTTPServer] = {}
+        self._threads: list[threading.Thread] = []
+        for logical_id in apis:
+            server = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(self, logical_id))
+            server.daemon_threads = True
+            self._servers[logical_id] = server
+            self._threads.append(
+                threading.Thread(target=server.serve_forever, name=f"local-api-gateway-{logical_id}")
+            )
 
     def url(self, api_logical_id: str) -> str:
-        return f"http://127.0.0.1:{self.port}/{self.apis[api_logical_id].stage}"
+        port = self._servers[api_logical_id].server_address[1]
+        return f"http://127.0.0.1:{port}/{self.apis[api_logical_id].stage}"
 
     def start(self) -> None:
-        self._thread.start()
+        for thread in self._threads:
+            thread.start()
 
     def stop(self) -> None:
-        if self._thread.is_alive():
-            self._server.shutdown()
-            self._thread.join()
-        self._server.server_close()
+        for server, thread in zip(self._servers.values(), self._threads, strict=True):
+            if thread.is_alive():
+                server.shutdown()
+                thread.join()
+            server.server_close()
 
     def handle(
-        self, method: str, target: str, headers: list[tuple[str, str]], body: bytes, source_ip: str
+        self,
+        method: str,
+        target: str,
+        headers: list[tuple[str, str]],
+        body: bytes,
+        source_ip: str,
+        api: str | None = None,
     ) -> tuple[int, dict[str, str], bytes]:
+        """One request to `api` (a logical id; None: whichever API has the stage and route)."""
         url = urlsplit(target)
         stage, _, rest = url.path.lstrip("/").partition("/")
         path = "/" + rest
         for candidate in self._routes:
+            if api is not None and candidate.api.logical_id != api:
+                continue
             match = candidate.pattern.fullmatch(path)
             if match and candidate.api.stage == stage and candidate.route.method in (method, "ANY"):
                 break
@@ -232,6 +318,12 @@ class ApiGateway:
             if not isinstance(checked, Caller):
                 return _error(*checked)
             caller = checked
+        claims: dict[str, str] | None = None
+        if candidate.route.user_pool_arns:
+            verified = self.id_tokens.check(headers, candidate.route.user_pool_arns)
+            if not isinstance(verified, dict):
+                return _error(*verified)
+            claims = verified
         event = self._event(candidate, method, path, url.query, headers, body, source_ip, api_key, match)
         if caller is not None:
             event["requestContext"]["identity"] |= {
@@ -241,6 +333,8 @@ class ApiGateway:
                 "user": caller.caller,
                 "userArn": caller.user_arn,
             }
+        if claims is not None:
+            event["requestContext"]["authorizer"] = {"claims": claims}
         try:
             response = runtime.invoke(candidate.function, event)
             status = int(response["statusCode"])
@@ -318,7 +412,7 @@ def _error(status: int, error_type: str, body: dict[str, str]) -> tuple[int, dic
     return status, headers, json.dumps(body).encode()
 
 
-def _make_handler(gateway: ApiGateway) -> type[BaseHTTPRequestHandler]:
+def _make_handler(gateway: ApiGateway, api: str) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         # HTTP/1.0: one request per connection, so no idle keep-alive thread outlives stop().
         protocol_version = "HTTP/1.0"
@@ -327,7 +421,7 @@ def _make_handler(gateway: ApiGateway) -> type[BaseHTTPRequestHandler]:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
             status, headers, payload = gateway.handle(
-                self.command, self.path, list(self.headers.items()), body, self.client_address[0]
+                self.command, self.path, list(self.headers.items()), body, self.client_address[0], api
             )
             self.send_response(status)
             for name, value in headers.items():

@@ -72,6 +72,8 @@ class ApiRoute:
     method: str
     api_key_required: bool
     iam_auth: bool = False  # AWS_IAM: the request must be SigV4-signed for execute-api
+    # COGNITO_USER_POOLS: the Authorization header must hold an ID token of one of these pools (their ARNs).
+    user_pool_arns: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -96,6 +98,17 @@ class LocalApi:
     stage: str
     api_key_required: bool
     iam_auth: bool = False  # Auth.DefaultAuthorizer: AWS_IAM
+    user_pool_arns: tuple[str, ...] = ()  # Auth.DefaultAuthorizer: a Cognito authorizer of these pools
+
+
+@dataclass(frozen=True)
+class LocalDistribution:
+    """A CloudFront distribution, played by infra/local/cloudfront.py: its resolved DistributionConfig."""
+
+    logical_id: str
+    distribution_id: str
+    domain_name: str
+    config: dict[str, Any]
 
 
 @dataclass
@@ -109,6 +122,7 @@ class Deployment:
     resources: dict[str, Resource] = field(default_factory=dict)
     functions: dict[str, LocalFunction] = field(default_factory=dict)  # by logical id
     apis: dict[str, LocalApi] = field(default_factory=dict)
+    distributions: dict[str, LocalDistribution] = field(default_factory=dict)
     outputs: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -261,7 +275,7 @@ _TABLE_PROPERTIES = {
 }  # fmt: skip
 _BUCKET_PROPERTIES = {
     "BucketName", "BucketEncryption", "PublicAccessBlockConfiguration", "LifecycleConfiguration",
-    "VersioningConfiguration", "Tags",
+    "VersioningConfiguration", "OwnershipControls", "Tags",
 }  # fmt: skip
 _STATE_MACHINE_PROPERTIES = {
     "Name", "Type", "DefinitionUri", "Definition", "DefinitionSubstitutions", "Logging", "Policies", "Role",
@@ -342,6 +356,8 @@ def _create_bucket(d: _Deployer, logical_id: str, props: dict[str, Any]) -> Reso
         s3.put_bucket_lifecycle_configuration(Bucket=name, LifecycleConfiguration={"Rules": rules})
     if "VersioningConfiguration" in props:
         s3.put_bucket_versioning(Bucket=name, VersioningConfiguration=props["VersioningConfiguration"])
+    if "OwnershipControls" in props:
+        s3.put_bucket_ownership_controls(Bucket=name, OwnershipControls=props["OwnershipControls"])
     if "Tags" in props:
         s3.put_bucket_tagging(Bucket=name, Tagging={"TagSet": props["Tags"]})
     attributes = {
@@ -542,6 +558,7 @@ def _function_events(
                     props["Method"].upper(),
                     bool(key_required),
                     iam_auth=iam,
+                    user_pool_arns=api.user_pool_arns if authorizer is None else (),
                 )
             )
         else:
@@ -628,18 +645,28 @@ def _create_api(d: _Deployer, logical_id: str, props: dict[str, Any]) -> Resourc
     # Nothing to create in moto: the local API server (api_gateway.py) serves the routes of the functions.
     _reject_unknown(logical_id, props, _API_PROPERTIES)
     auth = props.get("Auth") or {}
-    _reject_unknown(f"{logical_id}.Auth", auth, {"ApiKeyRequired", "UsagePlan", "DefaultAuthorizer"})
-    if auth.get("DefaultAuthorizer") not in (None, "AWS_IAM"):
-        raise UnsupportedResource(
-            f"{logical_id}.Auth: DefaultAuthorizer {auth['DefaultAuthorizer']} is not supported locally"
-        )
+    _reject_unknown(
+        f"{logical_id}.Auth", auth, {"ApiKeyRequired", "UsagePlan", "DefaultAuthorizer", "Authorizers"}
+    )
+    default = auth.get("DefaultAuthorizer")
+    authorizers = auth.get("Authorizers") or {}
+    pools: tuple[str, ...] = ()
+    if default in authorizers:
+        authorizer = authorizers[default]
+        # SAM's Cognito authorizer: the ID token in the Authorization header (its default Identity).
+        _reject_unknown(f"{logical_id}.Auth.Authorizers.{default}", authorizer, {"UserPoolArn"})
+        arns = authorizer["UserPoolArn"]
+        pools = tuple(arns) if isinstance(arns, list) else (arns,)
+    elif default not in (None, "AWS_IAM"):
+        raise UnsupportedResource(f"{logical_id}.Auth: DefaultAuthorizer {default} is not supported locally")
     api = LocalApi(
         logical_id,
         _token(d.suffix + logical_id, 10),
         str(props["StageName"]),
         bool(auth.get("ApiKeyRequired")),
         # The local API server checks the SigV4 signature against the stack's credentials.
-        iam_auth=auth.get("DefaultAuthorizer") == "AWS_IAM",
+        iam_auth=default == "AWS_IAM",
+        user_pool_arns=pools,
     )
     d.deployment.apis[logical_id] = api
     if auth.get("UsagePlan"):
@@ -684,7 +711,85 @@ def _create_topic(d: _Deployer, logical_id: str, props: dict[str, Any]) -> Resou
     return Resource(logical_id, "AWS::SNS::Topic", arn, {"TopicArn": arn, "TopicName": name})
 
 
+_USER_POOL_PROPERTIES = {
+    "AdminCreateUserConfig", "AutoVerifiedAttributes", "DeletionProtection", "EnabledMfas",
+    "MfaConfiguration", "Policies", "UserPoolName", "UsernameConfiguration", "AccountRecoverySetting",
+    "UserPoolTags", "Schema", "UsernameAttributes", "AliasAttributes",
+}  # fmt: skip
+_USER_POOL_CLIENT_PROPERTIES = {
+    "UserPoolId", "ClientName", "GenerateSecret", "ExplicitAuthFlows", "PreventUserExistenceErrors",
+    "EnableTokenRevocation", "IdTokenValidity", "AccessTokenValidity", "RefreshTokenValidity",
+    "TokenValidityUnits", "SupportedIdentityProviders", "AuthSessionValidity",
+}  # fmt: skip
+
+
+def _create_user_pool(d: _Deployer, logical_id: str, props: dict[str, Any]) -> Resource:
+    # Created in moto, which signs its tokens with a key of its own and serves the pool's JWKS.
+    _reject_unknown(logical_id, props, _USER_POOL_PROPERTIES)
+    name = props.get("UserPoolName") or d.physical_name(logical_id, 128)
+    arguments = {
+        key: props[key] for key in _USER_POOL_PROPERTIES - {"UserPoolName", "EnabledMfas"} if key in props
+    }
+    pool = d.client("cognito-idp").create_user_pool(PoolName=name, **arguments)["UserPool"]
+    provider = f"cognito-idp.{d.deployment.region}.amazonaws.com/{pool['Id']}"
+    attributes = {"Arn": pool["Arn"], "ProviderName": provider, "ProviderURL": f"https://{provider}"}
+    return Resource(logical_id, "AWS::Cognito::UserPool", pool["Id"], attributes)
+
+
+def _create_user_pool_client(d: _Deployer, logical_id: str, props: dict[str, Any]) -> Resource:
+    _reject_unknown(logical_id, props, _USER_POOL_CLIENT_PROPERTIES)
+    arguments = {key: props[key] for key in _USER_POOL_CLIENT_PROPERTIES if key in props}
+    arguments.setdefault("ClientName", d.physical_name(logical_id, 128))
+    client = d.client("cognito-idp").create_user_pool_client(**arguments)["UserPoolClient"]
+    return Resource(
+        logical_id, "AWS::Cognito::UserPoolClient", client["ClientId"], {"Name": client["ClientName"]}
+    )
+
+
+def _create_origin_access_control(d: _Deployer, logical_id: str, props: dict[str, Any]) -> Resource:
+    _reject_unknown(logical_id, props, {"OriginAccessControlConfig"})
+    config = dict(props["OriginAccessControlConfig"])
+    config.setdefault("Name", d.physical_name(logical_id, 64))
+    created = d.client("cloudfront").create_origin_access_control(OriginAccessControlConfig=config)
+    control_id = created["OriginAccessControl"]["Id"]
+    return Resource(logical_id, "AWS::CloudFront::OriginAccessControl", control_id, {"Id": control_id})
+
+
+def _record_distribution(d: _Deployer, logical_id: str, props: dict[str, Any]) -> Resource:
+    """Not created in moto: infra/local/cloudfront.py serves it on a loopback port, from its resolved
+    config (its origins: the template's buckets and APIs). Its id and domain look like CloudFront's."""
+    _reject_unknown(logical_id, props, {"DistributionConfig", "Tags"})
+    config = props["DistributionConfig"]
+    for origin in config.get("Origins", []):
+        _reject_unknown(
+            f"{logical_id}.Origins.{origin.get('Id')}",
+            origin,
+            {
+                "Id",
+                "DomainName",
+                "OriginPath",
+                "S3OriginConfig",
+                "CustomOriginConfig",
+                "OriginAccessControlId",
+            },
+        )
+    distribution_id = "E" + _token(d.suffix + logical_id, 13).upper()
+    domain = f"d{_token(d.suffix + logical_id + '.', 13)}.cloudfront.net"
+    d.deployment.distributions[logical_id] = LocalDistribution(logical_id, distribution_id, domain, config)
+    arn = f"arn:aws:cloudfront::{d.deployment.account_id}:distribution/{distribution_id}"
+    return Resource(
+        logical_id,
+        "AWS::CloudFront::Distribution",
+        distribution_id,
+        {"DomainName": domain, "Id": distribution_id, "Arn": arn},
+    )
+
+
 _CREATORS: dict[str, Callable[[_Deployer, str, dict[str, Any]], Resource]] = {
+    "AWS::Cognito::UserPool": _create_user_pool,
+    "AWS::Cognito::UserPoolClient": _create_user_pool_client,
+    "AWS::CloudFront::OriginAccessControl": _create_origin_access_control,
+    "AWS::CloudFront::Distribution": _record_distribution,
     "AWS::SNS::Topic": _create_topic,
     "AWS::DynamoDB::Table": _create_table,
     "AWS::S3::Bucket": _create_bucket,

@@ -34,8 +34,10 @@ from typing import Any, Self
 import boto3
 from moto.server import ThreadedMotoServer
 
+from infra import console_site
 from infra.local import duplicate_starts, runtime
 from infra.local.api_gateway import ApiGateway, Caller
+from infra.local.cloudfront import LocalCloudFront
 from infra.local.deploy import DEFAULT_TEMPLATE, Deployment, deploy
 from infra.local.lambda_dispatch import LambdaDispatch, serve_invokes
 from infra.local.scheduler import Scheduler
@@ -72,6 +74,18 @@ class _Environ:
 class Credentials:
     access_key: str
     secret_key: str
+
+
+@dataclass(frozen=True)
+class ConsoleOperator:
+    user_name: str
+    password: str
+
+
+def _password() -> str:
+    """Meets any Cognito password policy: 24 characters with upper, lower, digit and symbol."""
+    alphabet = string.ascii_letters + string.digits
+    return "".join(secrets.choice(alphabet) for _ in range(20)) + "Aa1!"
 
 
 class EmbeddedAws:
@@ -119,6 +133,7 @@ class EmbeddedAws:
         self._pollers: SqsPollers | None = None
         self._scheduler: Scheduler | None = None
         self._api: ApiGateway | None = None
+        self._cloudfront: dict[str, LocalCloudFront] = {}
         # The IAM identities whose SigV4 signatures the local API Gateway accepts, by access key id: the
         # stack's own credentials, and the operators add_operator() made.
         self._callers: dict[str, Caller] = {}
@@ -157,6 +172,24 @@ class EmbeddedAws:
         """The operator API's base URL: sign requests with SigV4 for `execute-api` (the stack's
         AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or an operator's from add_operator())."""
         return self.api_urls["OperatorApi"]
+
+    @property
+    def console_url(self) -> str:
+        """The web console, as its CloudFront distribution serves it (the template's only distribution)."""
+        (distribution,) = self._cloudfront.values()
+        return distribution.url
+
+    def add_console_operator(self, user_name: str, password: str | None = None) -> ConsoleOperator:
+        """A person who signs in to the web console: a user of the template's user pool, created by an
+        administrator (the pool takes no sign-ups) with a permanent password; returns (name, password)."""
+        password = password or _password()
+        cognito = self.client("cognito-idp")
+        pool_id = self.outputs["OperatorUserPoolId"]
+        cognito.admin_create_user(UserPoolId=pool_id, Username=user_name, MessageAction="SUPPRESS")
+        cognito.admin_set_user_password(
+            UserPoolId=pool_id, Username=user_name, Password=password, Permanent=True
+        )
+        return ConsoleOperator(user_name, password)
 
     def add_operator(self, user_name: str) -> Credentials:
         """An IAM user with an access key, created in the embedded AWS; the local API Gateway accepts its
@@ -331,6 +364,15 @@ class EmbeddedAws:
         for key, value in self.deployment.environment().items():
             self._environ.set(key, value)
         self._dispatch.register(self.deployment.functions.values())
+        self._publish_console()
+
+    def _publish_console(self) -> None:
+        """The console's files into its bucket, as `make console-deploy` does after `sam deploy`."""
+        outputs = self._deployed.outputs
+        if "ConsoleBucketName" not in outputs:
+            return
+        config = console_site.ConsoleConfig(self.region, outputs["ConsoleClientId"], self.endpoint_url + "/")
+        console_site.publish(self.client("s3"), outputs["ConsoleBucketName"], config)
 
     def _register_caller(self, credentials: Credentials) -> None:
         """Who these credentials are, as STS says (moto knows the IAM users it created)."""
@@ -366,6 +408,12 @@ class EmbeddedAws:
             )
             self._api.start()
             self._undo.callback(self._stop_api)
+        if not self._cloudfront and deployment.distributions:  # kept across reset(), as the API is
+            for logical_id, distribution in deployment.distributions.items():
+                server = LocalCloudFront(distribution, deployment.apis, self._api, self.region)
+                server.start()
+                self._cloudfront[logical_id] = server
+            self._undo.callback(self._stop_cloudfront)
         self._pollers = SqsPollers(
             functions,
             region=self.region,
@@ -385,6 +433,11 @@ class EmbeddedAws:
         if self._pollers is not None:
             self._pollers.stop()
             self._pollers = None
+
+    def _stop_cloudfront(self) -> None:
+        for server in self._cloudfront.values():
+            server.stop()
+        self._cloudfront.clear()
 
     def _stop_api(self) -> None:
         if self._api is not None:

@@ -48,6 +48,7 @@ from parcelflow.observability import json_logs_to
 STATE_DIR = Path(".parcelflow")
 PID_FILE = STATE_DIR / "up.pid"
 LOG_FILE = Path("out/logs/local.jsonl")  # the functions' JSON log lines
+CONSOLE_USER = "operator"  # the web console's local sign-in; its password is new at every start
 DETACHED_LOG = Path("out/logs/up.log")  # what a detached stack would have said on the terminal
 PORT_VARIABLE = "PARCELFLOW_AWS_PORT"
 DEFAULT_AWS_PORT = 4566  # LocalStack's port, which tools that know local AWS endpoints expect
@@ -238,6 +239,11 @@ def summary(values: dict[str, str], pid: int) -> list[str]:
     ]
     if "PARCELFLOW_API_URL" in values:
         lines.append(f"  operator API   {values['PARCELFLOW_API_URL']}")
+    if "PARCELFLOW_CONSOLE_URL" in values:
+        lines.append(
+            f"  web console    {values['PARCELFLOW_CONSOLE_URL']}/   sign in as "
+            f"{values['PARCELFLOW_CONSOLE_USER']} / {values['PARCELFLOW_CONSOLE_PASSWORD']}"
+        )
     lines += [
         f"  environment    {_env_file()} (the CLIs read it by themselves)",
         "Try: .venv/bin/parcelflow tabs   |   .venv/bin/parcelflow orders --status to_print",
@@ -288,6 +294,14 @@ def serve(seed: str | None, port: int, *, detached: bool = False) -> int:
             else:
                 register_stores(w)
             values = environment(stack)
+            if "ConsoleBucketName" in stack.outputs:
+                # A person for the web console: the pool takes no sign-ups, and its state goes with the stack.
+                operator = stack.add_console_operator(CONSOLE_USER)
+                values |= {
+                    "PARCELFLOW_CONSOLE_URL": stack.console_url,
+                    "PARCELFLOW_CONSOLE_USER": operator.user_name,
+                    "PARCELFLOW_CONSOLE_PASSWORD": operator.password,
+                }
             envfile.write(
                 env_file,
                 values,

@@ -1,5 +1,6 @@
-"""Issue 12 §4, security, read off template.yaml: least privilege per function, the label bucket, the tables,
-personal data, secrets, presigned links, the APIs, dead letters, alarms and log retention.
+"""Issue 12 §4, security, read off template.yaml: least privilege per function, the buckets, the tables,
+personal data, secrets, presigned links, the APIs, the web console (issue 13), dead letters, alarms and log
+retention.
 
 Each rule is a function that returns what breaks it, tested on the real template (nothing may break it) and
 on a template broken on purpose (the rule must see it), so no test here can pass by checking nothing.
@@ -317,8 +318,19 @@ def unscoped_data_grants(body: Body) -> list[str]:
 
 
 def bucket_gaps(body: Body) -> list[str]:
+    """Every bucket: no public access, encrypted, TLS only; the labels also expire."""
     gaps = []
-    bucket = props(body, "LabelBucket")
+    for name in resources(body, "AWS::S3::Bucket"):
+        gaps += [f"{name}: {gap}" for gap in _one_bucket_gaps(body, name)]
+    rules = (props(body, "LabelBucket").get("LifecycleConfiguration") or {}).get("Rules") or []
+    if not any(r.get("Status") == "Enabled" and "ExpirationInDays" in r for r in rules):
+        gaps.append("LabelBucket: a lifecycle rule expiring the labels")
+    return gaps
+
+
+def _one_bucket_gaps(body: Body, name: str) -> list[str]:
+    gaps = []
+    bucket = props(body, name)
     block = bucket.get("PublicAccessBlockConfiguration") or {}
     for key in ("BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets"):
         if block.get(key) is not True:
@@ -328,26 +340,74 @@ def bucket_gaps(body: Body) -> list[str]:
         r.get("ServerSideEncryptionByDefault", {}).get("SSEAlgorithm") in ("AES256", "aws:kms") for r in sse
     ):
         gaps.append("default encryption")
-    rules = (bucket.get("LifecycleConfiguration") or {}).get("Rules") or []
-    if not any(r.get("Status") == "Enabled" and "ExpirationInDays" in r for r in rules):
-        gaps.append("a lifecycle rule expiring the labels")
     tls_only = False
-    for lid in resources(body, "AWS::S3::BucketPolicy"):
-        policy = props(body, lid)
-        if refers_to(policy["Bucket"]) != {"LabelBucket"}:
-            continue
-        for s in as_list(policy["PolicyDocument"]["Statement"]):
-            covered = {resource_text(r) for r in as_list(s["Resource"])}
-            tls_only |= (
-                s["Effect"] == "Deny"
-                and s.get("Principal") == "*"
-                and "s3:*" in as_list(s["Action"])
-                and s.get("Condition") == {"Bool": {"aws:SecureTransport": "false"}}
-                and covered >= {"${LabelBucket.Arn}", "${LabelBucket.Arn}/*"}
-            )
+    for s in bucket_statements(body, name):
+        covered = {resource_text(r) for r in as_list(s["Resource"])}
+        tls_only |= (
+            s["Effect"] == "Deny"
+            and s.get("Principal") == "*"
+            and "s3:*" in as_list(s["Action"])
+            and s.get("Condition") == {"Bool": {"aws:SecureTransport": "false"}}
+            and covered >= {f"${{{name}.Arn}}", f"${{{name}.Arn}}/*"}
+        )
     if not tls_only:
         gaps.append("a bucket policy denying every request without TLS, on the bucket and its objects")
     return gaps
+
+
+def bucket_statements(body: Body, bucket: str) -> list[Body]:
+    found: list[Body] = []
+    for lid in resources(body, "AWS::S3::BucketPolicy"):
+        policy = props(body, lid)
+        if refers_to(policy["Bucket"]) == {bucket}:
+            found += as_list(policy["PolicyDocument"]["Statement"])
+    return found
+
+
+def console_gaps(body: Body) -> list[str]:
+    """The web console: its files read by its own distribution only, its API behind the user pool and
+    never cached, every viewer on HTTPS, operators created by an administrator only."""
+    gaps = []
+    reads = [
+        s
+        for s in bucket_statements(body, "ConsoleBucket")
+        if s["Effect"] == "Allow" and "s3:GetObject" in as_list(s["Action"])
+    ]
+    if not reads or any(
+        s.get("Principal") != {"Service": "cloudfront.amazonaws.com"}
+        or "ConsoleDistribution"
+        not in refers_to((s.get("Condition") or {}).get("StringEquals", {}).get("AWS:SourceArn"))
+        for s in reads
+    ):
+        gaps.append("ConsoleBucket: read by CloudFront for ConsoleDistribution only (AWS:SourceArn)")
+    config = props(body, "ConsoleDistribution")["DistributionConfig"]
+    behaviours = [config["DefaultCacheBehavior"], *config.get("CacheBehaviors", [])]
+    for b in behaviours:
+        if b.get("ViewerProtocolPolicy") not in ("redirect-to-https", "https-only"):
+            gaps.append(f"ConsoleDistribution {b.get('PathPattern', 'default')}: viewers on HTTPS only")
+    origins = {o["Id"]: o for o in config["Origins"]}
+    for b in behaviours:
+        origin = origins[b["TargetOriginId"]]
+        if "ConsoleApi" in refers_to(origin["DomainName"]) and b.get("CachePolicyId") != CACHING_DISABLED:
+            gaps.append(f"ConsoleDistribution {b.get('PathPattern')}: API answers never cached")
+        if "S3OriginConfig" in origin and not origin.get("OriginAccessControlId"):
+            gaps.append("ConsoleDistribution: the bucket read through an origin access control")
+    for lid in resources(body, "AWS::Serverless::Api"):
+        auth = props(body, lid).get("Auth") or {}
+        if not (auth.get("DefaultAuthorizer") or auth.get("ApiKeyRequired")):
+            gaps.append(f"{lid}: no authorizer")
+    pool = props(body, "OperatorUserPool")
+    if (pool.get("AdminCreateUserConfig") or {}).get("AllowAdminCreateUserOnly") is not True:
+        gaps.append("OperatorUserPool: no sign-up, administrators create operators")
+    if (pool.get("Policies") or {}).get("PasswordPolicy", {}).get("MinimumLength", 0) < 12:
+        gaps.append("OperatorUserPool: passwords of 12 characters at least")
+    if props(body, "ConsoleClient").get("GenerateSecret"):
+        gaps.append("ConsoleClient: a page keeps no secret, the client has none")
+    return gaps
+
+
+# CloudFront's managed CachingDisabled cache policy.
+CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
 
 
 def table_gaps(body: Body) -> list[str]:
@@ -548,6 +608,7 @@ RULES: dict[str, Callable[[Body], list[str]]] = {
     "secrets_outside_secrets_manager": secrets_outside_secrets_manager,
     "long_links": long_links,
     "api_gaps": api_gaps,
+    "console_gaps": console_gaps,
     "async_paths_without_dead_letters": async_paths_without_dead_letters,
     "missing_alarms": missing_alarms,
     "silent_alarms": silent_alarms,
@@ -614,6 +675,35 @@ def _public_bucket(body: Body) -> None:
 def _plain_http(body: Body) -> None:
     for lid in resources(body, "AWS::S3::BucketPolicy"):
         del body["Resources"][lid]
+
+
+def _any_distribution_reads(body: Body) -> None:
+    for s in bucket_statements(body, "ConsoleBucket"):
+        if s["Effect"] == "Allow":
+            del s["Condition"]
+
+
+def _console_api_cached(body: Body) -> None:
+    config = _fn(body, "ConsoleDistribution")["DistributionConfig"]
+    config["CacheBehaviors"][0]["CachePolicyId"] = "658327ea-f89d-4fab-a63d-7e88639e58f6"
+
+
+def _console_over_http(body: Body) -> None:
+    _fn(body, "ConsoleDistribution")["DistributionConfig"]["DefaultCacheBehavior"]["ViewerProtocolPolicy"] = (
+        "allow-all"
+    )
+
+
+def _console_api_open(body: Body) -> None:
+    del _fn(body, "ConsoleApi")["Auth"]
+
+
+def _open_sign_up(body: Body) -> None:
+    _fn(body, "OperatorUserPool")["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"] = False
+
+
+def _public_console_bucket(body: Body) -> None:
+    _fn(body, "ConsoleBucket")["PublicAccessBlockConfiguration"]["BlockPublicPolicy"] = False
 
 
 def _no_ttl(body: Body) -> None:
@@ -685,6 +775,15 @@ BREAKS: dict[str, tuple[str, Callable[[Body], None]]] = {
     "every secret for the sync": ("unscoped_data_grants", _every_secret),
     "a public bucket": ("bucket_gaps", _public_bucket),
     "no TLS-only policy": ("bucket_gaps", _plain_http),
+    "a public console bucket": ("bucket_gaps", _public_console_bucket),
+    "the console bucket read by any distribution": (
+        "console_gaps",
+        _any_distribution_reads,
+    ),
+    "the console's API answers cached": ("console_gaps", _console_api_cached),
+    "the console over plain HTTP": ("console_gaps", _console_over_http),
+    "the console's API without an authorizer": ("console_gaps", _console_api_open),
+    "operators signing themselves up": ("console_gaps", _open_sign_up),
     "no TTL": ("table_gaps", _no_ttl),
     "no PITR": ("table_gaps", _no_pitr),
     "a secret in the environment": ("secrets_outside_secrets_manager", _secret_in_env),
