@@ -1,0 +1,109 @@
+"""The web console in a real browser (issue 13): Debian's Chromium, driven by Playwright, against the
+local stack — the console's files in their bucket, served by the local CloudFront, signed in through the
+user pool, calling the operator API through the Cognito-authorised API.
+
+One stack serves every test of this folder (it takes a minute to start); each test makes the orders it
+works on, so none depends on another's. Screenshots of every test's last page go to out/screenshots/
+(CI keeps them as artifacts); `no_serious_violations` runs axe-core on a page."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from infra.local import scenario
+from infra.local.stack import ConsoleOperator
+from parcelflow import deps
+from parcelflow.domain.review_rules import load_rules
+
+SCREENSHOTS = Path(__file__).resolve().parents[3] / "out" / "screenshots"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+# As this machine's probe starts it: no sandbox as root, and nothing that reaches for the internet.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+# The demo's rules, and one more so that the 待审核 tab has orders waiting for a person.
+RULES = (
+    scenario.RULES
+    + """  - name: Japan is checked by hand
+    conditions: {countries: {in: [JP]}}
+    actions: {manual_review: true}
+"""
+)
+
+
+@pytest.fixture(scope="session")
+def world() -> Iterator[scenario.World]:
+    with scenario.world() as w:
+        deps.rulebook().put_rules(load_rules(RULES, filename="rules.yaml"))
+        yield w
+
+
+@pytest.fixture(scope="session")
+def operator(world: scenario.World) -> ConsoleOperator:
+    return world.stack.add_console_operator("li.na")
+
+
+@pytest.fixture(scope="session")
+def console_url(world: scenario.World) -> str:
+    return world.stack.console_url
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    assert Path(CHROMIUM).exists(), "Chromium is missing: `make browser` installs Debian's package"
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
+    context = browser.new_context(locale="zh-CN", viewport={"width": 1400, "height": 900})
+    context.set_default_timeout(15_000)
+    opened = context.new_page()
+    errors: list[str] = []
+    opened.on("pageerror", lambda error: errors.append(str(error)))
+    yield opened
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    opened.screenshot(path=str(SCREENSHOTS / f"{request.node.name}.png"), full_page=True)
+    context.close()
+    assert not errors, f"the page raised: {errors}"
+
+
+def sign_in(page: Page, url: str, operator: ConsoleOperator) -> None:
+    page.goto(url + "/")
+    page.get_by_test_id("username").fill(operator.user_name)
+    page.get_by_test_id("password").fill(operator.password)
+    page.get_by_test_id("sign-in").click()
+    expect(page.get_by_test_id("tab-pending_review")).to_be_visible()
+
+
+@pytest.fixture
+def signed_in(page: Page, console_url: str, operator: ConsoleOperator) -> Page:
+    sign_in(page, console_url, operator)
+    return page
+
+
+def no_serious_violations(page: Page) -> list[str]:
+    """axe-core's serious and critical findings on the page as it is now (labels, contrast, roles…)."""
+    results = Axe().run(page)
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
+        for v in results.response["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
