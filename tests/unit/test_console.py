@@ -675,3 +675,51 @@ def test_profiles_file_problems(tmp_path: Path) -> None:
         settings.resolve("prod", env=env, cwd=tmp_path)
     home = {"XDG_CONFIG_HOME": str(tmp_path / "xdg")}
     assert settings.config_path(home) == tmp_path / "xdg" / "parcelflow" / "profiles.toml"
+
+
+# ---- the web console ----
+
+
+def test_web_console_prints_the_local_address_and_sign_in_and_opens_it(
+    api: FakeApi, tmp_path: Path, env_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with env_file.open("a", encoding="utf-8") as extra:
+        extra.write(
+            "PARCELFLOW_CONSOLE_URL=http://127.0.0.1:4999/\n"
+            "PARCELFLOW_CONSOLE_USER=operator\n"
+            "PARCELFLOW_CONSOLE_PASSWORD=Secret-Pass-1!\n"
+        )
+    opened: list[str] = []
+    monkeypatch.setattr("webbrowser.open", lambda url: opened.append(url) or True)
+    result = run(api, tmp_path, "web-console")
+    assert result.exit_code == 0, result.stderr
+    assert "http://127.0.0.1:4999/" in result.stdout
+    assert "operator / Secret-Pass-1!" in result.stdout
+    assert opened == ["http://127.0.0.1:4999/"]
+    assert api.requests == []  # nothing to ask the API
+
+    opened.clear()
+    assert run(api, tmp_path, "web-console", "--no-open").exit_code == 0
+    assert opened == []
+
+
+def test_web_console_from_a_profile_has_no_password_to_show(
+    api: FakeApi, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "profiles.toml"
+    config.write_text(
+        f'[prod]\napi_url = "{API}"\nconsole_url = "https://d111.cloudfront.net/"\n', encoding="utf-8"
+    )
+    monkeypatch.setattr("webbrowser.open", lambda url: False)
+    env = {"PARCELFLOW_CONFIG": str(config), "PARCELFLOW_PROFILE": "prod"}
+    result = run(api, tmp_path, "web-console", env=env)
+    assert result.exit_code == 0, result.stderr
+    assert "https://d111.cloudfront.net/" in result.stdout
+    assert "sign in as" not in result.stdout
+    assert "no browser to open here" in result.stdout
+
+
+def test_web_console_without_a_known_address_is_one_line(
+    api: FakeApi, tmp_path: Path, env_file: Path
+) -> None:
+    assert_one_line(run(api, tmp_path, "web-console", "--no-open"), "no web console known")

@@ -11,6 +11,7 @@ import base64
 import csv
 import json
 import sys
+import webbrowser
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -178,6 +179,32 @@ def _spinning(ctx: typer.Context, as_json: bool, description: str, call: Callabl
     with render.progress(render.err(), disable=_json_wanted(ctx, as_json)) as bar:
         bar.add_task(description, total=None)
         return call()
+
+
+# ---- the web console ----
+
+
+@app.command(name="web-console")
+def web_console(
+    ctx: typer.Context,
+    open_browser: Annotated[
+        bool, typer.Option("--open/--no-open", help="open it in the default browser")
+    ] = True,
+) -> None:
+    """the web console: its address (and the local stack's sign-in), opened in the browser"""
+    runtime = _runtime(ctx)
+    settings = resolve(runtime.profile, env=runtime.env, cwd=runtime.cwd)
+    if not settings.console_url:
+        raise ConsoleError(
+            f"profile {settings.profile!r}: no web console known: start `make up`, or set console_url "
+            "in the profile to the stack's ConsoleUrl output"
+        )
+    out = Console()
+    out.print(f"web console  {settings.console_url}/")
+    if settings.console_user:
+        out.print(f"sign in as   {settings.console_user} / {settings.console_password}")
+    if open_browser and not webbrowser.open(settings.console_url + "/"):
+        out.print("(no browser to open here: copy the address)")
 
 
 # ---- the ERP's tabs and the orders on them ----

@@ -27,8 +27,11 @@ ENV_FILE_KEYS = (
     "AWS_DEFAULT_REGION",
     "PARCELFLOW_SCAN_API_URL",
     "PARCELFLOW_SCAN_API_KEY",
+    "PARCELFLOW_CONSOLE_URL",
+    "PARCELFLOW_CONSOLE_USER",
+    "PARCELFLOW_CONSOLE_PASSWORD",
 )
-_PROFILE_KEYS = ("api_url", "region", "aws_profile")
+_PROFILE_KEYS = ("api_url", "region", "aws_profile", "console_url")
 _KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
@@ -41,6 +44,9 @@ class Settings:
     access_key_id: str | None = None  # set only by the local stack's environment file
     secret_access_key: str | None = None
     source: str = ""  # where api_url came from, for error lines
+    console_url: str | None = None  # the web console (the stack's ConsoleUrl output)
+    console_user: str | None = None  # the local stack's console sign-in, from its environment file
+    console_password: str | None = None
 
 
 def config_path(env: Mapping[str, str]) -> Path:
@@ -146,4 +152,8 @@ def resolve(
         access_key_id=access_key or None,
         secret_access_key=secret or None,
         source=str(env_path) if local.get("PARCELFLOW_API_URL") else f"{path} [{name}]",
+        console_url=(local.get("PARCELFLOW_CONSOLE_URL") or section.get("console_url") or "").rstrip("/")
+        or None,
+        console_user=local.get("PARCELFLOW_CONSOLE_USER") or None,
+        console_password=local.get("PARCELFLOW_CONSOLE_PASSWORD") or None,
     )
