@@ -9,6 +9,7 @@ stack tens of seconds); each test works on its own orders."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import httpx
@@ -391,3 +392,29 @@ def test_the_interface_switches_to_english_and_back(signed_in: Page, console_url
     expect(page.get_by_test_id("tab-pending_review")).to_contain_text("To review")
     page.get_by_test_id("language").select_option("zh")
     expect(page.get_by_test_id("view-title")).to_have_text("订单 · 待审核")
+
+
+def test_an_operator_works_from_the_keyboard_alone(
+    page: Page, console_url: str, operator: ConsoleOperator, placed: Placed
+) -> None:
+    """Sign in, open a tab, select an order and open it without the mouse: real links, buttons and forms."""
+    page.goto(console_url + "/")
+    expect(page.get_by_test_id("username")).to_be_focused()
+    page.keyboard.type(operator.user_name)
+    page.keyboard.press("Tab")
+    page.keyboard.type(operator.password)
+    page.keyboard.press("Enter")
+    expect(page.get_by_test_id("tab-pending_review")).to_be_visible()
+
+    page.get_by_test_id("tab-to_print").focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_test_id("view-title")).to_have_text("订单 · 待打印")
+    first_box = page.get_by_test_id("view").locator("tbody input[type=checkbox]").first
+    first_box.focus()
+    page.keyboard.press("Space")
+    expect(page.get_by_test_id("selected-count")).to_have_text("已选 1 个订单")
+    page.keyboard.press("Tab")  # from the row's box to its order's link
+    expect(page.locator(":focus")).to_have_attribute("href", re.compile(r"^#/order/"))
+    page.keyboard.press("Enter")
+    expect(page.get_by_test_id("view-title")).to_contain_text("订单 ")
+    expect(page.get_by_test_id("order-history")).to_be_visible()
