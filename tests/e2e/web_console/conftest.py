@@ -2,8 +2,9 @@
 local stack — the console's files in their bucket, served by the local CloudFront, signed in through the
 user pool, calling the operator API through the Cognito-authorised API.
 
-One stack serves every test of this folder (it takes a minute to start); each test makes the orders it
-works on, so none depends on another's. Screenshots of every test's last page go to out/screenshots/
+One stack serves every test of this folder (it takes a minute to start) and stops after the folder's last
+test (package scope: a stack left up would point every later test's AWS clients at it); each test makes the
+orders it works on, so none depends on another's. Screenshots of every test's last page go to out/screenshots/
 (CI keeps them as artifacts); `no_serious_violations` runs axe-core on a page."""
 
 from __future__ import annotations
@@ -45,24 +46,24 @@ RULES = (
 )
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def world() -> Iterator[scenario.World]:
     with scenario.world() as w:
         deps.rulebook().put_rules(load_rules(RULES, filename="rules.yaml"))
         yield w
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def operator(world: scenario.World) -> ConsoleOperator:
     return world.stack.add_console_operator("li.na")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def console_url(world: scenario.World) -> str:
     return world.stack.console_url
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
     assert Path(CHROMIUM).exists(), "Chromium is missing: `make browser` installs Debian's package"
     with sync_playwright() as playwright:
