@@ -57,6 +57,7 @@ def aws_resource_types() -> set[str]:
         "AWS::Logs::LogGroup",
         "AWS::Serverless::LayerVersion",
         "AWS::Serverless::Api",
+        "AWS::Cognito::UserPool",  # ConsoleApi's authoriser names it
         "AWS::Serverless::Function",
         "AWS::Serverless::StateMachine",
     }

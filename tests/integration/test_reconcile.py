@@ -407,6 +407,7 @@ class TestShipByEventFromTheFunction:
             "AWS::Logs::LogGroup",
             "AWS::Serverless::LayerVersion",
             "AWS::Serverless::Api",
+            "AWS::Cognito::UserPool",  # ConsoleApi's authoriser names it
             "AWS::Serverless::Function",
             "AWS::Serverless::StateMachine",
         }
