@@ -211,7 +211,8 @@ function searchForm() {
   );
 }
 
-function languageSwitch() {
+// The language select, in the header and on the sign-in page; `redraw` draws the page again in it.
+function languageSelect(redraw) {
   const id = uid("language");
   const select = h(
     "select",
@@ -222,14 +223,14 @@ function languageSwitch() {
         state.lang = select.value;
         saveLanguage(state.lang);
         document.documentElement.lang = state.lang === "zh" ? "zh-CN" : "en";
-        drawShell();
+        redraw();
       },
     },
     Object.entries(LANGUAGES).map(([code, name]) =>
       h("option", { value: code, selected: code === state.lang }, name),
     ),
   );
-  return h("span", { class: "language" }, h("label", { for: id }, t("language")), " ", select);
+  return [h("label", { for: id }, t("language")), " ", select];
 }
 
 function drawShell() {
@@ -248,7 +249,7 @@ function drawShell() {
         "div",
         { class: "who" },
         h("span", { testid: "signed-in-as" }, t("signed_in_as", { name: state.session.userName })),
-        languageSwitch(),
+        h("span", { class: "language" }, languageSelect(drawShell)),
         h(
           "button",
           {
@@ -403,33 +404,16 @@ function showSignIn(message) {
       { id: "main", class: "sign-in-page" },
       h("h1", {}, t("app_title")),
       h("h2", {}, t("sign_in_title")),
-      h("div", { class: "language-corner" }, signInLanguage()),
+      h(
+        "div",
+        { class: "language-corner" },
+        languageSelect(() => showSignIn()),
+      ),
       form,
       error,
     ),
   );
   user.focus();
-}
-
-function signInLanguage() {
-  const id = uid("language");
-  const select = h(
-    "select",
-    {
-      id,
-      testid: "language",
-      onchange: () => {
-        state.lang = select.value;
-        saveLanguage(state.lang);
-        document.documentElement.lang = state.lang === "zh" ? "zh-CN" : "en";
-        showSignIn();
-      },
-    },
-    Object.entries(LANGUAGES).map(([code, name]) =>
-      h("option", { value: code, selected: code === state.lang }, name),
-    ),
-  );
-  return [h("label", { for: id }, t("language")), " ", select];
 }
 
 function showNewPassword() {

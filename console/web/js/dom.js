@@ -35,3 +35,22 @@ export function uid(prefix) {
   serial += 1;
   return `${prefix}-${serial}`;
 }
+
+// A data table as every page draws one: a caption, column headers ([label, numeric]), the rows given.
+export function table(caption, testid, headers, rows) {
+  return h(
+    "table",
+    { class: "table", testid },
+    h("caption", {}, caption),
+    h(
+      "thead",
+      {},
+      h(
+        "tr",
+        {},
+        headers.map(([label, numeric]) => h("th", { scope: "col", class: numeric ? "num" : null }, label)),
+      ),
+    ),
+    h("tbody", {}, rows),
+  );
+}

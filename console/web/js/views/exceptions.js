@@ -1,3 +1,5 @@
+import { table } from "../dom.js";
+
 // 异常: what needs a person. Waybills the carrier (or the customs check) refused, with the reason and the
 // order where it is fixed, and 重试 once it is; shipment confirmations a marketplace refused; orders a
 // marketplace sent that could not be read; and the dead-lettered confirmations (死信), sent again with
@@ -99,25 +101,6 @@ const strings = {
   },
 };
 
-function table(ctx, caption, testid, headers, rows) {
-  const { h } = ctx;
-  return h(
-    "table",
-    { class: "table", testid },
-    h("caption", {}, caption),
-    h(
-      "thead",
-      {},
-      h(
-        "tr",
-        {},
-        headers.map(([label, numeric]) => h("th", { scope: "col", class: numeric ? "num" : null }, label)),
-      ),
-    ),
-    h("tbody", {}, rows),
-  );
-}
-
 function section(ctx, key, count, body, extra) {
   const { h, t } = ctx;
   const id = `exceptions-${key}-title`;
@@ -169,7 +152,6 @@ function failedWaybills(ctx, lines) {
   const { h, t } = ctx;
   const offered = new Set(); // one retry per order: it sends every refused package of the order again
   return table(
-    ctx,
     t("failed_caption", { n: lines.length }),
     "failed-waybills",
     [[t("order")], [t("package")], [t("channel")], [t("reason")], [t("actions")]],
@@ -198,7 +180,6 @@ function failedWaybills(ctx, lines) {
 function refusedConfirmations(ctx, lines) {
   const { h, t } = ctx;
   return table(
-    ctx,
     t("refused_caption", { n: lines.length }),
     "refused-confirmations",
     [[t("order")], [t("package")], [t("tracking")], [t("reason")], [t("status")]],
@@ -227,7 +208,6 @@ function refusedConfirmations(ctx, lines) {
 function rejectedOrders(ctx, lines) {
   const { h, t } = ctx;
   return table(
-    ctx,
     t("rejected_caption", { n: lines.length }),
     "rejected-orders",
     [[t("platform_order")], [t("platform_status")], [t("error")], [t("raw_key")]],
@@ -247,7 +227,6 @@ function rejectedOrders(ctx, lines) {
 function deadLetters(ctx, lines) {
   const { h, t } = ctx;
   return table(
-    ctx,
     t("dead_caption", { n: lines.length }),
     "dead-letters",
     [[t("order")], [t("package")], [t("receive_count"), true], [t("first_sent")]],

@@ -1,3 +1,5 @@
+import { uid } from "../dom.js";
+
 // 商品配对: the platform SKUs that orders wait on (the 未配对 tab, grouped by SKU, with how many orders
 // each holds up), a form to pair each to warehouse SKUs (one for a plain listing, several for a bundle),
 // and every pairing there is. A pairing saved sends the orders waiting on it on by themselves.
@@ -131,12 +133,6 @@ const strings = {
     no_store: "Choose a store",
   },
 };
-
-let serial = 0;
-function uid(prefix) {
-  serial += 1;
-  return `pairings-${prefix}-${serial}`;
-}
 
 // -- data ----------------------------------------------------------------------------------------------
 

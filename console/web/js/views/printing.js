@@ -1,3 +1,5 @@
+import { table } from "../dom.js";
+
 // 批量打印: choose what to print (channels, stores, SKUs, ship-by, how many, the printer's format), print it
 // as one merged label file and a pick list, and see what was printed, what was held back and why. Below,
 // the batches already printed, each with its packages and every print, and 重新打印 for a jammed printer
@@ -192,25 +194,6 @@ function chosen(select) {
   return [...select.selectedOptions].map((o) => o.value).filter(Boolean);
 }
 
-function table(ctx, caption, testid, headers, rows) {
-  const { h } = ctx;
-  return h(
-    "table",
-    { class: "table", testid },
-    h("caption", {}, caption),
-    h(
-      "thead",
-      {},
-      h(
-        "tr",
-        {},
-        headers.map(([label, numeric]) => h("th", { scope: "col", class: numeric ? "num" : null }, label)),
-      ),
-    ),
-    h("tbody", {}, rows),
-  );
-}
-
 // -- the print form --------------------------------------------------------------------------------------
 
 function printForm(ctx, channels, stores) {
@@ -357,7 +340,6 @@ function printResult(ctx, batch) {
     h("h4", {}, t("printed_title", { n: batch.printed.length })),
     batch.printed.length
       ? table(
-          ctx,
           t("printed_caption", { n: batch.printed.length }),
           "printed-labels",
           [
@@ -386,7 +368,6 @@ function printResult(ctx, batch) {
       ? [
           h("h4", {}, t("held_title", { n: batch.held.length })),
           table(
-            ctx,
             t("held_caption", { n: batch.held.length }),
             "held-labels",
             [[t("order")], [t("package")], [t("reason")]],
@@ -406,7 +387,6 @@ function printResult(ctx, batch) {
       ? [
           h("h4", {}, t("skipped_title", { n: skipped.length })),
           table(
-            ctx,
             t("skipped_caption", { n: skipped.length }),
             "skipped-labels",
             [[t("package")], [t("reason")]],
@@ -467,7 +447,6 @@ function batchList(ctx, batches) {
     h("h3", { id: "printing-batches-title" }, t("batches_title")),
     batches.length
       ? table(
-          ctx,
           t("batches_caption", { n: BATCHES_SHOWN }),
           "batch-list",
           [
@@ -548,7 +527,6 @@ function batchDetail(ctx, batch) {
     h("div", { class: "actions" }, reprintButton(ctx, batch.batch_id)),
     h("h4", {}, t("packages_title", { n: batch.packages.length })),
     table(
-      ctx,
       t("packages_caption", { n: batch.packages.length }),
       "batch-packages",
       [[t("order")], [t("package")], [t("tracking")], [t("channel")], [t("skus_col")], [t("format")]],
@@ -569,7 +547,6 @@ function batchDetail(ctx, batch) {
       ? [
           h("h4", {}, t("left_out_title", { n: leftOut.length })),
           table(
-            ctx,
             t("left_out_caption", { n: leftOut.length }),
             "batch-left-out",
             [[t("package")], [t("reason")]],
@@ -580,7 +557,6 @@ function batchDetail(ctx, batch) {
     h("h4", {}, t("prints_title", { n: prints.length })),
     prints.length
       ? table(
-          ctx,
           t("prints_caption", { n: prints.length }),
           "batch-prints",
           [[t("print_no"), true], [t("time")], [t("by")], [t("printed_count"), true], [t("skipped_col")]],

@@ -1,3 +1,5 @@
+import { uid } from "../dom.js";
+
 // 库存: every SKU's on hand, reserved and available, marked when it is at or under its reorder point;
 // per SKU its reorder point, goods in (入库: the orders waiting for the SKU get it first) and its
 // movements (库存流水); then the purchase list (采购建议): what to buy, most needed first.
@@ -126,12 +128,6 @@ const strings = {
     to_buy: "To buy",
   },
 };
-
-let serial = 0;
-function uid(prefix) {
-  serial += 1;
-  return `stock-${prefix}-${serial}`;
-}
 
 const available = (level) => level.on_hand - level.reserved;
 const signed = (n) => (n > 0 ? `+${n}` : String(n));
