@@ -9,18 +9,22 @@ orders it works on, so none depends on another's. Screenshots of every test's la
 
 from __future__ import annotations
 
+import secrets
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
 
 from infra.local import scenario
 from infra.local.stack import ConsoleOperator
 from parcelflow import deps
+from parcelflow.domain.catalogue import Product
+from parcelflow.domain.pairing import Component, Match, Pairing, Scope
 from parcelflow.domain.review_rules import load_rules
+from parcelflow.domain.statuses import FulfilmentStatus
 
 SCREENSHOTS = Path(__file__).resolve().parents[3] / "out" / "screenshots"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -108,3 +112,47 @@ def no_serious_violations(page: Page) -> list[str]:
         for v in results.response["violations"]
         if v["impact"] in ("serious", "critical")
     ]
+
+
+# -- what the tests of this folder share -----------------------------------------------------------------
+
+
+def fresh(prefix: str) -> str:
+    """A SKU no other test uses (the stack is shared by every test of the folder)."""
+    return f"{prefix}-{secrets.token_hex(3).upper()}"
+
+
+def own_product(like: str, prefix: str) -> str:
+    """A product of the test's own, a copy of the scenario's `like`, paired to itself in every store."""
+    sku = fresh(prefix)
+    product = next(p for p in scenario.sample_products() if p.sku == like)
+    deps.catalogue().put_products([Product.model_validate({**product.model_dump(), "sku": sku})])
+    deps.catalogue().put_pairing(
+        Pairing(
+            scope=Scope.all_stores(),
+            match=Match.exact(sku),
+            components=[Component(warehouse_sku=sku, quantity=1)],
+        )
+    )
+    return sku
+
+
+def place_orders(world: scenario.World, sku: str, count: int = 1) -> list[str]:
+    """Amazon orders (to the US) of one unit of `sku`, synced, their workflows run to where they stop."""
+    placed = [world.amazon.add_order(items=[(sku, 1)], country="US") for _ in range(count)]
+    scenario.sync(world, [scenario.STORE_ID])
+    scenario.wait_for_workflows(world)
+    return [scenario.order_id(p["orderId"]) for p in placed]
+
+
+def status_of(order_id: str) -> FulfilmentStatus:
+    return deps.orders().get_order(order_id).status
+
+
+def open_view(page: Page, url: str, route: str) -> Locator:
+    """The page at `#/<route>`, once its view has rendered (its heading is there)."""
+    page.goto(f"{url}/#/{route}")
+    view = page.get_by_test_id("view")
+    expect(view).not_to_have_attribute("aria-busy", "true")
+    expect(view.get_by_role("heading", level=2)).to_be_visible()
+    return view

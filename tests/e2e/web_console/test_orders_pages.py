@@ -23,7 +23,7 @@ from parcelflow.domain.statuses import FulfilmentStatus
 from parcelflow.services import decisions
 from parcelflow.services.operator_queries import tabs
 
-from .conftest import no_serious_violations, sign_in
+from .conftest import no_serious_violations, open_view, sign_in, status_of
 
 pytestmark = pytest.mark.e2e
 S = FulfilmentStatus
@@ -73,18 +73,6 @@ def placed(world: scenario.World) -> Placed:
     assert {status_of(o) for o in [*p.rejected, p.two_lines]} == {S.WAYBILL_FAILED}
     assert {status_of(o) for o in p.to_print} == {S.TO_PRINT}
     return p
-
-
-def status_of(order_id: str) -> FulfilmentStatus:
-    return deps.orders().get_order(order_id).status
-
-
-def open_view(page: Page, url: str, route: str) -> Locator:
-    page.goto(f"{url}/#/{route}")
-    view = page.get_by_test_id("view")
-    expect(view).not_to_have_attribute("aria-busy", "true")
-    expect(view.get_by_test_id("view-title")).to_be_visible()
-    return view
 
 
 def status_line(page: Page) -> Locator:

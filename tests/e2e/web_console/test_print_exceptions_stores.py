@@ -10,7 +10,6 @@ else's): the session's world is shared by every test of this folder."""
 from __future__ import annotations
 
 import json
-import secrets
 
 import httpx
 import pytest
@@ -18,57 +17,25 @@ from playwright.sync_api import Locator, Page, expect
 
 from infra.local import scenario
 from parcelflow import deps
-from parcelflow.domain.catalogue import Product
-from parcelflow.domain.pairing import Component, Match, Pairing, Scope
 from parcelflow.domain.statuses import FulfilmentStatus
 from parcelflow.services.printing import print_label
 
-from .conftest import no_serious_violations
+from .conftest import no_serious_violations, open_view, own_product, place_orders
 
 pytestmark = pytest.mark.e2e
 S = FulfilmentStatus
 LIKE = "LENS-IP15"  # the product the print test's own SKU is a copy of (light: one parcel, any line)
 
 
-def fresh(prefix: str) -> str:
-    """A SKU no other test uses."""
-    return f"{prefix}-{secrets.token_hex(3).upper()}"
-
-
 def own_sku() -> str:
     """A product of this test's own, paired to itself in every store, with stock."""
-    sku = fresh("LENS-WEB")
-    like = next(p for p in scenario.sample_products() if p.sku == LIKE)
-    deps.catalogue().put_products([Product.model_validate({**like.model_dump(), "sku": sku})])
-    deps.catalogue().put_pairing(
-        Pairing(
-            scope=Scope.all_stores(),
-            match=Match.exact(sku),
-            components=[Component(warehouse_sku=sku, quantity=1)],
-        )
-    )
+    sku = own_product(LIKE, "LENS-WEB")
     deps.stock().receive(sku, 50, why="opening stock", by="test")
     return sku
 
 
-def place_orders(world: scenario.World, sku: str, count: int) -> list[str]:
-    """Amazon orders (to the US) of one unit of `sku`, synced, their workflows run to where they stop."""
-    placed = [world.amazon.add_order(items=[(sku, 1)], country="US") for _ in range(count)]
-    scenario.sync(world, [scenario.STORE_ID])
-    scenario.wait_for_workflows(world)
-    return [scenario.order_id(p["orderId"]) for p in placed]
-
-
 def statuses(order_id: str) -> list[FulfilmentStatus]:
     return [p.status for p in deps.orders().get_packages(order_id)]
-
-
-def open_view(page: Page, url: str, route: str) -> Locator:
-    page.goto(f"{url}/#/{route}")
-    view = page.get_by_test_id("view")
-    expect(view).not_to_have_attribute("aria-busy", "true")
-    expect(view.get_by_role("heading", level=2)).to_be_visible()
-    return view
 
 
 def fetched(http: httpx.Client, link: Locator) -> bytes:

@@ -8,7 +8,6 @@ for whoever else needs it."""
 
 from __future__ import annotations
 
-import secrets
 from typing import Any
 
 import pytest
@@ -17,32 +16,14 @@ from playwright.sync_api import Locator, Page, expect
 from infra.local import scenario
 from infra.local.stack import ConsoleOperator
 from parcelflow import deps
-from parcelflow.domain.catalogue import Product
 from parcelflow.domain.pairing import Component, Match, Pairing, Scope
 from parcelflow.domain.statuses import FulfilmentStatus
 
-from .conftest import no_serious_violations
+from .conftest import fresh, no_serious_violations, open_view, own_product, place_orders, status_of
 
 pytestmark = pytest.mark.e2e
 S = FulfilmentStatus
 PAIRED_TO = "RING-HOLDER"  # the warehouse SKU the scenario's new ring listing is paired to
-
-
-def fresh(prefix: str) -> str:
-    """A SKU no other test uses."""
-    return f"{prefix}-{secrets.token_hex(3).upper()}"
-
-
-def place_orders(world: scenario.World, sku: str, count: int = 1) -> list[str]:
-    """Amazon orders of one unit of `sku`, synced, their workflows run to where they stop."""
-    placed = [world.amazon.add_order(items=[(sku, 1)]) for _ in range(count)]
-    scenario.sync(world, [scenario.STORE_ID])
-    scenario.wait_for_workflows(world)
-    return [scenario.order_id(p["orderId"]) for p in placed]
-
-
-def status_of(order_id: str) -> FulfilmentStatus:
-    return deps.orders().get_order(order_id).status
 
 
 class ConsoleApi:
@@ -67,14 +48,6 @@ class ConsoleApi:
 @pytest.fixture
 def api(world: scenario.World, operator: ConsoleOperator) -> ConsoleApi:
     return ConsoleApi(world, operator)
-
-
-def open_view(page: Page, url: str, route: str) -> Locator:
-    page.goto(f"{url}/#/{route}")
-    view = page.get_by_test_id("view")
-    expect(view).not_to_have_attribute("aria-busy", "true")
-    expect(view.get_by_role("heading", level=2)).to_be_visible()
-    return view
 
 
 def heading(page: Page) -> Locator:
@@ -265,16 +238,7 @@ def test_goods_in_gives_an_out_of_stock_order_its_stock_and_names_it(
     world: scenario.World, signed_in: Page, console_url: str
 ) -> None:
     page = signed_in
-    sku = fresh("RING-WEB")
-    like = next(p for p in scenario.sample_products() if p.sku == PAIRED_TO)
-    deps.catalogue().put_products([Product.model_validate({**like.model_dump(), "sku": sku})])
-    deps.catalogue().put_pairing(
-        Pairing(
-            scope=Scope.all_stores(),
-            match=Match.exact(sku),
-            components=[Component(warehouse_sku=sku, quantity=1)],
-        )
-    )
+    sku = own_product(PAIRED_TO, "RING-WEB")
     deps.stock().set_reorder_point(sku, 0)  # known to the stock, none on hand
     [order] = place_orders(world, sku)
     assert status_of(order) == S.OUT_OF_STOCK
