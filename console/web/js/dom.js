@@ -54,3 +54,16 @@ export function table(caption, testid, headers, rows) {
     h("tbody", {}, rows),
   );
 }
+
+// <input type=datetime-local> gives no offset; the API wants one, so the browser's own is added.
+// Empty or unreadable: null.
+export function withLocalOffset(value) {
+  if (!value) return null;
+  const when = new Date(value);
+  if (Number.isNaN(when.getTime())) return null;
+  const offset = -when.getTimezoneOffset();
+  const sign = offset >= 0 ? "+" : "-";
+  const hh = String(Math.floor(Math.abs(offset) / 60)).padStart(2, "0");
+  const mm = String(Math.abs(offset) % 60).padStart(2, "0");
+  return `${value.length === 16 ? `${value}:00` : value}${sign}${hh}:${mm}`;
+}

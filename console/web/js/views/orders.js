@@ -1,3 +1,5 @@
+import { withLocalOffset } from "../dom.js";
+
 // A tab's orders (and the search results): filters, paging, select many and act on them, with the
 // result of each order shown, since one refused order must not hide the others that went through.
 
@@ -113,17 +115,6 @@ function actionsFor(status) {
   return actions;
 }
 
-function localIso(value) {
-  // <input type=datetime-local> gives no offset; the API wants one, so the browser's own is added.
-  if (!value) return "";
-  const when = new Date(value);
-  const offset = -when.getTimezoneOffset();
-  const sign = offset >= 0 ? "+" : "-";
-  const hh = String(Math.floor(Math.abs(offset) / 60)).padStart(2, "0");
-  const mm = String(Math.abs(offset) % 60).padStart(2, "0");
-  return `${value.length === 16 ? `${value}:00` : value}${sign}${hh}:${mm}`;
-}
-
 function filterBar(ctx, status, query, stores) {
   const { h, t, uid } = ctx;
   const inputs = {};
@@ -158,7 +149,7 @@ function filterBar(ctx, status, query, stores) {
         for (const key of FILTERS) {
           let value = inputs[key].value.trim();
           if (key === "country") value = value.toUpperCase();
-          if (key === "ship_by_before") value = localIso(value);
+          if (key === "ship_by_before") value = withLocalOffset(value);
           if (value) next.set(key, value);
         }
         ctx.navigate(`#/orders/${status}${next.size ? `?${next}` : ""}`);

@@ -1,4 +1,4 @@
-import { table } from "../dom.js";
+import { table, uid, withLocalOffset } from "../dom.js";
 
 // 批量打印: choose what to print (channels, stores, SKUs, ship-by, how many, the printer's format), print it
 // as one merged label file and a pick list, and see what was printed, what was held back and why. Below,
@@ -172,24 +172,6 @@ const strings = {
   },
 };
 
-let serial = 0;
-function uid(prefix) {
-  serial += 1;
-  return `printing-${prefix}-${serial}`;
-}
-
-function localIso(value) {
-  // <input type=datetime-local> gives no offset; the API wants one, so the browser's own is added.
-  if (!value) return null;
-  const when = new Date(value);
-  if (Number.isNaN(when.getTime())) return null;
-  const offset = -when.getTimezoneOffset();
-  const sign = offset >= 0 ? "+" : "-";
-  const hh = String(Math.floor(Math.abs(offset) / 60)).padStart(2, "0");
-  const mm = String(Math.abs(offset) % 60).padStart(2, "0");
-  return `${value.length === 16 ? `${value}:00` : value}${sign}${hh}:${mm}`;
-}
-
 function chosen(select) {
   return [...select.selectedOptions].map((o) => o.value).filter(Boolean);
 }
@@ -250,7 +232,7 @@ function printForm(ctx, channels, stores) {
         if (pickedChannels.length) request.channels = pickedChannels;
         if (pickedStores.length) request.stores = pickedStores;
         if (pickedSkus.length) request.skus = [...new Set(pickedSkus)];
-        const before = localIso(shipBy.value);
+        const before = withLocalOffset(shipBy.value);
         if (before) request.ship_by_before = before;
         const n = Number.parseInt(limit.value, 10);
         request.limit = Number.isFinite(n) ? Math.min(Math.max(n, 1), MAX_LIMIT) : DEFAULT_LIMIT;
